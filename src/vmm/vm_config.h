@@ -1,0 +1,58 @@
+/* What a client asked for, recorded and validated by the API layer, and the
+ * only input of vmm_start(). Strings and arrays are owned copies (freed by
+ * vm_config_free()), so a client may free its own right after each call. */
+#ifndef KRUN_VMM_VM_CONFIG_H
+#define KRUN_VMM_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VM_MAX_VCPUS 16
+#define VM_MAX_CONSOLES 4
+
+enum vm_kernel_format {
+	VM_KERNEL_RAW = 0, /* a flat image like the one libkrunfw hands out */
+	VM_KERNEL_ELF = 1, /* a vmlinux, loaded by its segments, entered through PVH */
+};
+
+struct vm_console {
+	int in_fd, out_fd, err_fd; /* -1 where absent */
+};
+
+struct vm_config {
+	uint8_t nr_vcpus;
+	uint32_t ram_mib;
+	bool split_irqchip;
+	bool nested_virt;
+
+	/* kernel: from libkrunfw.so.5 unless kernel_path is set */
+	char *kernel_path;
+	uint32_t kernel_format;
+	char *initramfs_path;
+	char *kernel_cmdline; /* replaces our command line prefix when set */
+
+	/* the workload, passed to the guest init */
+	char *exec_path;
+	char **argv;       /* NULL-terminated, without argv[0] */
+	char **envp;       /* NULL-terminated; NULL: the host's environment at start */
+	char *workdir;
+	char **rlimits;    /* "RESOURCE=CUR:MAX" strings, NULL-terminated */
+	bool has_uid, has_gid;
+	uid_t uid;
+	gid_t gid;
+
+	/* consoles */
+	bool implicit_console_disabled;
+	char *console_output; /* file for the implicit console's output */
+	unsigned int nr_consoles;
+	struct vm_console consoles[VM_MAX_CONSOLES];
+};
+
+void vm_config_free(struct vm_config *cfg);
+
+/* Build and run the VM. Returns -errno only if the VM could not be started;
+ * otherwise it ends the process with the guest's exit status. */
+int vmm_start(struct vm_config *cfg);
+
+#endif
