@@ -37,7 +37,6 @@ key=$( {
 } | sha256sum | cut -c1-16)
 out="$cache/kernel/$name-$pkgver-$key"
 if [ -f "$out/vmlinux" ] && [ -f "$out/bzImage" ]; then
-	say "cached: $out"
 	echo "$out"
 	exit 0
 fi

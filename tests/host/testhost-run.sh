@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# testhost/run end to end: output and exit status of a command, the working
+# directory shared read-write, the tmpfs scratch, and the failure paths (a
+# hanging command, QEMU missing, no usable /dev/kvm) ending with a clear
+# message instead of a hang.
+#
+#   testhost-run.sh REPO_ROOT WORK_DIR
+set -uo pipefail
+run=$1/testhost/run
+work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+failures=0
+expect() { # description, expected status, actual status, output, expected output pattern
+	if [ "$3" != "$2" ] || ! grep -q -- "$5" <<<"$4"; then
+		echo "FAIL: $1: status $3 (wanted $2), output:" >&2
+		echo "$4" >&2
+		failures=$((failures + 1))
+	else
+		echo "ok: $1"
+	fi
+}
+
+start=$(date +%s.%N)
+out=$("$run" sh -c 'echo "to stdout"; echo "to stderr" >&2; pwd; exit 7' 2>&1)
+expect "exit status and output" 7 $? "$out" "^to stdout$"
+expect "stderr streamed" 7 7 "$out" "^to stderr$"
+expect "runs in the calling directory" 7 7 "$out" "^$work$"
+echo "one command in the test host took $(echo "$(date +%s.%N) - $start" | bc) s"
+
+out=$("$run" sh -c 'echo written-inside >result && mkfifo $TESTHOST_SCRATCH/fifo && test -p $TESTHOST_SCRATCH/fifo && test -c /dev/kvm && echo scratch-ok' 2>&1)
+expect "scratch tmpfs and /dev/kvm" 0 $? "$out" "^scratch-ok$"
+expect "files come back" 0 0 "$(cat result 2>&1)" "^written-inside$"
+
+out=$("$run" --timeout 10 sleep 1000 2>&1)
+expect "a hanging command is cut off" 124 $? "$out" "did not finish within 10 s"
+
+out=$(TESTHOST_QEMU=/nonexistent/qemu-system-x86_64 "$run" true 2>&1)
+expect "QEMU missing" 125 $? "$out" "not found: apt-get install qemu-system-x86"
+
+out=$(TESTHOST_CPU=max,-svm "$run" true 2>&1)
+expect "no usable /dev/kvm" 125 $? "$out" "no /dev/kvm inside the test host"
+
+[ $failures = 0 ] && echo PASS || exit 1
