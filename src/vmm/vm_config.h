@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VM_MAX_VCPUS 16
+#define VM_MAX_VCPUS 16 /* the guest kernel's NR_CPUS */
+/* Far beyond a microVM's needs; whether the host's physical address width
+ * allows it is for vmm_start() to find out. */
+#define VM_MAX_RAM_MIB (1u << 20)
 #define VM_MAX_CONSOLES 4
 
 enum vm_kernel_format {
@@ -35,7 +38,9 @@ struct vm_config {
 	/* the workload, passed to the guest init */
 	char *exec_path;
 	char **argv;       /* NULL-terminated, without argv[0] */
-	char **envp;       /* NULL-terminated; NULL: the host's environment at start */
+	char **envp;       /* NULL-terminated; NULL: none. A client's NULL envp is
+			    * replaced by a copy of the host's environment at that
+			    * call, as libkrun does. */
 	char *workdir;
 	char **rlimits;    /* "RESOURCE=CUR:MAX" strings, NULL-terminated */
 	bool has_uid, has_gid;
@@ -49,7 +54,10 @@ struct vm_config {
 	struct vm_console consoles[VM_MAX_CONSOLES];
 };
 
+/* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */
 void vm_config_free(struct vm_config *cfg);
+/* Free a NULL-terminated array of owned strings; NULL is fine. */
+void vm_strv_free(char **strv);
 
 /* Build and run the VM. Returns -errno only if the VM could not be started;
  * otherwise it ends the process with the guest's exit status. */

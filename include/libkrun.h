@@ -1,0 +1,175 @@
+/* libkrun: run a workload in a KVM microVM from C.
+ *
+ * Usage: create a context, record settings in it with the krun_set_* and
+ * krun_add_* calls, then hand it to krun_start_enter(). Every call returns
+ * int32_t: zero (or an id, a count, a flag) on success, a negative errno value
+ * on failure. A context id nobody created, or one already freed or started,
+ * gives -ENOENT; an argument the call cannot accept gives -EINVAL. Strings and
+ * arrays are copied, so the caller may release its own as soon as a call
+ * returns. String arrays end with a NULL pointer and hold at most 4096
+ * entries.
+ *
+ * This header is ABI compatible with libkrun 1.18 for the functions it
+ * declares: same names, types and constant values. */
+#ifndef _LIBKRUN_H
+#define _LIBKRUN_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h> /* uid_t, gid_t even in strict ISO C modes */
+#include <unistd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Logging ------------------------------------------------------------ */
+
+/* Verbosity, from silent to everything. */
+#define KRUN_LOG_LEVEL_OFF 0
+#define KRUN_LOG_LEVEL_ERROR 1
+#define KRUN_LOG_LEVEL_WARN 2
+#define KRUN_LOG_LEVEL_INFO 3
+#define KRUN_LOG_LEVEL_DEBUG 4
+#define KRUN_LOG_LEVEL_TRACE 5
+
+/* krun_init_log() target meaning "standard error". */
+#define KRUN_LOG_TARGET_DEFAULT -1
+
+/* Colour escapes: when the target is a terminal, always, or never. */
+#define KRUN_LOG_STYLE_AUTO 0
+#define KRUN_LOG_STYLE_ALWAYS 1
+#define KRUN_LOG_STYLE_NEVER 2
+
+/* krun_init_log() option: ignore RUST_LOG and RUST_LOG_STYLE. */
+#define KRUN_LOG_OPTION_NO_ENV 1
+
+/* Set the library's log level (KRUN_LOG_LEVEL_*; larger values mean TRACE).
+ * A RUST_LOG variable holding a level name takes precedence. Always 0. */
+int32_t krun_set_log_level(uint32_t level);
+
+/* Choose where and how the library logs.
+ *   target_fd: a writable descriptor, or KRUN_LOG_TARGET_DEFAULT for stderr.
+ *              0 (stdin) is refused. A regular file on a slow disk slows the VM.
+ *   level:     KRUN_LOG_LEVEL_*.
+ *   style:     KRUN_LOG_STYLE_*.
+ *   options:   0, or KRUN_LOG_OPTION_NO_ENV.
+ * Returns 0, -EINVAL for a value outside those sets, -EBADF for a closed fd. */
+int32_t krun_init_log(int target_fd, uint32_t level, uint32_t style, uint32_t options);
+
+/* ---- Contexts and the machine ------------------------------------------- */
+
+/* Make an empty configuration (1 vCPU, 128 MiB). Returns its id, counting up
+ * from 0 and never reused within a process, or a negative errno. */
+int32_t krun_create_ctx(void);
+
+/* Discard a configuration that will not be started. */
+int32_t krun_free_ctx(uint32_t ctx_id);
+
+/* Set the vCPU count (1 to krun_get_max_vcpus()) and the guest RAM in MiB. */
+int32_t krun_set_vm_config(uint32_t ctx_id, uint8_t num_vcpus, uint32_t ram_mib);
+
+/* The largest vCPU count krun_set_vm_config() accepts on this host, or a
+ * negative errno if /dev/kvm cannot be asked. */
+int32_t krun_get_max_vcpus(void);
+
+/* Keep only the local APICs in the kernel and model the IOAPIC and PIC in
+ * the VMM (x86_64). */
+int32_t krun_split_irqchip(uint32_t ctx_id, bool enable);
+
+/* Feature ids for krun_has_feature(). */
+#define KRUN_FEATURE_NET 0
+#define KRUN_FEATURE_BLK 1
+#define KRUN_FEATURE_GPU 2
+#define KRUN_FEATURE_INPUT 4
+#define KRUN_FEATURE_TEE 6
+#define KRUN_FEATURE_AMD_SEV 7
+#define KRUN_FEATURE_INTEL_TDX 8
+#define KRUN_FEATURE_AWS_NITRO 9
+#define KRUN_FEATURE_VIRGL_RESOURCE_MAP2 10
+#define KRUN_FEATURE_INIT_BLOB 11
+
+/* 1 if this build of the library has the feature, 0 if not, -EINVAL for an
+ * id this library does not know (a newer header's, for example). */
+int32_t krun_has_feature(uint64_t feature);
+
+/* Ask for virtualization extensions inside the guest. Success only records
+ * the wish; whether the host allows it shows when the VM starts. */
+int32_t krun_set_nested_virt(uint32_t ctx_id, bool enabled);
+
+/* 1 if the host's KVM lets guests run their own VMs, 0 if not. */
+int32_t krun_check_nested_virt(void);
+
+/* ---- The workload ------------------------------------------------------- */
+
+/* The program the guest's init runs, its arguments (without argv[0]; NULL
+ * for none) and its environment ("NAME=value" strings; NULL copies this
+ * process's environment as it is now). Paths are inside the guest. */
+int32_t krun_set_exec(uint32_t ctx_id, const char *exec_path, const char *const argv[],
+		      const char *const envp[]);
+
+/* Replace the workload's environment; NULL copies this process's one. */
+int32_t krun_set_env(uint32_t ctx_id, const char *const envp[]);
+
+/* The directory, inside the guest, the workload starts in. */
+int32_t krun_set_workdir(uint32_t ctx_id, const char *workdir_path);
+
+/* Resource limits the guest's init sets before running the workload, one
+ * "RESOURCE=CUR:MAX" string each: RESOURCE is Linux's RLIMIT_* number, CUR
+ * and MAX decimal (18446744073709551615 for unlimited), CUR <= MAX. */
+int32_t krun_set_rlimits(uint32_t ctx_id, const char *const rlimits[]);
+
+/* Switch this process to the given user or group just before the VM starts,
+ * after the VMM has opened what needs privileges. */
+int32_t krun_setuid(uint32_t ctx_id, uid_t uid);
+int32_t krun_setgid(uint32_t ctx_id, gid_t gid);
+
+/* ---- The guest kernel --------------------------------------------------- */
+
+/* Kernel image formats. x86_64 boots RAW (a flat image at 0x80000000) and
+ * ELF (a vmlinux, through PVH); the others are arm64 formats. */
+#define KRUN_KERNEL_FORMAT_RAW 0
+#define KRUN_KERNEL_FORMAT_ELF 1
+#define KRUN_KERNEL_FORMAT_PE_GZ 2
+#define KRUN_KERNEL_FORMAT_IMAGE_BZ2 3
+#define KRUN_KERNEL_FORMAT_IMAGE_GZ 4
+#define KRUN_KERNEL_FORMAT_IMAGE_ZSTD 5
+
+/* Boot this kernel file (a host path) instead of the one libkrunfw bundles.
+ * initramfs (a host path) and cmdline may be NULL; a cmdline given replaces
+ * the library's own kernel command line. */
+int32_t krun_set_kernel(uint32_t ctx_id, const char *kernel_path, uint32_t kernel_format,
+			const char *initramfs, const char *cmdline);
+
+/* ---- Consoles ----------------------------------------------------------- */
+
+/* Send the implicit console's output to this host file, and give it no
+ * input. Once per context. Ignored when the implicit console is disabled. */
+int32_t krun_set_console_output(uint32_t ctx_id, const char *c_filepath);
+
+/* Create no console on the caller's behalf; only those added explicitly. */
+int32_t krun_disable_implicit_console(uint32_t ctx_id);
+
+/* Add a virtio console wired to these descriptors (-1: none). Terminals share
+ * one console port; each other descriptor gets its own port, named
+ * krun-stdin, krun-stdout or krun-stderr, which the guest's init connects to
+ * the workload's standard streams. */
+int32_t krun_add_virtio_console_default(uint32_t ctx_id, int input_fd, int output_fd,
+					int err_fd);
+
+/* ---- Start -------------------------------------------------------------- */
+
+/* Build the VM from the context and run it on the calling thread. The
+ * context is consumed. Returns only when the VM could not be started (a
+ * negative errno); otherwise the process exits with the workload's status
+ * when the guest shuts down, without running atexit handlers. The guest's
+ * init reserves 125 (it could not set up), 126 (the program could not be
+ * executed) and 127 (the program was not found). */
+int32_t krun_start_enter(uint32_t ctx_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LIBKRUN_H */

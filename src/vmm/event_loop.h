@@ -1,0 +1,37 @@
+/* The VMM's one event loop (epoll), run on the thread that called
+ * krun_start_enter: device notifications (ioeventfds), console input and the
+ * stop request all arrive here. Handlers run on this thread only. */
+#ifndef KRUN_VMM_EVENT_LOOP_H
+#define KRUN_VMM_EVENT_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EVENT_LOOP_MAX_HANDLERS 64
+
+typedef void (*event_handler_fn)(void *opaque, uint32_t events);
+
+struct event_handler {
+	int fd;
+	event_handler_fn fn;
+	void *opaque;
+};
+
+struct event_loop {
+	int epoll_fd;
+	bool stop;
+	unsigned int nr_handlers;
+	struct event_handler handlers[EVENT_LOOP_MAX_HANDLERS];
+};
+
+int event_loop_init(struct event_loop *loop);
+/* Call fn(opaque, events) whenever fd has any of events (EPOLLIN, ...). */
+int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_handler_fn fn,
+		   void *opaque);
+int event_loop_modify(struct event_loop *loop, int fd, uint32_t events);
+int event_loop_remove(struct event_loop *loop, int fd);
+/* Dispatch until a handler sets loop->stop; -errno if epoll itself fails. */
+int event_loop_run(struct event_loop *loop);
+void event_loop_destroy(struct event_loop *loop);
+
+#endif

@@ -1,0 +1,27 @@
+#include "vmm/vm_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void vm_strv_free(char **strv)
+{
+	if (!strv)
+		return;
+	for (char **s = strv; *s; s++)
+		free(*s);
+	free(strv);
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	free(cfg->kernel_path);
+	free(cfg->initramfs_path);
+	free(cfg->kernel_cmdline);
+	free(cfg->exec_path);
+	vm_strv_free(cfg->argv);
+	vm_strv_free(cfg->envp);
+	free(cfg->workdir);
+	vm_strv_free(cfg->rlimits);
+	free(cfg->console_output);
+	memset(cfg, 0, sizeof(*cfg));
+}
