@@ -7,7 +7,7 @@
 #include "vmm/cmdline.h"
 
 #define PREFIX \
-	"reboot=k panic=-1 panic_print=0 nomodule console=hvc0 rootfstype=virtiofs rw quiet no-kvmapf"
+	"reboot=k panic=-1 panic_print=0 console=hvc0 rootfstype=virtiofs rw quiet no-kvmapf"
 
 static void test_layout(void)
 {

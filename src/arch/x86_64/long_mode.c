@@ -36,18 +36,20 @@ int x86_write_long_mode_tables(const struct guest_memory *gm)
 	};
 	const uint64_t idt = 0;
 	uint64_t pml4 = X86_PDPT_ADDR | PTE_PRESENT | PTE_WRITE;
-	uint64_t pdpt = X86_PD_ADDR | PTE_PRESENT | PTE_WRITE;
-	uint64_t *pd = gm_ptr(gm, X86_PD_ADDR, 512 * sizeof(uint64_t));
+	uint64_t pdpt[X86_IDENTITY_MAP_GIB];
+	uint64_t *pd = gm_ptr(gm, X86_PD_ADDR, X86_IDENTITY_MAP_GIB * 512 * sizeof(uint64_t));
 	int ret;
 
 	if (!pd)
 		return -EFAULT; /* low memory missing from the layout */
-	for (uint64_t i = 0; i < 512; i++)
+	for (uint64_t i = 0; i < X86_IDENTITY_MAP_GIB * 512; i++)
 		pd[i] = (i << 21) | PTE_PRESENT | PTE_WRITE | PTE_HUGE;
+	for (uint64_t i = 0; i < X86_IDENTITY_MAP_GIB; i++)
+		pdpt[i] = (X86_PD_ADDR + i * 4096) | PTE_PRESENT | PTE_WRITE;
 	if ((ret = gm_write(gm, X86_GDT_ADDR, gdt, sizeof(gdt))) < 0 ||
 	    (ret = gm_write(gm, X86_IDT_ADDR, &idt, sizeof(idt))) < 0 ||
 	    (ret = gm_write(gm, X86_PML4_ADDR, &pml4, sizeof(pml4))) < 0 ||
-	    (ret = gm_write(gm, X86_PDPT_ADDR, &pdpt, sizeof(pdpt))) < 0)
+	    (ret = gm_write(gm, X86_PDPT_ADDR, pdpt, sizeof(pdpt))) < 0)
 		return ret;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* The state a 64-bit Linux entry point (and our speed probe) starts in:
- * long mode, flat segments, the first GiB identity-mapped with 2 MiB pages.
+ * long mode, flat segments, the first 4 GiB identity-mapped with 2 MiB pages
+ * (a raw kernel is entered at 2 GiB, as in libkrun).
  * The addresses are the ones libkrun uses, all below the 640 KiB low RAM. */
 #ifndef KRUN_ARCH_X86_64_LONG_MODE_H
 #define KRUN_ARCH_X86_64_LONG_MODE_H
@@ -14,7 +15,8 @@
 #define X86_BOOT_STACK_ADDR 0x8ff0
 #define X86_PML4_ADDR 0x9000
 #define X86_PDPT_ADDR 0xa000
-#define X86_PD_ADDR 0xb000
+#define X86_PD_ADDR 0xb000 /* one page directory per GiB, up to 0xefff */
+#define X86_IDENTITY_MAP_GIB 4
 #define X86_CMDLINE_ADDR 0x20000
 
 #define X86_GDT_CODE_SEL 0x08

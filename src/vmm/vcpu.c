@@ -1,0 +1,188 @@
+/* vCPUs: one thread each, running KVM_RUN and handling its exits. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/x86_64/cpuid.h"
+#include "util/log.h"
+#include "vmm/vm.h"
+
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned int reg, uint32_t mode)
+{
+	uint32_t v;
+	memcpy(&v, &lapic->regs[reg], sizeof(v));
+	v = (v & ~0x700u) | (mode << 8);
+	memcpy(&lapic->regs[reg], &v, sizeof(v));
+}
+
+/* LINT0 takes the legacy PIC's interrupts, LINT1 NMIs: what firmware sets up
+ * on a PC and what Linux expects to find. */
+static int setup_lapic(int vcpu_fd)
+{
+	struct kvm_lapic_state lapic;
+	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	set_lvt_mode(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
+	set_lvt_mode(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
+	return ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
+{
+	int ret;
+
+	*vcpu = (struct vcpu){ .vm = vm, .index = index, .fd = -1 };
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
+	if (vcpu->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		ret = -errno;
+		goto fail;
+	}
+	/* CPUID before anything else: KVM checks CR4 and EFER against it. */
+	if ((ret = x86_set_vcpu_cpuid(vcpu->fd, vm->supported_cpuid, index, vm->cfg->nr_vcpus,
+				      vm->cfg->nested_virt)) < 0 ||
+	    (ret = setup_lapic(vcpu->fd)) < 0)
+		goto fail;
+	return 0;
+fail:
+	LOG_ERR("cannot create vCPU %u: %s", index, strerror(-ret));
+	vcpu_destroy(vcpu);
+	return ret;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+static void handle_mmio(struct vm *vm, struct kvm_run *run)
+{
+	uint64_t addr = run->mmio.phys_addr;
+	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+
+	for (unsigned int i = 0; i < vm->nr_slots; i++) {
+		struct virtio_mmio *t = &vm->slots[i].transport;
+		if (addr - t->cfg.base < VIRTIO_MMIO_SLOT_SIZE) {
+			if (run->mmio.is_write)
+				virtio_mmio_write(t, addr - t->cfg.base, run->mmio.data, len);
+			else
+				virtio_mmio_read(t, addr - t->cfg.base, run->mmio.data, len);
+			return;
+		}
+	}
+	LOG_RATELIMITED(LOG_DEBUG, "guest %s %u bytes at unmapped address 0x%" PRIx64,
+			run->mmio.is_write ? "wrote" : "read", len, addr);
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+}
+
+static void handle_io(struct vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t size = run->io.size;
+
+	/* data_offset and count come from KVM, but stay inside the run page. */
+	if (size == 0 || size > 4 || run->io.data_offset >= vm->run_size ||
+	    (uint64_t)run->io.count * size > vm->run_size - run->io.data_offset)
+		return;
+	for (uint32_t i = 0; i < run->io.count; i++)
+		ports_io(&vm->ports, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
+			 data + i * size, size);
+}
+
+/* What the guest was doing when KVM gave up on it: enough to debug it. */
+static void log_vcpu_state(struct vcpu *vcpu, const char *what)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		LOG_ERR("vCPU %u: %s (registers unavailable)", vcpu->index, what);
+		return;
+	}
+	LOG_ERR("vCPU %u: %s: rip=0x%llx rsp=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx rdx=0x%llx "
+		"rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
+		vcpu->index, what, r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cr0, s.cr3,
+		s.cr4, s.efer, s.cs.selector);
+}
+
+/* Handle one exit; false when this vCPU (and the VM) is done. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+	char what[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vm, run);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vm, run);
+		return true;
+	case KVM_EXIT_SHUTDOWN: /* triple fault: how reboot=t and crashes end */
+		vm_request_stop(vm, VM_STOP_RESET);
+		return false;
+	case KVM_EXIT_HLT:
+		vm_request_stop(vm, VM_STOP_SHUTDOWN);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vm_request_stop(vm, run->system_event.type == KVM_SYSTEM_EVENT_RESET ? VM_STOP_RESET
+			       : run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? VM_STOP_SHUTDOWN
+			       : VM_STOP_ERROR);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
+			 run->internal.suberror);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		snprintf(what, sizeof(what), "unexpected KVM exit %u", run->exit_reason);
+		break;
+	}
+	log_vcpu_state(vcpu, what);
+	vm_request_stop(vm, VM_STOP_ERROR);
+	return false;
+}
+
+void *vcpu_thread(void *opaque)
+{
+	struct vcpu *vcpu = opaque;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			LOG_ERR("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(errno));
+			vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+			break;
+		}
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}

@@ -1,0 +1,504 @@
+/* The VM builder and vmm_start(): the one hand-over from the API layer. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86_64/boot_params.h"
+#include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/long_mode.h"
+#include "arch/x86_64/mptable.h"
+#include "arch/x86_64/pvh.h"
+#include "util/log.h"
+#include "vmm/cmdline.h"
+
+/* Where KVM keeps its real-mode TSS and identity map on Intel: just below
+ * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
+#define KVM_TSS_ADDR 0xfffbd000
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int none = VM_STOP_NONE;
+	uint64_t one = 1;
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &none, reason)) {
+		ssize_t unused = write(vm->stop_fd, &one, sizeof(one));
+		(void)unused;
+	}
+}
+
+static void on_guest_reset(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_RESET);
+}
+
+static void on_stop(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	(void)events;
+	vm->loop.stop = true;
+}
+
+/* --- devices on MMIO slots -------------------------------------------- */
+
+static void raise_irq(void *opaque)
+{
+	struct vm_mmio_slot *slot = opaque;
+	uint64_t one = 1;
+	ssize_t unused = write(slot->irqfd, &one, sizeof(one));
+	(void)unused;
+}
+
+static void on_queue_kick(void *opaque, uint32_t events)
+{
+	struct vm_ioeventfd *io = opaque;
+	uint64_t count;
+	(void)events;
+	if (read(io->fd, &count, sizeof(count)) == sizeof(count))
+		virtio_mmio_notify(&io->slot->transport, io->queue);
+}
+
+/* The device's interrupt becomes an irqfd on its IRQ line, and each queue's
+ * notify register an ioeventfd, so neither costs an exit to user space. */
+static int wire_slot(struct vm *vm, struct vm_mmio_slot *slot, struct virtio_device *dev,
+		     uint64_t gpa, uint32_t irq)
+{
+	int ret;
+
+	if (dev->nr_queues > VM_MAX_QUEUES_PER_DEVICE)
+		return -EINVAL;
+	slot->vm = vm;
+	slot->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (slot->irqfd < 0)
+		return -errno;
+	struct kvm_irqfd irqfd = { .fd = slot->irqfd, .gsi = irq };
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	const struct virtio_mmio_config cfg = {
+		.base = gpa, .irq = irq, .raise_irq = raise_irq, .irq_opaque = slot,
+	};
+	if ((ret = virtio_mmio_init(&slot->transport, dev, &vm->mem, &cfg)) < 0)
+		return ret;
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct virtio_mmio_notify_match match;
+		struct vm_ioeventfd *io = &slot->ioeventfds[q];
+		if ((ret = virtio_mmio_notify_match(&slot->transport, q, &match)) < 0)
+			return ret;
+		*io = (struct vm_ioeventfd){ .slot = slot, .queue = q,
+					     .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+		if (io->fd < 0)
+			return -errno;
+		slot->nr_ioeventfds++;
+		struct kvm_ioeventfd ioev = {
+			.datamatch = match.datamatch, .addr = match.gpa, .len = match.len,
+			.fd = io->fd, .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+			return -errno;
+		if ((ret = event_loop_add(&vm->loop, io->fd, EPOLLIN, on_queue_kick, io)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int add_device(struct vm *vm, struct virtio_device *dev, struct cmdline *cl)
+{
+	uint64_t gpa;
+	uint32_t irq;
+	int ret;
+
+	if ((ret = x86_mmio_slot(vm->nr_slots, &gpa, &irq)) < 0) {
+		LOG_ERR("more than %d devices", X86_MAX_MMIO_DEVICES);
+		return ret;
+	}
+	struct vm_mmio_slot *slot = &vm->slots[vm->nr_slots++];
+	slot->irqfd = -1;
+	if ((ret = wire_slot(vm, slot, dev, gpa, irq)) < 0) {
+		LOG_ERR("cannot wire virtio device %u to KVM: %s", dev->device_id, strerror(-ret));
+		return ret;
+	}
+	if ((ret = cmdline_add_mmio_device(cl, gpa, irq)) < 0)
+		LOG_ERR("kernel command line: %s", cl->reason);
+	return ret;
+}
+
+static void destroy_slot(struct vm_mmio_slot *slot)
+{
+	for (unsigned int i = 0; i < slot->nr_ioeventfds; i++)
+		close(slot->ioeventfds[i].fd);
+	if (slot->transport.dev)
+		virtio_mmio_destroy(&slot->transport);
+	if (slot->irqfd >= 0)
+		close(slot->irqfd);
+}
+
+static int open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		LOG_ERR("cannot open the console output file %s: %s", path, strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
+static int add_consoles(struct vm *vm, struct cmdline *cl)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int ret;
+
+	if (!cfg->implicit_console_disabled) {
+		int out = STDOUT_FILENO;
+		if (cfg->console_output && (out = open_output(cfg->console_output)) < 0)
+			return out;
+		struct console *c = &vm->consoles[vm->nr_consoles++];
+		if ((ret = console_init(c, cfg->console_output ? -1 : STDIN_FILENO, out, &vm->loop)) < 0 ||
+		    (ret = add_device(vm, &c->vdev, cl)) < 0)
+			return ret;
+	}
+	for (unsigned int i = 0; i < cfg->nr_consoles; i++) {
+		struct console *c = &vm->consoles[vm->nr_consoles++];
+		if ((ret = console_init(c, cfg->consoles[i].in_fd, cfg->consoles[i].out_fd, &vm->loop)) < 0 ||
+		    (ret = add_device(vm, &c->vdev, cl)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- memory and boot structures ---------------------------------------- */
+
+static int map_memory(struct vm *vm)
+{
+	const struct kernel_image *k = &vm->kernel;
+	uint64_t ram = (uint64_t)vm->cfg->ram_mib << 20;
+	int ret;
+
+	ret = x86_layout_init(&vm->layout, ram, k->flat ? k->load_addr : 0, k->flat ? k->size : 0);
+	if (ret < 0) {
+		LOG_ERR("%u MiB of RAM cannot hold the kernel image at 0x%llx (%llu bytes)",
+			vm->cfg->ram_mib, (unsigned long long)k->load_addr,
+			(unsigned long long)k->size);
+		return ret;
+	}
+	for (unsigned int i = 0; i < vm->layout.nr_regions; i++) {
+		const struct x86_region *r = &vm->layout.regions[i];
+		ret = r->type == X86_REGION_KERNEL_IMAGE ? gm_add_host(&vm->mem, r->gpa, r->size, k->flat)
+							 : gm_add_anon(&vm->mem, r->gpa, r->size);
+		if (ret < 0) {
+			LOG_ERR("cannot map %llu MiB of guest memory: %s",
+				(unsigned long long)(r->size >> 20), strerror(-ret));
+			return ret;
+		}
+	}
+	return gm_register(&vm->mem, vm->vm_fd);
+}
+
+static int create_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (vm->cfg->split_irqchip) {
+		LOG_ERR("a split irqchip needs a user-space IOAPIC, which this VMM does not have yet");
+		return -EOPNOTSUPP;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		LOG_ERR("cannot create the in-kernel interrupt controllers: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* KRUN_* variables, the workload's environment and, after "--", its
+ * arguments: what libkrun's init reads. Variables the kernel cannot carry
+ * (quotes) are left out with a warning rather than failing the boot. */
+static int add_workload(struct vm *vm, struct cmdline *cl)
+{
+	const struct vm_config *cfg = vm->cfg;
+	char rlimits[1024] = "";
+	int ret = 0;
+
+	if (cfg->exec_path)
+		ret = cmdline_add_env(cl, "KRUN_INIT", cfg->exec_path);
+	if (ret == 0 && cfg->workdir)
+		ret = cmdline_add_env(cl, "KRUN_WORKDIR", cfg->workdir);
+	for (char **r = cfg->rlimits; r && *r; r++) {
+		size_t len = strlen(rlimits);
+		snprintf(rlimits + len, sizeof(rlimits) - len, "%s%s", len ? "," : "", *r);
+	}
+	if (ret == 0 && rlimits[0])
+		ret = cmdline_add_env(cl, "KRUN_RLIMITS", rlimits);
+	if (ret < 0) {
+		LOG_ERR("kernel command line: %s", cl->reason);
+		return ret;
+	}
+	for (char **e = cfg->envp; e && *e; e++) {
+		if ((ret = cmdline_add_environ(cl, *e)) == -E2BIG) {
+			LOG_ERR("kernel command line: %s", cl->reason);
+			return ret;
+		}
+		if (ret < 0)
+			LOG_WRN("environment variable left out: %s", cl->reason);
+	}
+	return 0;
+}
+
+static int add_workload_args(struct vm *vm, struct cmdline *cl)
+{
+	char *none[] = { NULL };
+	int ret = cmdline_add_args(cl, vm->cfg->argv ? vm->cfg->argv : none);
+	if (ret < 0)
+		LOG_ERR("kernel command line: %s", cl->reason);
+	return ret;
+}
+
+static int load_initramfs(struct vm *vm, uint64_t kernel_end, struct x86_boot_info *info)
+{
+	const struct kernel_image *k = &vm->kernel;
+	int ret;
+
+	if (!k->initramfs)
+		return 0;
+	ret = x86_initramfs_addr(&vm->layout, k->initramfs_len, kernel_end, 0, &info->initramfs_gpa);
+	if (ret == 0)
+		ret = gm_write(&vm->mem, info->initramfs_gpa, k->initramfs, k->initramfs_len);
+	if (ret < 0) {
+		LOG_ERR("the initramfs (%zu bytes) does not fit in guest RAM", k->initramfs_len);
+		return ret;
+	}
+	info->initramfs_size = k->initramfs_len;
+	return 0;
+}
+
+/* Kernel, command line, initramfs and the tables the kernel reads at boot. */
+static int write_boot_structures(struct vm *vm, struct cmdline *cl, uint64_t *entry)
+{
+	struct x86_boot_info info = { .cmdline_gpa = X86_CMDLINE_ADDR, .cmdline_len = cl->len };
+	uint64_t kernel_end;
+	int ret;
+
+	if (vm->kernel.is_elf) {
+		struct x86_pvh_kernel pvh;
+		if ((ret = x86_pvh_load_elf(&vm->mem, vm->kernel.elf, vm->kernel.elf_len, &pvh)) < 0) {
+			LOG_ERR("cannot load the ELF kernel %s: %s", vm->cfg->kernel_path,
+				ret == -EOPNOTSUPP ? "it has no PVH entry point" : strerror(-ret));
+			return ret;
+		}
+		*entry = pvh.entry;
+		kernel_end = pvh.end;
+	} else {
+		*entry = vm->kernel.entry;
+		kernel_end = vm->kernel.load_addr + vm->kernel.size;
+	}
+	if ((ret = gm_write(&vm->mem, X86_CMDLINE_ADDR, cl->buf, cl->len + 1)) < 0 ||
+	    (ret = load_initramfs(vm, kernel_end, &info)) < 0)
+		return ret;
+	if (vm->kernel.is_elf)
+		ret = x86_pvh_write_start_info(&vm->mem, &vm->layout, &info);
+	else
+		ret = x86_write_zero_page(&vm->mem, &vm->layout, &info);
+	if (ret == 0)
+		ret = vm->kernel.is_elf ? x86_pvh_write_gdt(&vm->mem) : x86_write_long_mode_tables(&vm->mem);
+	if (ret == 0)
+		ret = x86_write_mptable(&vm->mem, vm->cfg->nr_vcpus);
+	if (ret < 0)
+		LOG_ERR("cannot write the boot structures: %s", strerror(-ret));
+	return ret;
+}
+
+static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
+{
+	struct vcpu *bsp = &vm->vcpus[0];
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
+	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	if (vm->kernel.is_elf) {
+		x86_pvh_sregs(&sregs);
+		x86_pvh_regs(&regs, entry);
+	} else {
+		x86_long_mode_sregs(&sregs);
+		regs = (struct kvm_regs){
+			.rip = entry, .rsp = X86_BOOT_STACK_ADDR, .rbp = X86_BOOT_STACK_ADDR,
+			.rsi = X86_ZERO_PAGE_ADDR, .rflags = 2,
+		};
+	}
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(bsp->fd, KVM_SET_FPU, &fpu) < 0) {
+		LOG_ERR("cannot set the boot vCPU's registers: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* --- build, run, stop ---------------------------------------------------- */
+
+static int open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		LOG_ERR("cannot open /dev/kvm: %s (is KVM enabled, and may this user open it?)",
+			strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		LOG_ERR("/dev/kvm speaks an unknown KVM API version");
+		return -EINVAL;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		LOG_ERR("cannot create a VM: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg)
+{
+	struct cmdline cl;
+	uint64_t entry;
+	int ret;
+
+	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .start_ns = now_ns() };
+	vm->loop.epoll_fd = -1;
+	ports_init(&vm->ports, on_guest_reset, vm);
+	cmdline_init(&cl);
+
+	if ((ret = open_kvm(vm)) < 0 || (ret = kernel_open(&vm->kernel, cfg)) < 0 ||
+	    (ret = map_memory(vm)) < 0 || (ret = create_irqchip(vm)) < 0)
+		return ret;
+	if ((ret = event_loop_init(&vm->loop)) < 0)
+		return ret;
+	if ((vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -errno;
+	if ((ret = event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
+		return ret;
+
+	ret = cfg->kernel_cmdline ? cmdline_add_raw(&cl, cfg->kernel_cmdline)
+				  : cmdline_add_prefix(&cl, false);
+	if (ret < 0) {
+		LOG_ERR("kernel command line: %s", cl.reason);
+		return ret;
+	}
+	if ((ret = add_workload(vm, &cl)) < 0 || (ret = add_consoles(vm, &cl)) < 0 ||
+	    (ret = add_workload_args(vm, &cl)) < 0 ||
+	    (ret = write_boot_structures(vm, &cl, &entry)) < 0)
+		return ret;
+	LOG_DBG("kernel command line: %s", cl.buf);
+
+	if ((ret = x86_supported_cpuid(vm->kvm_fd, &vm->supported_cpuid)) < 0) {
+		LOG_ERR("cannot read KVM's supported CPUID: %s", strerror(-ret));
+		return ret;
+	}
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < 0)
+		return -errno;
+	vm->run_size = run_size;
+	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
+		if ((ret = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
+			return ret;
+		vm->nr_vcpus++;
+	}
+	return setup_boot_vcpu(vm, entry);
+}
+
+int vm_start_vcpus(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (ret != 0) {
+			LOG_ERR("cannot start vCPU %u's thread: %s", i, strerror(ret));
+			return -ret;
+		}
+		v->thread_started = true;
+	}
+	return 0;
+}
+
+void vm_flush(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_consoles; i++)
+		console_flush(&vm->consoles[i]);
+}
+
+int vm_exit_status(struct vm *vm)
+{
+	int status = vm->ports.exit_status;
+	if (status >= 0)
+		return status;
+	/* The guest ended without a workload status: a kernel panic, no init,
+	 * or a crash. Report it as libkrun reports a guest that could not set
+	 * the workload up. */
+	LOG_WRN("the guest stopped without reporting an exit status");
+	return 125;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	/* Only called before the vCPU threads run: afterwards the process ends. */
+	for (unsigned int i = vm->nr_vcpus; i-- > 0;)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->supported_cpuid);
+	for (unsigned int i = vm->nr_slots; i-- > 0;)
+		destroy_slot(&vm->slots[i]);
+	for (unsigned int i = vm->nr_consoles; i-- > 0;)
+		console_destroy(&vm->consoles[i]);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	event_loop_destroy(&vm->loop);
+	gm_destroy(&vm->mem);
+	kernel_close(&vm->kernel);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+int vmm_start(struct vm_config *cfg)
+{
+	static struct vm vm; /* large; lives until the process ends */
+	int ret;
+
+	/* A closed stdout must end the console's output, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = vm_start_vcpus(&vm)) < 0) {
+		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
+			/* vCPUs already run guest code: there is no going back. */
+			vm_flush(&vm);
+			_exit(125);
+		}
+		vm_destroy(&vm);
+		return ret;
+	}
+	ret = event_loop_run(&vm.loop);
+	if (ret < 0)
+		LOG_ERR("the event loop failed: %s", strerror(-ret));
+	vm_flush(&vm);
+	for (unsigned int i = 0; i < vm.nr_consoles; i++)
+		console_restore(&vm.consoles[i]);
+	int status = ret < 0 ? 125 : vm_exit_status(&vm);
+	uint64_t marker = vm.ports.boot_marker_ns;
+	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
+		(int)vm.stop_reason, (now_ns() - vm.start_ns) / 1e9, status,
+		marker ? (marker - vm.start_ns) / 1e9 : 0.0);
+	_exit(status);
+}

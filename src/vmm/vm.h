@@ -1,0 +1,92 @@
+/* One virtual machine: every piece of per-VM state, set up by vm_build() in
+ * the order below and torn down by vm_destroy() in reverse. Nothing global. */
+#ifndef KRUN_VMM_VM_H
+#define KRUN_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "arch/x86_64/layout.h"
+#include "devices/console/console.h"
+#include "virtio/mmio.h"
+#include "vmm/event_loop.h"
+#include "vmm/guest_mem.h"
+#include "vmm/kernel.h"
+#include "vmm/ports.h"
+#include "vmm/vm_config.h"
+
+#define VM_MAX_QUEUES_PER_DEVICE 8
+
+/* A virtio device on its MMIO slot, with the eventfds that wire it to KVM. */
+struct vm_mmio_slot {
+	struct vm *vm;
+	struct virtio_mmio transport;
+	int irqfd;
+	unsigned int nr_ioeventfds;
+	struct vm_ioeventfd {
+		struct vm_mmio_slot *slot;
+		unsigned int queue;
+		int fd;
+	} ioeventfds[VM_MAX_QUEUES_PER_DEVICE];
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	bool thread_started;
+	pthread_t thread;
+};
+
+/* Why the VM stopped, for the log and the exit status. */
+enum vm_stop_reason {
+	VM_STOP_NONE = 0,
+	VM_STOP_RESET,    /* i8042 reset or triple fault: the guest rebooted */
+	VM_STOP_SHUTDOWN, /* KVM system event */
+	VM_STOP_ERROR,    /* KVM could not run the guest any further */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd, vm_fd;
+	struct kernel_image kernel;
+	struct x86_layout layout;
+	struct guest_memory mem;
+	struct event_loop loop;
+	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
+	_Atomic int stop_reason;
+	struct guest_ports ports;
+
+	unsigned int nr_consoles;
+	struct console consoles[VM_MAX_CONSOLES];
+	unsigned int nr_slots;
+	struct vm_mmio_slot slots[X86_MAX_MMIO_DEVICES];
+
+	struct kvm_cpuid2 *supported_cpuid;
+	size_t run_size;
+	unsigned int nr_vcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+
+	uint64_t start_ns; /* krun_start_enter, for the boot-time log */
+};
+
+int vm_build(struct vm *vm, const struct vm_config *cfg);
+int vm_start_vcpus(struct vm *vm);
+/* From any thread: end the VM; the first reason given wins. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+/* The process exit status for a VM that stopped. */
+int vm_exit_status(struct vm *vm);
+/* Write out what the guest's devices still hold (console output). */
+void vm_flush(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
+void *vcpu_thread(void *opaque);
+void vcpu_destroy(struct vcpu *vcpu);
+
+#endif

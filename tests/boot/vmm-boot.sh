@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Our VMM boots real guests through the public API (boot-client, a plain
+# libkrun.h client): the ELF kernel with a test initramfs on 1 and 4 vCPUs,
+# checking what the guest saw and that the process ends with the status the
+# guest chose; then the bundled kernel with no root, whose panic must end the
+# process cleanly and promptly.
+#
+#   vmm-boot.sh PROBE BOOT_CLIENT TEST_INIT VMLINUX KRUNFW_DIR
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+probe=$1 client=$2 init=$3 vmlinux=$4 krunfw_dir=$5
+require_hardware_kvm "$probe"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/root"
+cp "$init" "$work/root/init"
+(cd "$work/root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
+failures=0
+check() { # description, then a command that must succeed
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
+}
+
+boot() { # name, expected status, client args...
+	local name=$1 want=$2
+	shift 2
+	local start end
+	start=$(date +%s.%N)
+	timeout 120 "$client" "$@" </dev/null >"$work/$name.out" 2>&1
+	status=$?
+	end=$(date +%s.%N)
+	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
+	sed "s/^/[$name] /" "$work/$name.log"
+	echo "[$name] exit status $status after $(echo "$end - $start" | bc) s"
+	check "$name: exit status $want" [ "$status" = "$want" ]
+}
+has() { grep -q -- "$2" "$work/$1.log"; }
+
+boot one-cpu 7 1 512 "$vmlinux" "$work/initramfs.cpio" 7
+check "one-cpu: kernel 6.12" has one-cpu '^INIT kernel=6\.12\.'
+check "one-cpu: 1 CPU online" has one-cpu '^INIT cpus=1$'
+mem=$(sed -n 's/^INIT mem_kib=//p' "$work/one-cpu.log")
+check "one-cpu: about 512 MiB of RAM ($mem KiB)" [ "${mem:-0}" -gt 450000 ] -a "${mem:-0}" -le 524288 ]
+check "one-cpu: init is PID 1" has one-cpu '^INIT pid=1$'
+check "one-cpu: argv[1]" has one-cpu '^INIT argv\[1\]=first$'
+check "one-cpu: argv[2] with a space" has one-cpu '^INIT argv\[2\]=second arg$'
+check "one-cpu: KRUN_INIT" has one-cpu '^INIT env KRUN_INIT=/init$'
+check "one-cpu: environment" has one-cpu '^INIT env TEST_GREETING=hello$'
+
+boot four-cpus 0 4 1024 "$vmlinux" "$work/initramfs.cpio" 0
+check "four-cpus: 4 CPUs online" has four-cpus '^INIT cpus=4$'
+mem=$(sed -n 's/^INIT mem_kib=//p' "$work/four-cpus.log")
+check "four-cpus: about 1 GiB of RAM ($mem KiB)" [ "${mem:-0}" -gt 950000 ] -a "${mem:-0}" -le 1048576 ]
+
+start=$(date +%s)
+LD_LIBRARY_PATH=$krunfw_dir boot no-root 125 1 256 -
+check "no-root: the kernel panicked" has no-root 'Kernel panic'
+check "no-root: ended within 30 s" [ $(($(date +%s) - start)) -le 30 ]
+
+[ $failures = 0 ] && echo PASS || exit 1
