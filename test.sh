@@ -12,7 +12,7 @@ step() { printf '\n==== %s\n' "$*"; }
 
 step "dependencies"
 deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
-	libelf-dev libssl-dev cpio xz-utils busybox-static qemu-system-x86)
+	libelf-dev libssl-dev cpio xz-utils busybox-static qemu-system-x86 time)
 missing=()
 for p in "${deps[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

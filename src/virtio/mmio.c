@@ -463,12 +463,3 @@ int virtio_mmio_notify_match(const struct virtio_mmio *t, unsigned int queue,
 	};
 	return 0;
 }
-
-int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size)
-{
-	/* "4K" is VIRTIO_MMIO_SLOT_SIZE */
-	int n = snprintf(buf, size, "virtio_mmio.device=4K@0x%" PRIx64 ":%" PRIu32, t->cfg.base,
-			 t->cfg.irq);
-
-	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
-}

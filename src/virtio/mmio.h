@@ -8,8 +8,8 @@
  * configuration interrupt; only a status write of 0 clears it.
  *
  * How the VMM uses it: virtio_mmio_init per device with the slot's address,
- * its interrupt line and a hook that raises it (an irqfd write); put
- * virtio_mmio_cmdline on the guest's command line; route KVM_EXIT_MMIO
+ * its interrupt line and a hook that raises it (an irqfd write); announce
+ * the slot on the guest's command line (cmdline_add_mmio_device); route KVM_EXIT_MMIO
  * accesses inside the slot to virtio_mmio_read/virtio_mmio_write (from any
  * vCPU thread: a mutex protects the registers). Optionally register a
  * KVM_IOEVENTFD per queue from virtio_mmio_notify_match and, when one fires,
@@ -85,8 +85,5 @@ void virtio_mmio_notify(struct virtio_mmio *t, uint32_t queue);
 int virtio_mmio_notify_match(const struct virtio_mmio *t, unsigned int queue,
 			     struct virtio_mmio_notify_match *match);
 
-/* "virtio_mmio.device=4K@0x<base>:<irq>" into buf: its length, or -ENOSPC
- * when it does not fit with its terminating NUL. */
-int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size);
 
 #endif

@@ -560,13 +560,8 @@ static void test_vmm_helpers(void)
 	struct fake_device f;
 	struct virtio_mmio t;
 	struct virtio_mmio_notify_match match;
-	const char *expected = "virtio_mmio.device=4K@0xd0000000:5";
-	char line[64];
 
 	fake_setup(&f, &t);
-	CHECK_EQ_INT(virtio_mmio_cmdline(&t, line, sizeof(line)), strlen(expected));
-	CHECK(strcmp(line, expected) == 0);
-	CHECK_EQ_INT(virtio_mmio_cmdline(&t, line, strlen(expected)), -ENOSPC);
 	CHECK_EQ_INT(virtio_mmio_notify_match(&t, 1, &match), 0);
 	CHECK_EQ_INT(match.gpa, SLOT_BASE + VIRTIO_MMIO_QUEUE_NOTIFY);
 	CHECK_EQ_INT(match.len, 4);
