@@ -65,22 +65,27 @@ int event_loop_remove(struct event_loop *loop, int fd)
 	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
-int event_loop_run(struct event_loop *loop)
+int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event events[16];
+	int n = epoll_wait(loop->epoll_fd, events, 16, timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n && !loop->stop; i++) {
+		struct event_handler *h = events[i].data.ptr;
+		if (h->fn)
+			h->fn(h->opaque, events[i].events);
+	}
+	return n;
+}
+
+int event_loop_run(struct event_loop *loop)
+{
 	while (!loop->stop) {
-		int n = epoll_wait(loop->epoll_fd, events, 16, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int i = 0; i < n && !loop->stop; i++) {
-			struct event_handler *h = events[i].data.ptr;
-			if (h->fn)
-				h->fn(h->opaque, events[i].events);
-		}
+		int ret = event_loop_run_once(loop, -1);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }

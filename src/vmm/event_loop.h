@@ -30,6 +30,9 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_handl
 		   void *opaque);
 int event_loop_modify(struct event_loop *loop, int fd, uint32_t events);
 int event_loop_remove(struct event_loop *loop, int fd);
+/* Wait up to timeout_ms (-1: forever) for events and dispatch them: how many
+ * arrived, 0 on timeout or a signal, -errno if epoll itself fails. */
+int event_loop_run_once(struct event_loop *loop, int timeout_ms);
 /* Dispatch until a handler sets loop->stop; -errno if epoll itself fails. */
 int event_loop_run(struct event_loop *loop);
 void event_loop_destroy(struct event_loop *loop);

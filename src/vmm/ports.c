@@ -61,12 +61,14 @@ void ports_io(struct guest_ports *p, uint16_t port, bool write, uint8_t *data, u
 	if (write) {
 		memcpy(&value, data, size < 4 ? size : 4);
 		switch (port) {
+		/* Byte-wide registers take the byte that lands on their port,
+		 * the first one, whatever the access width. */
 		case I8042_COMMAND:
-			if (value == I8042_CMD_RESET)
+			if (data[0] == I8042_CMD_RESET)
 				p->reset(p->opaque);
 			break;
 		case CMOS_INDEX:
-			p->cmos_index = value;
+			p->cmos_index = data[0];
 			break;
 		case KRUN_CTL_BOOT_MARKER: {
 			uint64_t expected = 0;

@@ -73,41 +73,47 @@ static void console_transmit(struct console *c)
 		virtio_signal_used(&c->vdev, q);
 }
 
-static void watch_input(struct console *c, bool on)
+/* Input is watched one event at a time (EPOLLONESHOT): each event disarms the
+ * watch, and only a console that can take more input arms it again. Masking
+ * EPOLLIN instead would not do, as epoll always reports a hang-up and an
+ * error: a closed input would keep the loop spinning. */
+static void arm_input(struct console *c)
 {
-	if (c->input_watched)
-		event_loop_modify(c->loop, c->in_fd, on ? EPOLLIN : 0);
+	if (c->input_watched && !c->input_eof)
+		event_loop_modify(c->loop, c->in_fd, EPOLLIN | EPOLLONESHOT);
 }
 
-/* Input is ready: move it into one of the guest's receive buffers. With none
- * to fill, stop watching the input until the guest offers more (the watch is
- * level-triggered, so what is left of the input brings us back). */
+/* Move what is ready on the input into the guest's next receive buffer. With
+ * none to fill, the watch stays disarmed until the guest offers one (its kick
+ * comes to console_queue_notify), and the input waits where it is. */
 static void console_receive(struct console *c)
 {
 	struct virtq *q = &c->queues[CONSOLE_RX_QUEUE];
-
-	if (!c->active || c->input_eof)
-		return;
-	int got = virtio_pop(&c->vdev, q, c->chain);
-	if (got != 1) {
-		watch_input(c, false);
-		return;
-	}
 	struct iovec iov[16];
 	unsigned int n = 0;
+	ssize_t len = 0;
+
+	if (!c->active || virtio_pop(&c->vdev, q, c->chain) != 1)
+		return;
 	for (unsigned int i = 0; i < c->chain->nr_bufs && n < 16; i++) {
 		if (c->chain->bufs[i].writable)
 			iov[n++] = (struct iovec){ c->chain->bufs[i].host, c->chain->bufs[i].len };
 	}
-	ssize_t len = n ? readv(c->in_fd, iov, n) : 0;
-	if (len == 0 && n) {
+	/* A chain with no room goes back empty and the input stays for the next. */
+	if (n)
+		len = readv(c->in_fd, iov, n);
+	if (len < 0 && errno != EAGAIN && errno != EINTR) {
+		/* A terminal hung up (EIO), say: that input is over. */
+		LOG_WRN("console: input lost: %s", strerror(errno));
 		c->input_eof = true;
-		watch_input(c, false);
+	} else if (len == 0 && n) {
+		c->input_eof = true;
 	}
 	virtq_push(q, c->chain->head, len > 0 ? len : 0);
 	virtio_signal_used(&c->vdev, q);
 	if (len > 0)
 		c->counters.bytes_in += len;
+	arm_input(c);
 }
 
 static void on_input(void *opaque, uint32_t events)
@@ -124,7 +130,7 @@ static int console_activate(struct virtio_device *dev)
 	struct console *c = console_of(dev);
 	pthread_mutex_lock(&c->lock);
 	c->active = true;
-	watch_input(c, !c->input_eof);
+	arm_input(c);
 	console_transmit(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
@@ -136,17 +142,18 @@ static void console_queue_notify(struct virtio_device *dev, unsigned int queue)
 	pthread_mutex_lock(&c->lock);
 	if (queue == CONSOLE_TX_QUEUE)
 		console_transmit(c);
-	else if (!c->input_eof)
-		watch_input(c, true); /* new receive buffers: take input again */
+	else
+		arm_input(c); /* new receive buffers: take input again */
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* An armed watch may still fire once: on_input then finds the console
+ * inactive and lets the watch lapse. */
 static void console_reset(struct virtio_device *dev)
 {
 	struct console *c = console_of(dev);
 	pthread_mutex_lock(&c->lock);
 	c->active = false;
-	watch_input(c, false);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -193,8 +200,10 @@ int console_init(struct console *c, int in_fd, int out_fd, struct event_loop *lo
 	if (!(c->chain = virtq_chain_alloc(&c->queues[0])))
 		return -ENOMEM;
 	if (in_fd >= 0) {
-		/* Regular files and /dev/null cannot be polled: no input then. */
-		ret = event_loop_add(loop, in_fd, 0, on_input, c);
+		/* Regular files and /dev/null cannot be polled: no input then.
+		 * Disarmed (see arm_input) until the device is active, but for
+		 * a hang-up that may already be there: it fires once. */
+		ret = event_loop_add(loop, in_fd, EPOLLONESHOT, on_input, c);
 		if (ret == 0)
 			c->input_watched = true;
 		else if (ret != -EPERM)
