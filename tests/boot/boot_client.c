@@ -2,8 +2,9 @@
  * be: boots a kernel (and initramfs) given on the command line through
  * krun_set_kernel, or the bundled libkrunfw kernel when KERNEL is "-".
  *
- *   boot-client VCPUS RAM_MIB KERNEL [INITRAMFS STATUS]
+ *   boot-client VCPUS RAM_MIB KERNEL [INITRAMFS STATUS [CONSOLE_FILE]]
  *
+ * With CONSOLE_FILE the guest's console goes there (krun_set_console_output).
  * The process ends with the guest's status; it returns only on a start error. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +22,12 @@ static void check(int ret, const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 && argc != 6) {
-		fprintf(stderr, "usage: boot-client VCPUS RAM_MIB KERNEL [INITRAMFS STATUS]\n");
+	if (argc != 4 && argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: boot-client VCPUS RAM_MIB KERNEL [INITRAMFS STATUS [CONSOLE_FILE]]\n");
 		return 2;
 	}
 	char status_env[64];
-	snprintf(status_env, sizeof(status_env), "TEST_STATUS=%s", argc == 6 ? argv[5] : "0");
+	snprintf(status_env, sizeof(status_env), "TEST_STATUS=%s", argc >= 6 ? argv[5] : "0");
 	const char *const args[] = { "first", "second arg", NULL };
 	const char *const env[] = { status_env, "TEST_GREETING=hello", NULL };
 
@@ -35,8 +36,10 @@ int main(int argc, char **argv)
 	check(ctx, "krun_create_ctx");
 	check(krun_set_vm_config(ctx, atoi(argv[1]), atoi(argv[2])), "krun_set_vm_config");
 	if (strcmp(argv[3], "-") != 0)
-		check(krun_set_kernel(ctx, argv[3], KRUN_KERNEL_FORMAT_ELF, argc == 6 ? argv[4] : NULL,
+		check(krun_set_kernel(ctx, argv[3], KRUN_KERNEL_FORMAT_ELF, argc >= 6 ? argv[4] : NULL,
 				      NULL), "krun_set_kernel");
+	if (argc == 7)
+		check(krun_set_console_output(ctx, argv[6]), "krun_set_console_output");
 	check(krun_set_nested_virt(ctx, false), "krun_set_nested_virt");
 	check(krun_set_exec(ctx, "/init", args, env), "krun_set_exec");
 	int ret = krun_start_enter(ctx);

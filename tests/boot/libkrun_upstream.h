@@ -27,6 +27,7 @@ int32_t krun_set_exec(uint32_t ctx_id,
                       const char *exec_path,
                       const char *const argv[],
                       const char *const envp[]);
+int32_t krun_set_console_output(uint32_t ctx_id, const char *c_filepath);
 int32_t krun_start_enter(uint32_t ctx_id);
 
 #endif

@@ -2,8 +2,9 @@
 # Our VMM boots real guests through the public API (boot-client, a plain
 # libkrun.h client): the ELF kernel with a test initramfs on 1 and 4 vCPUs,
 # checking what the guest saw and that the process ends with the status the
-# guest chose; then the bundled kernel with no root, whose panic must end the
-# process cleanly and promptly.
+# guest chose; its console sent to a file with krun_set_console_output; then
+# the bundled kernel with no root, whose panic must end the process cleanly
+# and promptly.
 #
 #   vmm-boot.sh PROBE BOOT_CLIENT TEST_INIT VMLINUX KRUNFW_DIR
 set -uo pipefail
@@ -37,6 +38,7 @@ boot() { # name, expected status, client args...
 	check "$name: exit status $want" [ "$status" = "$want" ]
 }
 has() { grep -q -- "$2" "$work/$1.log"; }
+lacks() { ! grep -q -- "$2" "$work/$1.log"; }
 mem_kib_between() { # log, low, high: MemTotal the guest saw
 	local mem
 	mem=$(sed -n 's/^INIT mem_kib=//p' "$work/$1.log")
@@ -57,6 +59,12 @@ check "one-cpu: environment" has one-cpu '^INIT env TEST_GREETING=hello$'
 boot four-cpus 0 4 1024 "$vmlinux" "$work/initramfs.cpio" 0
 check "four-cpus: 4 CPUs online" has four-cpus '^INIT cpus=4$'
 check "four-cpus: about 1 GiB of RAM" mem_kib_between four-cpus 950000 1048576
+
+boot console-file 5 2 256 "$vmlinux" "$work/initramfs.cpio" 5 "$work/console.txt"
+check "console-file: no guest output on stdout" lacks console-file '^INIT'
+tr -d '\r' <"$work/console.txt" >"$work/console-txt.log" 2>/dev/null
+check "console-file: the guest's output is in the file" has console-txt '^INIT cpus=2$'
+check "console-file: up to its last line" has console-txt '^INIT exiting with 5$'
 
 start=$(date +%s)
 LD_LIBRARY_PATH=$krunfw_dir boot no-root 125 1 256 -
