@@ -238,9 +238,14 @@ static int add_workload(struct vm *vm, struct cmdline *cl)
 		ret = cmdline_add_env(cl, "KRUN_INIT", cfg->exec_path);
 	if (ret == 0 && cfg->workdir)
 		ret = cmdline_add_env(cl, "KRUN_WORKDIR", cfg->workdir);
+	size_t len = 0;
 	for (char **r = cfg->rlimits; r && *r; r++) {
-		size_t len = strlen(rlimits);
-		snprintf(rlimits + len, sizeof(rlimits) - len, "%s%s", len ? "," : "", *r);
+		int n = snprintf(rlimits + len, sizeof(rlimits) - len, "%s%s", len ? "," : "", *r);
+		if (n < 0 || (size_t)n >= sizeof(rlimits) - len) {
+			LOG_ERR("the rlimits do not fit on the kernel command line");
+			return -E2BIG;
+		}
+		len += n;
 	}
 	if (ret == 0 && rlimits[0])
 		ret = cmdline_add_env(cl, "KRUN_RLIMITS", rlimits);
