@@ -142,6 +142,37 @@ int32_t krun_setgid(uint32_t ctx_id, gid_t gid);
 int32_t krun_set_kernel(uint32_t ctx_id, const char *kernel_path, uint32_t kernel_format,
 			const char *initramfs, const char *cmdline);
 
+/* ---- Shared directories (virtio-fs) ------------------------------------- */
+
+/* The tag of the share the guest mounts as its root. */
+#define KRUN_FS_ROOT_TAG "/dev/root"
+
+/* Make the host directory root_path the guest's root filesystem: a share
+ * tagged KRUN_FS_ROOT_TAG, writable, with libkrun's 512 MiB DAX window, and
+ * our init served in it as /init.krun (nothing is written to the directory).
+ * The guest cannot reach host files outside it. */
+int32_t krun_set_root(uint32_t ctx_id, const char *root_path);
+
+/* Share the host directory c_path with the guest under the mount tag c_tag
+ * (at most 36 bytes), without a DAX window. */
+int32_t krun_add_virtiofs(uint32_t ctx_id, const char *c_tag, const char *c_path);
+
+/* The same, asking for a DAX window of shm_size bytes (whole pages). */
+int32_t krun_add_virtiofs2(uint32_t ctx_id, const char *c_tag, const char *c_path,
+			   uint64_t shm_size);
+
+/* The same, and read_only refuses every change the guest tries with EROFS. */
+int32_t krun_add_virtiofs3(uint32_t ctx_id, const char *c_tag, const char *c_path,
+			   uint64_t shm_size, bool read_only);
+
+/* Serve no /init.krun in the root share: the root brings its own init. */
+int32_t krun_disable_implicit_init(uint32_t ctx_id);
+
+/* The init program the library serves as /init.krun: its bytes, valid for
+ * the life of the process, and their length. -EINVAL for NULL pointers,
+ * -ENOTSUP when the library was built without it. */
+int32_t krun_get_default_init(const uint8_t **data_out, size_t *len_out);
+
 /* ---- Consoles ----------------------------------------------------------- */
 
 /* Send the implicit console's output to this host file, and give it no

@@ -23,5 +23,9 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->workdir);
 	vm_strv_free(cfg->rlimits);
 	free(cfg->console_output);
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		free(cfg->shares[i].tag);
+		free(cfg->shares[i].path);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

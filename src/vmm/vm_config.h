@@ -13,6 +13,11 @@
  * allows it is for vmm_start() to find out. */
 #define VM_MAX_RAM_MIB (1u << 20)
 #define VM_MAX_CONSOLES 4
+#define VM_MAX_SHARES 8
+/* The virtio-fs tag of the guest's root filesystem (libkrun's). */
+#define VM_ROOT_TAG "/dev/root"
+/* virtio-fs tags are at most this long (struct virtio_fs_config). */
+#define VM_MAX_TAG_LEN 36
 
 enum vm_kernel_format {
 	VM_KERNEL_RAW = 0, /* a flat image like the one libkrunfw hands out */
@@ -21,6 +26,14 @@ enum vm_kernel_format {
 
 struct vm_console {
 	int in_fd, out_fd, err_fd; /* -1 where absent */
+};
+
+/* A host directory shared with the guest over virtio-fs. */
+struct vm_share {
+	char *tag;
+	char *path;
+	uint64_t shm_size; /* the DAX window asked for: recorded, not mapped yet */
+	bool read_only;
 };
 
 struct vm_config {
@@ -46,6 +59,11 @@ struct vm_config {
 	bool has_uid, has_gid;
 	uid_t uid;
 	gid_t gid;
+
+	/* virtio-fs shares; the one tagged VM_ROOT_TAG is the guest's root */
+	unsigned int nr_shares;
+	struct vm_share shares[VM_MAX_SHARES];
+	bool implicit_init_disabled; /* no /init.krun in the root share */
 
 	/* consoles */
 	bool implicit_console_disabled;

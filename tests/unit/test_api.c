@@ -445,6 +445,61 @@ static void test_consoles(void)
 	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
 }
 
+static void test_shares(void)
+{
+	uint32_t ctx = new_ctx();
+	char tag37[38];
+	struct vm_config *cfg;
+	const uint8_t *init;
+	size_t init_len;
+
+	memset(tag37, 't', 37);
+	tag37[37] = '\0';
+	CHECK_EQ_INT(krun_set_root(NO_CTX, "/"), -ENOENT);
+	CHECK_EQ_INT(krun_set_root(ctx, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_root(ctx, "/nonexistent/root"), -EINVAL);
+	CHECK_LOGGED("/nonexistent/root is not a directory");
+	CHECK_EQ_INT(krun_set_root(ctx, "/etc/passwd"), -EINVAL);
+	CHECK_EQ_INT(krun_add_virtiofs(ctx, "", "/tmp"), -EINVAL);
+	CHECK_EQ_INT(krun_add_virtiofs(ctx, NULL, "/tmp"), -EINVAL);
+	CHECK_EQ_INT(krun_add_virtiofs(ctx, tag37, "/tmp"), -EINVAL);
+	CHECK_LOGGED("the tag must be 1 to 36 bytes");
+	CHECK_EQ_INT(krun_add_virtiofs2(ctx, "data", "/tmp", 4097), -EINVAL);
+	CHECK_EQ_INT(krun_add_virtiofs2(ctx, "data", "/tmp", 128ull << 30), -EINVAL);
+	CHECK_LOGGED("DAX window");
+
+	CHECK_EQ_INT(krun_set_root(ctx, "/"), 0);
+	CHECK_EQ_INT(krun_set_root(ctx, "/"), -EEXIST);
+	CHECK_EQ_INT(krun_add_virtiofs3(ctx, KRUN_FS_ROOT_TAG, "/tmp", 0, true), -EEXIST);
+	CHECK_LOGGED("a share tagged /dev/root exists already");
+	CHECK_EQ_INT(krun_add_virtiofs(ctx, "plain", "/tmp"), 0);
+	CHECK_EQ_INT(krun_add_virtiofs3(ctx, "ro", "/tmp", 1 << 20, true), 0);
+	CHECK_EQ_INT(krun_disable_implicit_init(NO_CTX), -ENOENT);
+	CHECK_EQ_INT(krun_disable_implicit_init(ctx), 0);
+	for (int i = 3; i < VM_MAX_SHARES; i++) {
+		char tag[8];
+		snprintf(tag, sizeof(tag), "s%d", i);
+		CHECK_EQ_INT(krun_add_virtiofs(ctx, tag, "/tmp"), 0);
+	}
+	CHECK_EQ_INT(krun_add_virtiofs(ctx, "onemore", "/tmp"), -ENOSPC);
+
+	cfg = config_of(ctx);
+	CHECK_EQ_INT(cfg->nr_shares, VM_MAX_SHARES);
+	CHECK(!strcmp(cfg->shares[0].tag, "/dev/root") && !strcmp(cfg->shares[0].path, "/"));
+	CHECK_EQ_INT(cfg->shares[0].shm_size, 512ull << 20);
+	CHECK(!cfg->shares[0].read_only);
+	CHECK(!strcmp(cfg->shares[1].tag, "plain") && cfg->shares[1].shm_size == 0);
+	CHECK(cfg->shares[2].read_only && cfg->shares[2].shm_size == 1 << 20);
+	CHECK(cfg->implicit_init_disabled);
+	done();
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+
+	CHECK_EQ_INT(krun_get_default_init(NULL, &init_len), -EINVAL);
+	CHECK_EQ_INT(krun_get_default_init(&init, NULL), -EINVAL);
+	int ret = krun_get_default_init(&init, &init_len);
+	CHECK(ret == -ENOTSUP || (ret == 0 && init_len > 4 && !memcmp(init, "\177ELF", 4)));
+}
+
 /* crun creates the context, forks, and configures it in the child. */
 static void test_fork(void)
 {
@@ -507,6 +562,7 @@ int main(void)
 	test_rlimits();
 	test_kernel();
 	test_consoles();
+	test_shares();
 	test_fork();
 	test_threads();
 	return CHECK_DONE();
