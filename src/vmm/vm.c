@@ -21,6 +21,7 @@
 #include "arch/x86_64/pvh.h"
 #include "util/log.h"
 #include "vmm/cmdline.h"
+#include "vmm/speed_probe.h"
 
 /* Where KVM keeps its real-mode TSS and identity map on Intel: just below
  * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
@@ -356,8 +357,35 @@ static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
 
 /* --- build, run, stop ---------------------------------------------------- */
 
+/* A /dev/kvm that is not the hardware-assisted kind (kvm_intel, kvm_amd) may
+ * only emulate guest code (PVM does): a standard kernel would never finish
+ * booting there. Time the probe guest on such hosts only, so ordinary hosts
+ * pay nothing for the check. */
+static int check_kvm_speed(void)
+{
+	double seconds;
+	char err[256];
+
+	if (access("/sys/module/kvm_intel", F_OK) == 0 || access("/sys/module/kvm_amd", F_OK) == 0)
+		return 0;
+	if (kvm_speed_probe("/dev/kvm", KVM_PROBE_ITERATIONS, &seconds, err, sizeof(err)) < 0) {
+		LOG_ERR("cannot probe /dev/kvm: %s", err);
+		return -ENODEV;
+	}
+	if (!kvm_probe_is_hardware_speed(seconds)) {
+		LOG_ERR("this /dev/kvm emulates guest code (%.2f s for a loop that takes "
+			"milliseconds on hardware): a Linux guest will not boot at usable speed; run "
+			"on a host with hardware KVM, or inside the project's testhost/run", seconds);
+		return -ENODEV;
+	}
+	return 0;
+}
+
 static int open_kvm(struct vm *vm)
 {
+	int ret = check_kvm_speed();
+	if (ret < 0)
+		return ret;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		LOG_ERR("cannot open /dev/kvm: %s (is KVM enabled, and may this user open it?)",
