@@ -1,0 +1,51 @@
+# Sourced by test.sh and run.sh: installs the Debian packages the build and
+# the guests need, builds both kernels (cached outside the clone) and
+# configures and builds the project in each directory given to build_dirs.
+set -euo pipefail
+
+step() { printf '\n==== %s\n' "$*"; }
+
+install_dependencies() {
+	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
+		libelf-dev libssl-dev libjson-c-dev cpio xz-utils busybox-static qemu-system-x86 time)
+	local missing=() p sudo=
+	for p in "${deps[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		$sudo apt-get update
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+	[ -e /dev/kvm ] || { echo "/dev/kvm is missing: guests need KVM" >&2; exit 1; }
+}
+
+# Sets guest_kernel to the guest kernel's cache directory.
+build_kernels() {
+	guest_kernel=$(kernel/build.sh guest kernel/guest.config | tail -n 1)
+	kernel/build.sh testhost testhost/kernel.config >/dev/null
+}
+
+# build_dir DIR [MESON_OPTION...]
+build_dir() {
+	local dir=$1
+	shift
+	local opts=(-Dguest_vmlinux="$guest_kernel/vmlinux" "$@")
+	if [ -d "$dir" ]; then
+		meson configure "$dir" "${opts[@]}" >/dev/null
+	else
+		meson setup "$dir" "${opts[@]}" >/dev/null
+	fi
+	ninja -C "$dir"
+}
+
+# run_guest_command CMD...: runs CMD here when this /dev/kvm runs guests at
+# hardware speed, else inside the nested test host.
+run_guest_command() {
+	if build/tools/kvm-speed-probe; then
+		"$@"
+	else
+		echo "this /dev/kvm emulates guest code: running inside the test host (testhost/run)"
+		testhost/run "$@"
+	fi
+}
