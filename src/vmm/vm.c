@@ -21,6 +21,7 @@
 #include "arch/x86_64/pvh.h"
 #include "util/log.h"
 #include "vmm/cmdline.h"
+#include "vmm/init_blob.h"
 #include "vmm/speed_probe.h"
 
 /* Where KVM keeps its real-mode TSS and identity map on Intel: just below
@@ -176,6 +177,61 @@ static int add_consoles(struct vm *vm, struct cmdline *cl)
 		struct console *c = &vm->consoles[vm->nr_consoles++];
 		if ((ret = console_init(c, cfg->consoles[i].in_fd, cfg->consoles[i].out_fd, &vm->loop)) < 0 ||
 		    (ret = add_device(vm, &c->vdev, cl)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The guest init's ioctl on the root share: the workload's exit status. */
+static void on_exit_code(void *opaque, int code)
+{
+	struct vm *vm = opaque;
+	vm->ports.exit_status = code & 0xff;
+}
+
+static bool serves_init(const struct vm_config *cfg, const struct vm_share *share)
+{
+	return strcmp(share->tag, VM_ROOT_TAG) == 0 && !cfg->implicit_init_disabled;
+}
+
+static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline *cl)
+{
+	struct fuse_server_config fc = {
+		.root_dir = share->path,
+		.read_only = share->read_only,
+		.exit_code = on_exit_code,
+		.opaque = vm,
+	};
+	struct fuse_server *server;
+	int ret;
+
+	if (serves_init(vm->cfg, share)) {
+		vm->init_file = (struct fuse_virtual_file){ .name = "init.krun", .mode = 0555 };
+		if (!init_blob_get((const uint8_t **)&vm->init_file.data, &vm->init_file.len)) {
+			LOG_ERR("this build of the library has no guest init to serve as /init.krun");
+			return -ENOTSUP;
+		}
+		fc.virtual_files = &vm->init_file;
+		fc.nr_virtual_files = 1;
+	}
+	if ((ret = fuse_server_create(&fc, &server)) < 0) {
+		LOG_ERR("cannot share %s with the guest: %s", share->path, strerror(-ret));
+		return ret;
+	}
+	struct virtio_fs *fs = &vm->shares[vm->nr_shares];
+	if ((ret = virtio_fs_init(fs, share->tag, server)) < 0) {
+		fuse_server_destroy(server);
+		return ret;
+	}
+	vm->nr_shares++;
+	return add_device(vm, &fs->vdev, cl);
+}
+
+static int add_shares(struct vm *vm, struct cmdline *cl)
+{
+	for (unsigned int i = 0; i < vm->cfg->nr_shares; i++) {
+		int ret = add_share(vm, &vm->cfg->shares[i], cl);
+		if (ret < 0)
 			return ret;
 	}
 	return 0;
@@ -425,13 +481,17 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if ((ret = event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
 		return ret;
 
+	bool with_init = false;
+	for (unsigned int i = 0; i < cfg->nr_shares; i++)
+		with_init |= serves_init(cfg, &cfg->shares[i]);
 	ret = cfg->kernel_cmdline ? cmdline_add_raw(&cl, cfg->kernel_cmdline)
-				  : cmdline_add_prefix(&cl, false);
+				  : cmdline_add_prefix(&cl, with_init);
 	if (ret < 0) {
 		LOG_ERR("kernel command line: %s", cl.reason);
 		return ret;
 	}
 	if ((ret = add_workload(vm, &cl)) < 0 || (ret = add_consoles(vm, &cl)) < 0 ||
+	    (ret = add_shares(vm, &cl)) < 0 ||
 	    (ret = add_workload_args(vm, &cl)) < 0 ||
 	    (ret = write_boot_structures(vm, &cl, &entry)) < 0)
 		return ret;
@@ -493,6 +553,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->supported_cpuid);
 	for (unsigned int i = vm->nr_slots; i-- > 0;)
 		destroy_slot(&vm->slots[i]);
+	for (unsigned int i = vm->nr_shares; i-- > 0;)
+		virtio_fs_destroy(&vm->shares[i]);
 	for (unsigned int i = vm->nr_consoles; i-- > 0;)
 		console_destroy(&vm->consoles[i]);
 	if (vm->stop_fd >= 0)
@@ -506,6 +568,21 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 }
 
+/* krun_setgid/krun_setuid: the VMM gives up its identity once everything
+ * that needed it (opening devices, files) is done, before the guest runs. */
+static int drop_privileges(const struct vm_config *cfg)
+{
+	if (cfg->has_gid && setgid(cfg->gid) < 0) {
+		LOG_ERR("setgid(%u): %s", (unsigned int)cfg->gid, strerror(errno));
+		return -errno;
+	}
+	if (cfg->has_uid && setuid(cfg->uid) < 0) {
+		LOG_ERR("setuid(%u): %s", (unsigned int)cfg->uid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int vmm_start(struct vm_config *cfg)
 {
 	static struct vm vm; /* large; lives until the process ends */
@@ -513,7 +590,8 @@ int vmm_start(struct vm_config *cfg)
 
 	/* A closed stdout must end the console's output, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = vm_start_vcpus(&vm)) < 0) {
+	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = drop_privileges(cfg)) < 0 ||
+	    (ret = vm_start_vcpus(&vm)) < 0) {
 		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
 			/* vCPUs already run guest code: there is no going back. */
 			vm_flush(&vm);

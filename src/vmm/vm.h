@@ -11,6 +11,7 @@
 
 #include "arch/x86_64/layout.h"
 #include "devices/console/console.h"
+#include "devices/fs/virtio_fs.h"
 #include "virtio/mmio.h"
 #include "vmm/event_loop.h"
 #include "vmm/guest_mem.h"
@@ -63,6 +64,9 @@ struct vm {
 
 	unsigned int nr_consoles;
 	struct console consoles[VM_MAX_CONSOLES];
+	unsigned int nr_shares;
+	struct virtio_fs shares[VM_MAX_SHARES];
+	struct fuse_virtual_file init_file; /* /init.krun in the root share */
 	unsigned int nr_slots;
 	struct vm_mmio_slot slots[X86_MAX_MMIO_DEVICES];
 

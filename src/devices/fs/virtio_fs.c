@@ -1,0 +1,176 @@
+#include "devices/fs/virtio_fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_ids.h>
+
+#include "util/log.h"
+
+static struct virtio_fs *fs_of(struct virtio_device *dev)
+{
+	return dev->priv;
+}
+
+static void fs_config_read(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
+{
+	memcpy(data, (const uint8_t *)&fs_of(dev)->config + offset, len);
+}
+
+/* Serve every chain waiting on the worker's queue; the chain's readable
+ * buffers are the request, its writable ones take the reply. */
+static void serve_queue(struct virtio_fs_worker *w)
+{
+	struct virtio_fs *fs = w->fs;
+	struct virtq *q = &fs->queues[w->queue];
+	bool pushed = false;
+
+	while (virtio_pop(&fs->vdev, q, w->chain) == 1) {
+		unsigned int nr_in = 0, nr_out = 0;
+		for (unsigned int i = 0; i < w->chain->nr_bufs; i++) {
+			const struct virtq_buf *b = &w->chain->bufs[i];
+			w->iov[i] = (struct iovec){ b->host, b->len };
+			if (b->writable)
+				nr_out++;
+			else
+				nr_in++;
+		}
+		fs->counters.requests++;
+		ssize_t written = fuse_server_handle(fs->server, w->iov, nr_in, w->iov + nr_in, nr_out);
+		if (written < 0) {
+			fs->counters.malformed++;
+			written = 0;
+		}
+		virtq_push(q, w->chain->head, written);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_signal_used(&fs->vdev, q);
+}
+
+static void *worker_thread(void *opaque)
+{
+	struct virtio_fs_worker *w = opaque;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->kicked, &w->lock);
+		if (w->stop)
+			break;
+		w->pending = false;
+		pthread_mutex_unlock(&w->lock);
+		serve_queue(w);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void stop_workers(struct virtio_fs *fs)
+{
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		if (!w->running)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		w->stop = true;
+		pthread_cond_signal(&w->kicked);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+}
+
+static int fs_activate(struct virtio_device *dev)
+{
+	struct virtio_fs *fs = fs_of(dev);
+
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		if (!fs->queues[i].ready)
+			continue;
+		/* Buffers may already wait: kicks before DRIVER_OK are dropped. */
+		w->pending = true;
+		w->stop = false;
+		int ret = pthread_create(&w->thread, NULL, worker_thread, w);
+		if (ret != 0) {
+			LOG_ERR("virtio-fs: cannot start a queue worker: %s", strerror(ret));
+			stop_workers(fs);
+			return -ret;
+		}
+		w->running = true;
+	}
+	return 0;
+}
+
+static void fs_queue_notify(struct virtio_device *dev, unsigned int queue)
+{
+	struct virtio_fs_worker *w = &fs_of(dev)->workers[queue];
+
+	pthread_mutex_lock(&w->lock);
+	w->pending = true;
+	pthread_cond_signal(&w->kicked);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void fs_reset(struct virtio_device *dev)
+{
+	stop_workers(fs_of(dev));
+}
+
+static const struct virtio_device_ops virtio_fs_ops = {
+	.config_read = fs_config_read,
+	.activate = fs_activate,
+	.queue_notify = fs_queue_notify,
+	.reset = fs_reset,
+};
+
+int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *server)
+{
+	size_t tag_len = strlen(tag);
+	int ret;
+
+	if (tag_len == 0 || tag_len > sizeof(fs->config.tag))
+		return -EINVAL;
+	*fs = (struct virtio_fs){
+		.vdev = {
+			.ops = &virtio_fs_ops,
+			.priv = fs,
+			.device_id = VIRTIO_ID_FS,
+			.config_size = sizeof(struct virtio_fs_config),
+			.queues = fs->queues,
+			.nr_queues = VIRTIO_FS_NR_QUEUES,
+		},
+		.server = server,
+	};
+	memcpy(fs->config.tag, tag, tag_len);
+	fs->config.num_request_queues = VIRTIO_FS_REQUEST_QUEUES;
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		w->fs = fs;
+		w->queue = i;
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->kicked, NULL);
+		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0)
+			return ret;
+		w->chain = virtq_chain_alloc(&fs->queues[i]);
+		w->iov = calloc(VIRTIO_FS_QUEUE_SIZE, sizeof(*w->iov));
+		if (!w->chain || !w->iov)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void virtio_fs_destroy(struct virtio_fs *fs)
+{
+	stop_workers(fs);
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		free(fs->workers[i].chain);
+		free(fs->workers[i].iov);
+		pthread_mutex_destroy(&fs->workers[i].lock);
+		pthread_cond_destroy(&fs->workers[i].kicked);
+	}
+	if (fs->server)
+		fuse_server_destroy(fs->server);
+}

@@ -1,0 +1,52 @@
+/* virtio-fs: a thin adapter between virtqueues and the FUSE server. Queue 0
+ * is the high-priority queue, the others carry requests; each queue has its
+ * own worker thread, so a slow request never holds up another queue and the
+ * high-priority queue never waits behind requests. */
+#ifndef KRUN_DEVICES_VIRTIO_FS_H
+#define KRUN_DEVICES_VIRTIO_FS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <linux/virtio_fs.h>
+
+#include "fs/fuse_server.h"
+#include "virtio/device.h"
+
+#define VIRTIO_FS_REQUEST_QUEUES 2
+#define VIRTIO_FS_NR_QUEUES (1 + VIRTIO_FS_REQUEST_QUEUES)
+#define VIRTIO_FS_QUEUE_SIZE 1024
+
+struct virtio_fs_worker {
+	struct virtio_fs *fs;
+	unsigned int queue;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t kicked;
+	bool pending; /* a kick not yet served */
+	bool stop;
+	struct virtq_chain *chain;
+	struct iovec *iov; /* room for a whole chain */
+};
+
+struct virtio_fs_counters {
+	_Atomic uint64_t requests;
+	_Atomic uint64_t malformed; /* requests the server could not answer */
+};
+
+struct virtio_fs {
+	struct virtio_device vdev;
+	struct virtq queues[VIRTIO_FS_NR_QUEUES];
+	struct virtio_fs_config config;
+	struct fuse_server *server;
+	struct virtio_fs_worker workers[VIRTIO_FS_NR_QUEUES];
+	struct virtio_fs_counters counters;
+};
+
+/* tag: the mount tag the guest names (at most 36 bytes). The server is owned
+ * by the device from here on. */
+int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *server);
+void virtio_fs_destroy(struct virtio_fs *fs);
+
+#endif

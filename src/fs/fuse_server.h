@@ -1,0 +1,59 @@
+/* The FUSE server behind virtio-fs: requests in, replies out, over plain
+ * buffers. No KVM and no virtio in this interface, so it is unit-tested and
+ * fuzzed alone; the virtio-fs device is a thin adapter over it.
+ *
+ * It serves one host directory (the share's root) and confines the guest to
+ * it: every path is resolved beneath the root (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS on O_PATH handles), node ids and file handles are
+ * table indexes checked on every use, device nodes cannot be opened, and
+ * set-user/group-ID bits and file capabilities are dropped when a file is
+ * changed by an unprivileged writer. Everything in a request is untrusted. */
+#ifndef KRUN_FS_FUSE_SERVER_H
+#define KRUN_FS_FUSE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct fuse_server;
+
+/* A read-only file that exists only in memory, shown in the root directory
+ * (our guest init, /init.krun). Its data is not copied. */
+struct fuse_virtual_file {
+	const char *name; /* one path component */
+	const void *data;
+	size_t len;
+	uint32_t mode; /* permission bits, e.g. 0555 */
+};
+
+struct fuse_server_config {
+	const char *root_dir;
+	bool read_only; /* every change refused with EROFS */
+	unsigned int max_inodes;  /* node ids the guest may hold; 0: a default */
+	unsigned int max_handles; /* open files and directories; 0: a default */
+	const struct fuse_virtual_file *virtual_files;
+	unsigned int nr_virtual_files;
+	/* The guest init reports the workload's exit status with an ioctl on
+	 * the root directory (libkrun's 0x7602); NULL: the ioctl is refused. */
+	void (*exit_code)(void *opaque, int code);
+	void *opaque;
+};
+
+/* 0, or -errno (the root cannot be opened, out of memory). */
+int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out);
+
+/* Serve one request. in: the request as the driver wrote it (fuse_in_header
+ * then the arguments, over any number of buffers); out: where the reply goes
+ * (fuse_out_header then the reply). Returns the reply's length (0 for
+ * requests that have none, such as FORGET), or -EINVAL when the request is
+ * too malformed to answer at all (shorter than a header, or no room for a
+ * reply header), or -ENOMEM. A header whose len disagrees with the buffers
+ * is answered with EINVAL. Safe to call from several threads at once. */
+ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
+			   const struct iovec *out, unsigned int nr_out);
+
+void fuse_server_destroy(struct fuse_server *s);
+
+#endif
