@@ -23,6 +23,7 @@
 #include "vmm/cmdline.h"
 #include "vmm/init_blob.h"
 #include "vmm/speed_probe.h"
+#include "vmm/workload_json.h"
 
 /* Where KVM keeps its real-mode TSS and identity map on Intel: just below
  * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
@@ -206,13 +207,22 @@ static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline
 	int ret;
 
 	if (serves_init(vm->cfg, share)) {
-		vm->init_file = (struct fuse_virtual_file){ .name = "init.krun", .mode = 0555 };
-		if (!init_blob_get((const uint8_t **)&vm->init_file.data, &vm->init_file.len)) {
+		struct fuse_virtual_file *init = &vm->root_files[0];
+		*init = (struct fuse_virtual_file){ .name = "init.krun", .mode = 0555 };
+		if (!init_blob_get((const uint8_t **)&init->data, &init->len)) {
 			LOG_ERR("this build of the library has no guest init to serve as /init.krun");
 			return -ENOTSUP;
 		}
-		fc.virtual_files = &vm->init_file;
+		fc.virtual_files = vm->root_files;
 		fc.nr_virtual_files = 1;
+		if (vm->workload_json) {
+			vm->root_files[fc.nr_virtual_files++] = (struct fuse_virtual_file){
+				.name = WORKLOAD_JSON_NAME,
+				.data = vm->workload_json,
+				.len = strlen(vm->workload_json),
+				.mode = 0444,
+			};
+		}
 	}
 	if ((ret = fuse_server_create(&fc, &server)) < 0) {
 		LOG_ERR("cannot share %s with the guest: %s", share->path, strerror(-ret));
@@ -283,13 +293,21 @@ static int create_irqchip(struct vm *vm)
 }
 
 /* KRUN_* variables, the workload's environment and, after "--", its
- * arguments: what libkrun's init reads. Variables the kernel cannot carry
- * (quotes) are left out with a warning rather than failing the boot. */
+ * arguments: what libkrun's init reads. When our init runs from the root
+ * share, all of it travels in a served file instead (any bytes, any length);
+ * otherwise variables the kernel cannot carry (quotes) are left out with a
+ * warning rather than failing the boot. */
 static int add_workload(struct vm *vm, struct cmdline *cl)
 {
 	const struct vm_config *cfg = vm->cfg;
 	char rlimits[1024] = "";
 	int ret = 0;
+
+	if (vm->workload_json) {
+		if ((ret = cmdline_add_env(cl, "KRUN_CONFIG", WORKLOAD_JSON_PATH)) < 0)
+			LOG_ERR("kernel command line: %s", cl->reason);
+		return ret;
+	}
 
 	if (cfg->exec_path)
 		ret = cmdline_add_env(cl, "KRUN_INIT", cfg->exec_path);
@@ -324,6 +342,8 @@ static int add_workload(struct vm *vm, struct cmdline *cl)
 static int add_workload_args(struct vm *vm, struct cmdline *cl)
 {
 	char *none[] = { NULL };
+	if (vm->workload_json)
+		return 0;
 	int ret = cmdline_add_args(cl, vm->cfg->argv ? vm->cfg->argv : none);
 	if (ret < 0)
 		LOG_ERR("kernel command line: %s", cl->reason);
@@ -484,6 +504,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	bool with_init = false;
 	for (unsigned int i = 0; i < cfg->nr_shares; i++)
 		with_init |= serves_init(cfg, &cfg->shares[i]);
+	if (with_init && cfg->exec_path && !(vm->workload_json = workload_json(cfg)))
+		return -ENOMEM;
 	ret = cfg->kernel_cmdline ? cmdline_add_raw(&cl, cfg->kernel_cmdline)
 				  : cmdline_add_prefix(&cl, with_init);
 	if (ret < 0) {
@@ -562,6 +584,7 @@ void vm_destroy(struct vm *vm)
 	event_loop_destroy(&vm->loop);
 	gm_destroy(&vm->mem);
 	kernel_close(&vm->kernel);
+	free(vm->workload_json);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

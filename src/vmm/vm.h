@@ -66,7 +66,10 @@ struct vm {
 	struct console consoles[VM_MAX_CONSOLES];
 	unsigned int nr_shares;
 	struct virtio_fs shares[VM_MAX_SHARES];
-	struct fuse_virtual_file init_file; /* /init.krun in the root share */
+	/* Served from memory in the root share: /init.krun and, for a workload
+	 * set through the API, the document the init reads it from. */
+	struct fuse_virtual_file root_files[2];
+	char *workload_json;
 	unsigned int nr_slots;
 	struct vm_mmio_slot slots[X86_MAX_MMIO_DEVICES];
 

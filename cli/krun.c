@@ -1,0 +1,157 @@
+/* krun: run a command in a microVM whose root filesystem is a host directory.
+ * A client of libkrun.h and nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libkrun.h>
+
+#define MAX_ENV 256
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char usage[] =
+	"usage: krun [OPTIONS] ROOTDIR [--] CMD [ARG...]\n"
+	"\n"
+	"Runs CMD in a KVM microVM whose root filesystem is the host directory\n"
+	"ROOTDIR, live: what CMD changes there is on the host at once, and the\n"
+	"other way round. CMD gets this terminal (raw mode) or these pipes as its\n"
+	"stdin and output.\n"
+	"\n"
+	"Options:\n"
+	"  --cpus N         vCPUs (default 1)\n"
+	"  --mem MiB        guest RAM in MiB (default 512)\n"
+	"  --workdir DIR    working directory of CMD inside the guest (default /)\n"
+	"  --env K=V        set an environment variable for CMD (repeatable)\n"
+	"  --log-level L    library log: off, error, warn, info, debug, trace\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Exit status: CMD's; 128+N when CMD died of signal N; 125 when the guest\n"
+	"could not set CMD up; 126 when CMD is not executable; 127 when it is not\n"
+	"found. krun's own errors (bad options, no KVM) also give 125.\n"
+	"\n"
+	"Needs read-write access to /dev/kvm on a host whose KVM runs guests at\n"
+	"hardware speed; on hosts that only emulate it (PVM), use the project's\n"
+	"testhost/run (see its README).\n";
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "krun: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 125;
+}
+
+static int parse_level(const char *name)
+{
+	static const char *const names[] = { "off", "error", "warn", "info", "debug", "trace" };
+	for (int i = 0; i < 6; i++) {
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int parse_number(const char *s, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return errno || *s == '\0' || *end || v < min || v > max ? -1 : (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *env[MAX_ENV + 3] = { DEFAULT_PATH };
+	int nr_env = 1, cpus = 1, mem = 512, level = KRUN_LOG_LEVEL_ERROR, opt;
+	const char *workdir = NULL;
+
+	static char term[256];
+
+	if (getenv("TERM")) {
+		snprintf(term, sizeof(term), "TERM=%s", getenv("TERM"));
+		env[nr_env++] = term;
+	}
+	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if ((cpus = parse_number(optarg, 1, 255)) < 0)
+				return fail("--cpus %s: want a number of vCPUs from 1", optarg);
+			break;
+		case 'm':
+			if ((mem = parse_number(optarg, 64, 1 << 20)) < 0)
+				return fail("--mem %s: want MiB of RAM, 64 or more", optarg);
+			break;
+		case 'w':
+			workdir = optarg;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return fail("--env %s: want KEY=VALUE", optarg);
+			if (nr_env == MAX_ENV)
+				return fail("--env %s: too many variables", optarg);
+			env[nr_env++] = optarg;
+			break;
+		case 'l':
+			if ((level = parse_level(optarg)) < 0)
+				return fail("--log-level %s: want off, error, warn, info, debug or trace",
+					    optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 125;
+		}
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind >= argc)
+		return fail("%s", "no ROOTDIR given (krun --help says how)");
+	const char *root = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind >= argc)
+		return fail("%s", "no command given: krun ROOTDIR CMD [ARG...]");
+	struct stat st;
+	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail("%s is not a directory: give the directory the guest should have as its root",
+			    root);
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return fail("cannot open /dev/kvm (%s): enable KVM and give this user read-write "
+			    "access to it", strerror(errno));
+	close(kvm);
+
+	krun_set_log_level(level);
+	int ctx = krun_create_ctx();
+	int ret = ctx < 0 ? ctx : 0;
+	if (!ret)
+		ret = krun_set_vm_config(ctx, cpus, mem);
+	if (!ret)
+		ret = krun_set_root(ctx, root);
+	if (!ret && workdir)
+		ret = krun_set_workdir(ctx, workdir);
+	if (!ret)
+		ret = krun_set_exec(ctx, argv[optind], (const char *const *)&argv[optind + 1], env);
+	if (!ret)
+		ret = krun_start_enter(ctx);
+	/* krun_start_enter only returns when the VM could not start */
+	fprintf(stderr, "krun: cannot run the VM: %s%s\n", strerror(-ret),
+		level < KRUN_LOG_LEVEL_ERROR ? "" : " (the library's message above says why)");
+	return 125;
+}

@@ -1,0 +1,18 @@
+/* The workload set through krun_set_exec and friends, as an OCI-style config
+ * document ({"process": {"args", "env", "cwd"}}) that the guest init reads
+ * from a file served in the root share. Unlike the kernel command line it
+ * carries any bytes (quotes, newlines) and any length. */
+#ifndef KRUN_VMM_WORKLOAD_JSON_H
+#define KRUN_VMM_WORKLOAD_JSON_H
+
+#include "vmm/vm_config.h"
+
+/* Where the guest finds it (the init's KRUN_CONFIG). */
+#define WORKLOAD_JSON_NAME ".krun-workload.json"
+#define WORKLOAD_JSON_PATH "/" WORKLOAD_JSON_NAME
+
+/* A malloc'd document, or NULL when out of memory. The exec path is args[0];
+ * rlimits travel as the KRUN_RLIMITS variable. */
+char *workload_json(const struct vm_config *cfg);
+
+#endif
