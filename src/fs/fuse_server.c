@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -845,13 +846,19 @@ static int reply_created(struct fuse_req *r, struct fs_inode *parent, const char
 {
 	struct fuse_entry_out e;
 	struct fs_inode *in;
+	struct stat pst;
+	gid_t gid = r->hdr->gid;
 	int ret = lookup_entry(r->s, parent, name, &e);
 
 	if (ret)
 		return ret;
+	/* Below a set-group-ID directory the entry keeps the directory's group,
+	 * which the host already gave it. */
+	if (!stat_fd(parent->fd, &pst) && (pst.st_mode & S_ISGID))
+		gid = (gid_t)-1;
 	in = inode_get(r->s, e.nodeid);
 	if (in && geteuid() == 0)
-		fchownat(in->fd, "", r->hdr->uid, r->hdr->gid,
+		fchownat(in->fd, "", r->hdr->uid, gid,
 			 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	if (in && set_mode)
 		set_created_mode(r->s, in->fd, mode & 07777);
@@ -1850,6 +1857,19 @@ ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsign
 	return len;
 }
 
+/* Every inode the guest holds is an open fd here, and the guest caches many
+ * more than the usual soft limit of 1024: allow what the hard limit allows,
+ * as virtiofsd does. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
 {
 	struct fuse_server *s;
@@ -1866,6 +1886,7 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	}
 	if (max_inodes > (1u << 30) || max_handles > (1u << 30) || cfg->nr_virtual_files > 1024)
 		return -EINVAL;
+	raise_nofile_limit();
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
