@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/mptable.h"
 #include "util/log.h"
 #include "vmm/vm.h"
 
@@ -79,6 +80,10 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 	uint64_t addr = run->mmio.phys_addr;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
 
+	if (vm->cfg->split_irqchip && addr - X86_IOAPIC_ADDR < IOAPIC_MMIO_SIZE) {
+		vm_ioapic_mmio(vm, addr - X86_IOAPIC_ADDR, run->mmio.data, len, run->mmio.is_write);
+		return;
+	}
 	for (unsigned int i = 0; i < vm->nr_slots; i++) {
 		struct virtio_mmio *t = &vm->slots[i].transport;
 		if (addr - t->cfg.base < VIRTIO_MMIO_SLOT_SIZE) {
@@ -137,6 +142,11 @@ static bool handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_MMIO:
 		handle_mmio(vm, run);
+		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* A level-triggered route's EOI. Interrupts reach the guest as
+		 * MSIs from irqfds, never through our I/O APIC, so it holds no
+		 * Remote IRR to clear; a device raises its irqfd again itself. */
 		return true;
 	case KVM_EXIT_SHUTDOWN: /* triple fault: how reboot=t and crashes end */
 		vm_request_stop(vm, VM_STOP_RESET);

@@ -275,17 +275,63 @@ static int map_memory(struct vm *vm)
 	return gm_register(&vm->mem, vm->vm_fd);
 }
 
+/* Split irqchip: each unmasked pin's entry becomes an MSI route on the pin's
+ * GSI, so the devices' irqfds reach the local APICs without an exit. A masked
+ * pin has no route: like a real I/O APIC, it drops edges while masked. */
+static void route_ioapic_pins(struct vm *vm)
+{
+	struct {
+		struct kvm_irq_routing table;
+		struct kvm_irq_routing_entry entries[IOAPIC_NR_PINS];
+	} routing = { 0 };
+	struct ioapic_msi msi;
+
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		if (!ioapic_pin_msi(&vm->ioapic, pin, &msi))
+			continue;
+		routing.entries[routing.table.nr++] = (struct kvm_irq_routing_entry){
+			.gsi = pin,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = msi.address, .data = msi.data },
+		};
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &routing.table) < 0)
+		LOG_RATELIMITED(LOG_WARN, "cannot route the I/O APIC's pins: %s", strerror(errno));
+}
+
+void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	pthread_mutex_lock(&vm->ioapic_lock);
+	if (!is_write)
+		ioapic_mmio_read(&vm->ioapic, offset, data, len);
+	else if (ioapic_mmio_write(&vm->ioapic, offset, data, len))
+		route_ioapic_pins(vm);
+	pthread_mutex_unlock(&vm->ioapic_lock);
+}
+
 static int create_irqchip(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = IOAPIC_NR_PINS };
 
-	if (vm->cfg->split_irqchip) {
-		LOG_ERR("a split irqchip needs a user-space IOAPIC, which this VMM does not have yet");
-		return -EOPNOTSUPP;
-	}
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0 ||
-	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0) {
+		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(errno));
+		return -errno;
+	}
+	if (vm->cfg->split_irqchip) {
+		/* The local APICs stay in KVM; the I/O APIC, with the ID the MP
+		 * table gives it, is ours. No PIC or PIT: the guest keeps time
+		 * with kvmclock and the local APIC timer. */
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0) {
+			LOG_ERR("cannot split the irqchip: %s", strerror(errno));
+			return -errno;
+		}
+		pthread_mutex_init(&vm->ioapic_lock, NULL);
+		ioapic_init(&vm->ioapic, vm->cfg->nr_vcpus);
+		return 0;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		LOG_ERR("cannot create the in-kernel interrupt controllers: %s", strerror(errno));
 		return -errno;
 	}

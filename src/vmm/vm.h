@@ -12,6 +12,7 @@
 #include "arch/x86_64/layout.h"
 #include "devices/console/console.h"
 #include "devices/fs/virtio_fs.h"
+#include "devices/ioapic/ioapic.h"
 #include "virtio/mmio.h"
 #include "vmm/event_loop.h"
 #include "vmm/guest_mem.h"
@@ -61,6 +62,9 @@ struct vm {
 	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
 	_Atomic int stop_reason;
 	struct guest_ports ports;
+	/* Split irqchip only: the I/O APIC, which vCPUs reach concurrently. */
+	pthread_mutex_t ioapic_lock;
+	struct ioapic ioapic;
 
 	unsigned int nr_consoles;
 	struct console consoles[VM_MAX_CONSOLES];
@@ -90,6 +94,8 @@ int vm_exit_status(struct vm *vm);
 /* Write out what the guest's devices still hold (console output). */
 void vm_flush(struct vm *vm);
 void vm_destroy(struct vm *vm);
+/* Split irqchip: a vCPU's access at offset in the I/O APIC's MMIO window. */
+void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);

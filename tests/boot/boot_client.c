@@ -5,6 +5,8 @@
  *   boot-client VCPUS RAM_MIB KERNEL [INITRAMFS STATUS [CONSOLE_FILE]]
  *
  * With CONSOLE_FILE the guest's console goes there (krun_set_console_output).
+ * With BOOT_CLIENT_SPLIT_IRQCHIP=1 in the environment, the VM gets a split
+ * irqchip (krun_split_irqchip).
  * The process ends with the guest's status; it returns only on a start error. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,9 @@ int main(int argc, char **argv)
 	if (argc == 7)
 		check(krun_set_console_output(ctx, argv[6]), "krun_set_console_output");
 	check(krun_set_nested_virt(ctx, false), "krun_set_nested_virt");
+	const char *split = getenv("BOOT_CLIENT_SPLIT_IRQCHIP");
+	if (split && strcmp(split, "1") == 0)
+		check(krun_split_irqchip(ctx, true), "krun_split_irqchip");
 	check(krun_set_exec(ctx, "/init", args, env), "krun_set_exec");
 	int ret = krun_start_enter(ctx);
 	fprintf(stderr, "boot-client: krun_start_enter returned %d (%s)\n", ret, strerror(-ret));

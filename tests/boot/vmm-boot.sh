@@ -2,7 +2,8 @@
 # Our VMM boots real guests through the public API (boot-client, a plain
 # libkrun.h client): the ELF kernel with a test initramfs on 1 and 4 vCPUs,
 # checking what the guest saw and that the process ends with the status the
-# guest chose; its console sent to a file with krun_set_console_output; then
+# guest chose; its console sent to a file with krun_set_console_output; on 2
+# vCPUs with a split irqchip (our I/O APIC, KVM's local APICs); then
 # the bundled kernel with no root, whose panic must end the process cleanly
 # and promptly.
 #
@@ -65,6 +66,13 @@ check "console-file: no guest output on stdout" lacks console-file '^INIT'
 tr -d '\r' <"$work/console.txt" >"$work/console-txt.log" 2>/dev/null
 check "console-file: the guest's output is in the file" has console-txt '^INIT cpus=2$'
 check "console-file: up to its last line" has console-txt '^INIT exiting with 5$'
+
+# The console's interrupts reach the guest only through the routes our I/O
+# APIC programs; the init counts them.
+BOOT_CLIENT_SPLIT_IRQCHIP=1 boot split-irqchip 3 2 512 "$vmlinux" "$work/initramfs.cpio" 3
+check "split-irqchip: 2 CPUs online" has split-irqchip '^INIT cpus=2$'
+check "split-irqchip: up to the init's last line" has split-irqchip '^INIT exiting with 3$'
+check "split-irqchip: the console's interrupts arrived" has split-irqchip '^INIT virtio_interrupts=[1-9]'
 
 start=$(date +%s)
 LD_LIBRARY_PATH=$krunfw_dir boot no-root 125 1 256 -
