@@ -64,9 +64,6 @@ run escape 0 "$root" sh -c '
 check "escape: nothing outside the root was read" lacks_escape
 check "escape: the file beside the root is untouched" grep -qx 'host secret' "$work/outside"
 
-# stdin reaches the workload; the working directory and environment options
-echo "typed line" | run_program stdin 0 "$krun" "$root" sh -c 'read -r line; echo "got: $line"'
-check "stdin: a piped line reaches the workload" has stdin '^got: typed line$'
 
 # The workload's user and group, its limits, a file of several hundred MiB
 # written in the guest and read back intact on the host, and changes seen in
@@ -85,7 +82,7 @@ wait
 # generating 300 MiB of randomness in an emulated guest.
 run big 0 "$root" sh -c 'head -c 1048576 /dev/urandom >/tmp/block &&
 	for i in $(seq 300); do cat /tmp/block; done >/big && sha256sum /big'
-guest_sum=$(sed -n 's| /big$||p' "$work/big.log")
+guest_sum=$(awk '$2 == "/big" { print $1 }' "$work/big.log")
 host_sum=$(sha256sum "$root/big" | cut -d" " -f1)
 same_sum() { [ -n "$guest_sum" ] && [ "$guest_sum" = "$host_sum" ]; }
 check "big: 300 MiB written in the guest, identical on the host" same_sum

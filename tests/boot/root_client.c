@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
 	} else {
 		const char *const args[] = { "-c",
-			"echo \"nofile=$(ulimit -n) pwd=$(pwd) mood=$MOOD\"; echo 'it''s \"quoted\"'; exit 42",
+			"echo \"nofile=$(ulimit -n) pwd=$(pwd) mood=$MOOD\"; echo \"it's \\\"quoted\\\"\"; exit 42",
 			NULL };
 		const char *const env[] = { "MOOD=fine", "PATH=/bin:/usr/bin", NULL };
 		const char *const rlimits[] = { "7=321:654", NULL };
