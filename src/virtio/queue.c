@@ -240,6 +240,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	vring_used_elem_t *elem;

@@ -93,6 +93,10 @@ struct virtq_chain *virtq_chain_alloc(const struct virtq *q);
  * buffer: the driver promises a notification only after a 0 from here. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
+/* Give back the chain virtq_pop returned last, unused: the next pop returns
+ * it again. Only directly after that pop, with no push in between. */
+void virtq_unpop(struct virtq *q);
+
 /* Give chain head back with written bytes stored into its writable buffers,
  * and publish it. -EINVAL on a device bug (queue not ready, head out of
  * range). */

@@ -475,15 +475,17 @@ static void test_receive_eof(void)
 	kick(&b, CONSOLE_RX_QUEUE);
 	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 1);
 	check_used(CONSOLE_RX_QUEUE, 1, 0, 3);
-	/* the end of input: one buffer back empty, then no more watching */
+	/* The end of input is no data: no buffer goes back for it (an empty one
+	 * would make Linux's driver drop input it has not read), and the input
+	 * is no longer watched. */
 	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[1], 1);
 	kick(&b, CONSOLE_RX_QUEUE);
 	CHECK(run_until_idle(&b) <= 1);
-	check_used(CONSOLE_RX_QUEUE, 2, 1, 0);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 1);
 	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[2], 1);
 	kick(&b, CONSOLE_RX_QUEUE);
 	CHECK_EQ_INT(run_until_idle(&b), 0);
-	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 2);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 1);
 	CHECK(!needs_reset(&b));
 	bench_destroy(&b);
 }
@@ -503,7 +505,8 @@ static void test_hangup_while_idle(void)
 	add_chain(&b, CONSOLE_RX_QUEUE, &buf, 1);
 	kick(&b, CONSOLE_RX_QUEUE);
 	CHECK(run_until_idle(&b) <= 1);
-	check_used(CONSOLE_RX_QUEUE, 1, 0, 0);
+	/* ended input hands back no buffer */
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 0);
 	bench_destroy(&b);
 }
 
@@ -541,11 +544,12 @@ static void test_terminal(void)
 	CHECK_EQ_INT(tcgetattr(tty, &during), 0);
 	CHECK_EQ_INT(during.c_lflag, before.c_lflag);
 
+	/* a hang-up ends the input without handing back a buffer */
 	close(master);
 	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[1], 1);
 	kick(&b, CONSOLE_RX_QUEUE);
 	CHECK(run_until_idle(&b) <= 1);
-	check_used(CONSOLE_RX_QUEUE, 2, 1, 0);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 1);
 	CHECK(!needs_reset(&b));
 	bench_destroy(&b);
 	close(tty);

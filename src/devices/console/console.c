@@ -102,12 +102,21 @@ static void console_receive(struct console *c)
 	/* A chain with no room goes back empty and the input stays for the next. */
 	if (n)
 		len = readv(c->in_fd, iov, n);
-	if (len < 0 && errno != EAGAIN && errno != EINTR) {
-		/* A terminal hung up (EIO), say: that input is over. */
-		LOG_WRN("console: input lost: %s", strerror(errno));
-		c->input_eof = true;
-	} else if (len == 0 && n) {
-		c->input_eof = true;
+	if (n && len <= 0) {
+		/* No data: keep the buffer. An empty one handed back would make
+		 * the guest's driver drop input it has not read yet
+		 * (virtio_console replaces its pending receive buffer at every
+		 * interrupt). */
+		virtq_unpop(q);
+		if (len == 0) {
+			c->input_eof = true;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			/* A terminal hung up (EIO), say: that input is over. */
+			LOG_WRN("console: input lost: %s", strerror(errno));
+			c->input_eof = true;
+		}
+		arm_input(c);
+		return;
 	}
 	virtq_push(q, c->chain->head, len > 0 ? len : 0);
 	virtio_signal_used(&c->vdev, q);
