@@ -4,11 +4,15 @@
 set -euo pipefail
 dir=${1:?usage: mkroot.sh DIR}
 [ -x /bin/busybox ] || { echo "mkroot.sh: /bin/busybox missing: apt-get install busybox-static" >&2; exit 1; }
-mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home}
-cp /bin/busybox "$dir/bin/busybox"
-/bin/busybox --list-full | while read -r applet; do
-	[ -e "$dir/$applet" ] || ln -s /bin/busybox "$dir/$applet"
+# A merged /usr: every applet under /bin, /sbin, /usr/bin and /usr/sbin.
+# One busybox --install instead of a process per applet: in the test host,
+# where every fork is emulated, that is a second instead of a minute.
+mkdir -p "$dir"/{bin,usr,etc,proc,sys,dev,tmp,root,home}
+for link in sbin:bin usr/bin:../bin usr/sbin:../bin; do
+	[ -e "$dir/${link%%:*}" ] || ln -s "${link#*:}" "$dir/${link%%:*}"
 done
+cp /bin/busybox "$dir/bin/busybox"
+/bin/busybox --install -s "$dir/bin"
 chmod 1777 "$dir/tmp"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$dir/etc/passwd"
 printf 'root:x:0:\nnobody:x:65534:\n' >"$dir/etc/group"
