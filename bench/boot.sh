@@ -24,7 +24,8 @@ measure() { # label, command...: wall time to exit and peak RSS
 	timeout 60 /usr/bin/time -f 'RSS %M' -o "$work/rss" "$@" </dev/null >"$work/out" 2>&1
 	printf '%-14s exit after %6.3f s, peak RSS %6d KiB%s\n' "$label" \
 		"$(echo "$(date +%s.%N) - $start" | bc)" "$(sed -n 's/^RSS //p' "$work/rss")" \
-		"$(sed -n 's/.*workload started after \([0-9.]*\) s.*/, workload started after \1 s/p' "$work/out")"
+		"$(sed -n 's/.*workload started after \([0-9.]*\) s.*/, workload started after \1 s/p' "$work/out")$(
+		sed -n 's/.*VMM beyond guest memory \([0-9]*\) KiB.*/, VMM beyond guest memory \1 KiB/p' "$work/out")"
 }
 
 "$build/tools/kvm-speed-probe"

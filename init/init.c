@@ -17,6 +17,10 @@
  *                     has no such settings), supplementary groups dropped
  *   KRUN_INIT_PID1=1  exec the workload in place of the init, as PID 1
  *   HOSTNAME          the hostname, else "localhost"
+ *   KRUN_STDIO_PORTS  how many console ports named krun-stdin, krun-stdout,
+ *                     krun-stderr the VMM gave the workload's stdio that is
+ *                     not a terminal (ours; libkrun's init looks without
+ *                     waiting)
  * The workload's environment is the same less these KRUN_* variables, with
  * PATH defaulting to the usual.
  *
@@ -25,6 +29,7 @@
  * 125 when the init could not set up (a bad config or setting, a failed
  * chdir or id change). */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -41,6 +46,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -249,6 +255,80 @@ __attribute__((format(printf, 3, 4))) static void set_failure(struct exec_failur
 	va_end(ap);
 }
 
+#define VIRTIO_PORTS_DIR "/sys/class/virtio-ports"
+#define STDIO_PORTS_WAIT_MS 2000
+
+/* Which stdio fd a console port's name stands for, or -1. */
+static int stdio_fd_of_port(const char *name)
+{
+	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
+
+	for (int fd = 0; fd < 3; fd++) {
+		if (strcmp(name, names[fd]) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+/* Move each stdio fd not yet done that has a krun-* port to it; how many
+ * are done. A port opens once only (EBUSY after), hence done[]. */
+static unsigned int redirect_stdio_once(bool done[3])
+{
+	DIR *dir = opendir(VIRTIO_PORTS_DIR);
+	struct dirent *e;
+	unsigned int found = done[0] + done[1] + done[2];
+
+	if (!dir)
+		return found;
+	while ((e = readdir(dir))) {
+		char path[PATH_MAX], name[64] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), VIRTIO_PORTS_DIR "/%s/name", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		name[n > 0 ? n : 0] = '\0';
+		name[strcspn(name, "\n")] = '\0';
+		int target = stdio_fd_of_port(name);
+		if (target < 0 || done[target])
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+		fd = open(path, (target == STDIN_FILENO ? O_RDONLY : O_WRONLY) | O_NOCTTY);
+		if (fd < 0)
+			continue; /* not there yet: the next look */
+		if (fd != target) {
+			dup2(fd, target);
+			close(fd);
+		}
+		done[target] = true;
+		found++;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* The VMM gives stdio that is not a terminal a console port of its own; the
+ * guest learns their names a moment after the ports appear, so look again,
+ * briefly, until all the VMM announced are there. */
+static void redirect_stdio_to_ports(void)
+{
+	const char *setting_value = setting("KRUN_STDIO_PORTS");
+	unsigned int expected = setting_value ? strtoul(setting_value, NULL, 10) : 0;
+	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+	bool done[3] = { false };
+
+	if (expected > 3)
+		expected = 3;
+	for (int waited = 0;; waited += 10) {
+		if (redirect_stdio_once(done) >= expected || waited >= STDIO_PORTS_WAIT_MS)
+			return;
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* The workload's side of the setup: a session of its own with the console
  * as controlling terminal and stdio, then its directory and identity. */
 static int prepare_process(const struct workload *w, struct exec_failure *failure)
@@ -261,7 +341,8 @@ static int prepare_process(const struct workload *w, struct exec_failure *failur
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	ioctl(STDIN_FILENO, TIOCSCTTY, 1); /* job control; a pipe for stdin is fine */
+	ioctl(STDIN_FILENO, TIOCSCTTY, 1); /* job control: the console is the terminal */
+	redirect_stdio_to_ports();
 
 	if (w->workdir && chdir(w->workdir))
 		set_failure(failure, STATUS_SETUP_FAILED, "chdir %s", w->workdir);

@@ -55,7 +55,7 @@ int workload_argv(struct strv *argv, const char *krun_init, char *const *init_ar
 /* Settings for the init alone, which the workload must not inherit. */
 static const char *const init_only_vars[] = {
 	"KRUN_INIT",   "KRUN_INIT_PID1", "KRUN_WORKDIR", "KRUN_RLIMITS", "KRUN_CONFIG",
-	"KRUN_HOME",   "KRUN_TERM",	 "KRUN_SETUID",	 "KRUN_SETGID",
+	"KRUN_HOME",   "KRUN_TERM",	 "KRUN_SETUID",	 "KRUN_SETGID",	 "KRUN_STDIO_PORTS",
 };
 
 int env_merge(struct strv *env, char *const *init_env, char *const *config_env)

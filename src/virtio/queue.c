@@ -277,3 +277,37 @@ bool virtq_need_interrupt(struct virtq *q)
 	return !(le16toh(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED)) &
 		 VRING_AVAIL_F_NO_INTERRUPT);
 }
+
+uint32_t virtq_chain_fill(const struct virtq_chain *chain, const void *data, uint32_t len)
+{
+	const uint8_t *from = data;
+	uint32_t done = 0;
+
+	for (unsigned int i = 0; i < chain->nr_bufs && done < len; i++) {
+		const struct virtq_buf *b = &chain->bufs[i];
+		uint32_t n = len - done < b->len ? len - done : b->len;
+
+		if (!b->writable)
+			continue;
+		memcpy(b->host, from + done, n);
+		done += n;
+	}
+	return done;
+}
+
+uint32_t virtq_chain_gather(const struct virtq_chain *chain, void *data, uint32_t len)
+{
+	uint8_t *to = data;
+	uint32_t done = 0;
+
+	for (unsigned int i = 0; i < chain->nr_bufs && done < len; i++) {
+		const struct virtq_buf *b = &chain->bufs[i];
+		uint32_t n = len - done < b->len ? len - done : b->len;
+
+		if (b->writable)
+			break;
+		memcpy(to + done, b->host, n);
+		done += n;
+	}
+	return done;
+}

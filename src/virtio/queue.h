@@ -107,4 +107,12 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
  * with EVENT_IDX). */
 bool virtq_need_interrupt(struct virtq *q);
 
+/* Copy len bytes of data into a popped chain's writable buffers, in order:
+ * how many fit. */
+uint32_t virtq_chain_fill(const struct virtq_chain *chain, const void *data, uint32_t len);
+
+/* Copy up to len bytes from the start of a popped chain's readable buffers:
+ * how many there were. */
+uint32_t virtq_chain_gather(const struct virtq_chain *chain, void *data, uint32_t len);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 
 void *gm_ptr(const struct guest_memory *gm, uint64_t gpa, uint64_t len)
@@ -94,4 +95,25 @@ void gm_destroy(struct guest_memory *gm)
 			munmap(gm->regions[i].host, gm->regions[i].size);
 	}
 	gm->nr_regions = 0;
+}
+
+uint64_t gm_resident_bytes(const struct guest_memory *gm)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t resident = 0;
+	unsigned char vec[4096];
+
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct guest_region *r = &gm->regions[i];
+		/* mincore a chunk at a time: one byte per page */
+		for (uint64_t off = 0; off < r->size; off += sizeof(vec) * page) {
+			uint64_t len = r->size - off < sizeof(vec) * page ? r->size - off
+									 : sizeof(vec) * page;
+			if (mincore(r->host + off, len, vec) < 0)
+				break;
+			for (uint64_t p = 0; p < (len + page - 1) / page; p++)
+				resident += (vec[p] & 1) * (uint64_t)page;
+		}
+	}
+	return resident;
 }

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,27 +161,93 @@ static int open_output(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+static void on_terminal_resized(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo info;
+	(void)events;
+	while (read(vm->sigwinch_fd, &info, sizeof(info)) == sizeof(info))
+		;
+	for (unsigned int i = 0; i < vm->nr_consoles; i++)
+		console_resized(&vm->consoles[i]);
+}
+
+/* SIGWINCH tells the consoles their terminal changed size. Blocked here, on
+ * the thread that creates every other, so that only the signalfd sees it. */
+static int watch_terminal_size(struct vm *vm)
+{
+	sigset_t winch;
+	bool any_terminal = false;
+
+	for (unsigned int i = 0; i < vm->nr_consoles; i++)
+		any_terminal |= vm->consoles[i].term_fd >= 0;
+	if (!any_terminal)
+		return 0;
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &winch, &vm->saved_sigmask);
+	vm->sigwinch_fd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->sigwinch_fd < 0) {
+		LOG_ERR("cannot watch the terminal's size: %s", strerror(errno));
+		return -errno;
+	}
+	return event_loop_add(&vm->loop, vm->sigwinch_fd, EPOLLIN, on_terminal_resized, vm);
+}
+
+static int add_console(struct vm *vm, const struct console_port_config *ports,
+		       unsigned int nr_ports, int term_fd, struct cmdline *cl)
+{
+	struct console *c = &vm->consoles[vm->nr_consoles++];
+	int ret = console_init(c, ports, nr_ports, term_fd, &vm->loop);
+
+	if (ret < 0) {
+		LOG_ERR("cannot set up a console: %s", strerror(-ret));
+		return ret;
+	}
+	return add_device(vm, &c->vdev, cl);
+}
+
+/* The implicit console speaks for the process's stdio, or writes to the
+ * console output file; each console added through the API speaks for its
+ * own fds. The first console's named ports are those the guest's init moves
+ * the workload's stdio to: it is told how many to wait for. */
 static int add_consoles(struct vm *vm, struct cmdline *cl)
 {
 	const struct vm_config *cfg = vm->cfg;
-	int ret;
+	struct console_port_config ports[CONSOLE_MAX_PORTS];
+	unsigned int nr_ports;
+	int term_fd, ret;
 
 	if (!cfg->implicit_console_disabled) {
-		int out = STDOUT_FILENO;
-		if (cfg->console_output && (out = open_output(cfg->console_output)) < 0)
-			return out;
-		struct console *c = &vm->consoles[vm->nr_consoles++];
-		if ((ret = console_init(c, cfg->console_output ? -1 : STDIN_FILENO, out, &vm->loop)) < 0 ||
-		    (ret = add_device(vm, &c->vdev, cl)) < 0)
+		if (cfg->console_output) {
+			int out = open_output(cfg->console_output);
+			if (out < 0)
+				return out;
+			ports[0] = (struct console_port_config){ .in_fd = -1, .out_fd = out };
+			nr_ports = 1;
+			term_fd = -1;
+		} else {
+			nr_ports = console_stdio_ports(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
+						       ports, &term_fd);
+		}
+		if ((ret = add_console(vm, ports, nr_ports, term_fd, cl)) < 0)
 			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->nr_consoles; i++) {
-		struct console *c = &vm->consoles[vm->nr_consoles++];
-		if ((ret = console_init(c, cfg->consoles[i].in_fd, cfg->consoles[i].out_fd, &vm->loop)) < 0 ||
-		    (ret = add_device(vm, &c->vdev, cl)) < 0)
+		const struct vm_console *vc = &cfg->consoles[i];
+		nr_ports = console_stdio_ports(vc->in_fd, vc->out_fd, vc->err_fd, ports, &term_fd);
+		if ((ret = add_console(vm, ports, nr_ports, term_fd, cl)) < 0)
 			return ret;
 	}
-	return 0;
+	if (vm->nr_consoles && vm->consoles[0].nr_ports > 1) {
+		char count[12];
+		snprintf(count, sizeof(count), "%u", vm->consoles[0].nr_ports - 1);
+		if ((ret = cmdline_add_env(cl, "KRUN_STDIO_PORTS", count)) < 0) {
+			LOG_ERR("kernel command line: %s", cl->reason);
+			return ret;
+		}
+	}
+	return watch_terminal_size(vm);
 }
 
 /* The guest init's ioctl on the root share: the workload's exit status. */
@@ -532,7 +599,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	uint64_t entry;
 	int ret;
 
-	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .start_ns = now_ns() };
+	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .sigwinch_fd = -1,
+			   .start_ns = now_ns() };
 	vm->loop.epoll_fd = -1;
 	ports_init(&vm->ports, on_guest_reset, vm);
 	cmdline_init(&cl);
@@ -625,6 +693,12 @@ void vm_destroy(struct vm *vm)
 		virtio_fs_destroy(&vm->shares[i]);
 	for (unsigned int i = vm->nr_consoles; i-- > 0;)
 		console_destroy(&vm->consoles[i]);
+	if (vm->sigwinch_fd >= 0) {
+		event_loop_remove(&vm->loop, vm->sigwinch_fd);
+		close(vm->sigwinch_fd);
+		/* the caller gets its thread back as it was */
+		pthread_sigmask(SIG_SETMASK, &vm->saved_sigmask, NULL);
+	}
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	event_loop_destroy(&vm->loop);
@@ -652,6 +726,25 @@ static int drop_privileges(const struct vm_config *cfg)
 	return 0;
 }
 
+/* What the VMM costs beyond the guest's own memory: the process's resident
+ * set less the guest pages in it (bench/ reads this line). */
+static void log_memory_use(const struct vm *vm)
+{
+	unsigned long size_pages, resident_pages;
+	FILE *statm = fopen("/proc/self/statm", "re");
+	int fields = statm ? fscanf(statm, "%lu %lu", &size_pages, &resident_pages) : 0;
+
+	if (statm)
+		fclose(statm);
+	if (fields != 2)
+		return;
+	uint64_t rss = (uint64_t)resident_pages * sysconf(_SC_PAGESIZE);
+	uint64_t guest = gm_resident_bytes(&vm->mem);
+	LOG_INF("memory: process RSS %llu KiB, guest memory resident %llu KiB, VMM beyond guest "
+		"memory %llu KiB", (unsigned long long)(rss >> 10), (unsigned long long)(guest >> 10),
+		(unsigned long long)((rss > guest ? rss - guest : 0) >> 10));
+}
+
 int vmm_start(struct vm_config *cfg)
 {
 	static struct vm vm; /* large; lives until the process ends */
@@ -676,6 +769,7 @@ int vmm_start(struct vm_config *cfg)
 	for (unsigned int i = 0; i < vm.nr_consoles; i++)
 		console_restore(&vm.consoles[i]);
 	int status = ret < 0 ? 125 : vm_exit_status(&vm);
+	log_memory_use(&vm);
 	uint64_t marker = vm.ports.boot_marker_ns;
 	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
 		(int)vm.stop_reason, (now_ns() - vm.start_ns) / 1e9, status,

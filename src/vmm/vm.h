@@ -4,6 +4,7 @@
 #define KRUN_VMM_VM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@
 #include "vmm/ports.h"
 #include "vmm/vm_config.h"
 
-#define VM_MAX_QUEUES_PER_DEVICE 8
+#define VM_MAX_QUEUES_PER_DEVICE 16
 
 /* A virtio device on its MMIO slot, with the eventfds that wire it to KVM. */
 struct vm_mmio_slot {
@@ -67,7 +68,9 @@ struct vm {
 	struct ioapic ioapic;
 
 	unsigned int nr_consoles;
-	struct console consoles[VM_MAX_CONSOLES];
+	struct console consoles[VM_MAX_CONSOLES + 1]; /* the implicit one too */
+	int sigwinch_fd; /* signalfd: a console's terminal changed size */
+	sigset_t saved_sigmask; /* the caller's, before SIGWINCH was blocked */
 	unsigned int nr_shares;
 	struct virtio_fs shares[VM_MAX_SHARES];
 	/* Served from memory in the root share: /init.krun and, for a workload

@@ -63,7 +63,64 @@ run escape 0 "$root" sh -c '
 	echo done'
 check "escape: nothing outside the root was read" lacks_escape
 check "escape: the file beside the root is untouched" grep -qx 'host secret' "$work/outside"
+check "escape: the workload got as far as its end" has escape '^done$'
 
+# As PID 1 the workload's end is the guest's (a kernel panic): no status
+# reaches the VMM, which ends as for any guest that stopped without one.
+run pid1 125 --env KRUN_INIT_PID1=1 "$root" sh -c 'echo "pid=$$"; exit 5'
+check "pid1: KRUN_INIT_PID1=1 runs the workload as PID 1" has pid1 '^pid=1$'
+
+# stdio that is not a terminal: each stream a port of its own, input already
+# waiting at start delivered, its end seen as end of file, stdout and stderr
+# apart; input from a regular file and from a pipe, byte for byte.
+printf 'line one\nline two\n' | timeout 120 "$krun" "$root" sh -c '
+	while read -r l; do echo "got: $l"; done; echo "stdin ended"; echo "to stderr" >&2' \
+	>"$work/stdio.log" 2>"$work/stdio-err.log"
+status=${PIPESTATUS[1]}
+check "stdio: exit status 0 (got $status)" [ "$status" = 0 ]
+sed 's/^/[stdio] /' "$work/stdio.log" "$work/stdio-err.log"
+check "stdio: input waiting at start reached the workload" has stdio '^got: line two$'
+check "stdio: end of input seen" has stdio '^stdin ended$'
+check "stdio: stderr kept apart from stdout" has stdio-err '^to stderr$'
+check "stdio: stdout kept apart from stderr" bash -c "! grep -q 'to stderr' '$work/stdio.log'"
+head -c 3145728 /dev/urandom >"$work/blob"
+blob_sum=$(sha256sum <"$work/blob" | cut -d" " -f1)
+timeout 120 "$krun" "$root" sha256sum <"$work/blob" >"$work/stdin-file.log" 2>&1
+check "stdin-file: 3 MiB from a regular file, intact" has stdin-file "^$blob_sum "
+cat "$work/blob" | timeout 120 "$krun" "$root" sha256sum >"$work/stdin-pipe.log" 2>&1
+check "stdin-pipe: 3 MiB through a pipe, intact" has stdin-pipe "^$blob_sum "
+rm -f "$work/blob"
+
+# A console added through the API on three files, the implicit one disabled.
+echo "a line from the input file" >"$work/console-in"
+run_program console-default 4 "$client" console "$root" "$work/console-in" \
+	"$work/console-out.log" "$work/console-err.log" </dev/null
+check "console-default: input from its file" has console-out '^out: a line from the input file$'
+check "console-default: stderr to its own file" has console-err '^err: to the error file$'
+
+# A terminal: one console for all three, in raw mode on the host, with the
+# terminal's size.
+TERM=dumb script -qec "stty cols 123 rows 45; '$krun' '$root' sh -c 'test -t 0 && test -t 1 && echo all-terminal; stty size'" \
+	/dev/null </dev/null >"$work/tty.out" 2>&1
+tr -d '\r' <"$work/tty.out" >"$work/tty.log"
+sed 's/^/[tty] /' "$work/tty.log"
+# (script sends a NUL at the end of its own input, which the guest echoes)
+check "tty: stdin and stdout are the guest's terminal" has tty 'all-terminal$'
+check "tty: the guest has the terminal's size" has tty '^45 123$'
+
+
+# An unprivileged user who may open /dev/kvm runs a microVM as well (no call
+# that needs a capability): nobody, in /dev/kvm's group, on a root it may
+# read. (Run as another user, the rest of this script shows it already.)
+if [ "$(id -u)" = 0 ]; then
+	# the test host is a throwaway VM whose /dev/kvm is root's alone
+	[ -z "${TESTHOST_SCRATCH:-}" ] || chmod g+rw /dev/kvm
+	chmod 755 "$work"
+	run_program unprivileged 6 setpriv --reuid=65534 --regid=65534 \
+		--groups="$(stat -c %g /dev/kvm)" -- \
+		"$krun" "$root" sh -c 'echo "unprivileged: $(cat /from-host)"; exit 6' </dev/null
+	check "unprivileged: the workload ran and read the root" has unprivileged '^unprivileged: from the host$'
+fi
 
 # The workload's user and group, its limits, a file of several hundred MiB
 # written in the guest and read back intact on the host, and changes seen in

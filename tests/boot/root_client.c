@@ -5,8 +5,17 @@
  *                            root's /.krun_config.json
  *   root-client exec ROOT    the workload through the API: exec, arguments,
  *                            environment, working directory, rlimits
+ *   root-client console ROOT IN OUT ERR
+ *                            no implicit console; one added with
+ *                            krun_add_virtio_console_default on the files
+ *                            IN, OUT and ERR: the workload echoes its input
+ *                            line to stdout and writes to stderr
  *
+ * ROOT_CLIENT_DEBUG=1 in the environment: the library's debug log.
  * The process ends with the workload's status. */
+#include <fcntl.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +32,34 @@ static void check(int ret, const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "crun") && strcmp(argv[1], "exec"))) {
-		fprintf(stderr, "usage: root-client crun|exec ROOT\n");
+	bool console = argc == 6 && !strcmp(argv[1], "console");
+	if (!console && (argc != 3 || (strcmp(argv[1], "crun") && strcmp(argv[1], "exec")))) {
+		fprintf(stderr, "usage: root-client crun|exec ROOT | console ROOT IN OUT ERR\n");
 		return 2;
 	}
 	int ctx = krun_create_ctx();
 	check(ctx, "krun_create_ctx");
-	check(krun_set_log_level(KRUN_LOG_LEVEL_WARN), "krun_set_log_level");
+	const char *debug = getenv("ROOT_CLIENT_DEBUG");
+	check(krun_set_log_level(debug && !strcmp(debug, "1") ? KRUN_LOG_LEVEL_DEBUG
+							     : KRUN_LOG_LEVEL_WARN),
+	      "krun_set_log_level");
 	if (!strcmp(argv[1], "crun")) {
 		check(krun_add_virtiofs2(ctx, "/dev/root", argv[2], 512ull << 20), "krun_add_virtiofs2");
 		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+	} else if (console) {
+		const char *const args[] = { "-c",
+			"read -r line; echo \"out: $line\"; echo \"err: to the error file\" >&2; exit 4",
+			NULL };
+		int in = open(argv[3], O_RDONLY | O_CLOEXEC);
+		int out = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int err = open(argv[5], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		check(in < 0 || out < 0 || err < 0 ? -errno : 0, "opening the console files");
+		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+		check(krun_set_root(ctx, argv[2]), "krun_set_root");
+		check(krun_disable_implicit_console(ctx), "krun_disable_implicit_console");
+		check(krun_add_virtio_console_default(ctx, in, out, err),
+		      "krun_add_virtio_console_default");
+		check(krun_set_exec(ctx, "/bin/sh", args, NULL), "krun_set_exec");
 	} else {
 		const char *const args[] = { "-c",
 			"echo \"nofile=$(ulimit -n) pwd=$(pwd) mood=$MOOD\"; echo \"it's \\\"quoted\\\"\"; exit 42",

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 
@@ -21,7 +22,7 @@
 #define QUEUE_SIZE 8
 #define RINGS_GPA 0x1000 /* each queue's rings: 0x4000 apart */
 #define RINGS_STRIDE 0x4000
-#define BUFS_GPA 0x20000
+#define BUFS_GPA 0x40000
 #define SLOT_BASE 0xd0000000ull
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
@@ -42,6 +43,9 @@ struct bench {
 	unsigned int irqs;
 	int out[2]; /* the console writes out[1]; the test reads out[0] */
 	int in[2];  /* with bench_init_piped: the test writes in[1] */
+	int out2[2]; /* multiport: krun-stdout's output */
+	uint64_t ctrl_gpa[QUEUE_SIZE]; /* control receive buffers, by head */
+	uint16_t ctrl_seen;	       /* control messages read so far */
 	uint16_t next_desc[CONSOLE_NR_QUEUES];
 	uint16_t avail_idx[CONSOLE_NR_QUEUES];
 	uint64_t next_buf_gpa;
@@ -142,7 +146,7 @@ static void driver_init(struct bench *b, uint64_t features, bool driver_ok)
 	wr(b, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
 	wr(b, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
 	CHECK_EQ_INT(rd(b, VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK);
-	for (unsigned int q = 0; q < CONSOLE_NR_QUEUES; q++)
+	for (unsigned int q = 0; q < b->con.vdev.nr_queues; q++)
 		setup_queue(b, q);
 	if (driver_ok) {
 		wr(b, VIRTIO_MMIO_STATUS, S_RUNNING);
@@ -157,19 +161,33 @@ static void driver_up(struct bench *b)
 
 /* A console writing to a fresh pipe and reading in_fd, on a transport with
  * the driver not yet started. */
-static void bench_init(struct bench *b, int in_fd)
+/* The bench's fds and transport around a console of nr_ports ports. */
+static void bench_init_ports(struct bench *b, struct console_port_config *ports,
+			     unsigned int nr_ports, int term_fd)
 {
 	const struct virtio_mmio_config cfg = {
 		.base = SLOT_BASE, .irq = 5, .raise_irq = count_irq, .irq_opaque = b,
 	};
 
-	*b = (struct bench){ .in = { -1, -1 } };
-	make_pipe(b->out);
-	/* the test reads what is there, without waiting for more */
-	fcntl(b->out[0], F_SETFL, O_NONBLOCK);
 	CHECK_EQ_INT(event_loop_init(&b->loop), 0);
-	CHECK_EQ_INT(console_init(&b->con, in_fd, b->out[1], &b->loop), 0);
+	CHECK_EQ_INT(console_init(&b->con, ports, nr_ports, term_fd, &b->loop), 0);
 	CHECK_EQ_INT(virtio_mmio_init(&b->t, &b->con.vdev, &gm, &cfg), 0);
+}
+
+/* Output pipes the test reads what is there from, without waiting for more. */
+static void make_output_pipe(int fds[2])
+{
+	make_pipe(fds);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+}
+
+/* Port 0 alone, writing to a fresh pipe and reading in_fd. */
+static void bench_init(struct bench *b, int in_fd)
+{
+	*b = (struct bench){ .in = { -1, -1 }, .out2 = { -1, -1 } };
+	make_output_pipe(b->out);
+	struct console_port_config port = { .in_fd = in_fd, .out_fd = b->out[1] };
+	bench_init_ports(b, &port, 1, in_fd >= 0 && isatty(in_fd) ? in_fd : -1);
 }
 
 /* The same, reading a pipe the test types into. */
@@ -208,6 +226,7 @@ static void bench_destroy(struct bench *b)
 	for (int i = 0; i < 2; i++) {
 		close_fd(&b->out[i]);
 		close_fd(&b->in[i]);
+		close_fd(&b->out2[i]);
 	}
 }
 
@@ -258,14 +277,20 @@ static void check_used(unsigned int q, uint16_t idx, uint16_t head, uint32_t len
 	CHECK_EQ_INT(elem->len, len);
 }
 
-/* Everything the console wrote so far, NUL-terminated. */
-static const char *output(struct bench *b)
+/* Everything written to a pipe so far, NUL-terminated. */
+static const char *pipe_output(int fd)
 {
 	static char buf[4096];
-	ssize_t n = read(b->out[0], buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
+}
+
+/* Everything port 0 wrote so far. */
+static const char *output(struct bench *b)
+{
+	return pipe_output(b->out[0]);
 }
 
 static bool needs_reset(struct bench *b)
@@ -307,20 +332,29 @@ static void test_identity(void)
 {
 	struct bench b;
 	uint8_t config[12];
+	uint32_t max_nr_ports;
 
 	bench_init(&b, -1);
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
 	wr(&b, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	/* no size, no multiport, no emergency write: only the transport's bits */
+	/* multiport and size, no emergency write */
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_FEATURES),
-		     (1u << VIRTIO_RING_F_INDIRECT_DESC) | (1u << VIRTIO_RING_F_EVENT_IDX));
+		     (1u << VIRTIO_CONSOLE_F_SIZE) | (1u << VIRTIO_CONSOLE_F_MULTIPORT) |
+			     (1u << VIRTIO_RING_F_INDIRECT_DESC) | (1u << VIRTIO_RING_F_EVENT_IDX));
 	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_TX_QUEUE);
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
+	/* one port: its two queues and the control pair, no more */
+	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_TX_QUEUE);
+	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
+	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_TX_QUEUE + 1);
+	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 	memset(config, 0xff, sizeof(config));
 	for (unsigned int i = 0; i < sizeof(config); i += 4)
 		virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG + i, config + i, 4);
+	memcpy(&max_nr_ports, config + 4, 4);
+	CHECK_EQ_INT(max_nr_ports, 1);
 	for (unsigned int i = 0; i < sizeof(config); i++)
-		CHECK_EQ_INT(config[i], 0);
+		CHECK_EQ_INT(config[i], i == 4);
 	bench_destroy(&b);
 }
 
@@ -352,7 +386,7 @@ static void test_transmit(void)
 	CHECK(strcmp(output(&b), "one two three\n") == 0);
 	check_used(CONSOLE_TX_QUEUE, 4, head, 0);
 	CHECK_EQ_INT(b.irqs, 3);
-	CHECK_EQ_INT(b.con.counters.bytes_out, 13 + 14 + 14);
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_out, 13 + 14 + 14);
 	CHECK(!needs_reset(&b));
 	bench_destroy(&b);
 }
@@ -397,8 +431,8 @@ static void test_output_error(void)
 	close_fd(&b.out[0]);
 	head = transmit(&b, lost, 1);
 	kick(&b, CONSOLE_TX_QUEUE);
-	CHECK_EQ_INT(b.con.counters.output_errors, 1);
-	CHECK_EQ_INT(b.con.counters.bytes_out, 0);
+	CHECK_EQ_INT(b.con.ports[0].counters.output_errors, 1);
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_out, 0);
 	check_used(CONSOLE_TX_QUEUE, 1, head, 0);
 	CHECK(!needs_reset(&b));
 	bench_destroy(&b);
@@ -421,7 +455,7 @@ static void test_receive(void)
 	check_used(CONSOLE_RX_QUEUE, 1, 0, 6);
 	CHECK(memcmp(gm_ptr(&gm, one.gpa, 6), "ls -l\n", 6) == 0);
 	CHECK_EQ_INT(b.irqs, 1);
-	CHECK_EQ_INT(b.con.counters.bytes_in, 6);
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_in, 6);
 
 	/* input spread over a chain of two buffers */
 	add_chain(&b, CONSOLE_RX_QUEUE, two, 2);
@@ -579,20 +613,47 @@ static void check_runs_without_input(int in_fd)
 static void test_no_input(void)
 {
 	int dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	FILE *file = tmpfile();
 
 	check_runs_without_input(-1);
-	CHECK(dev_null >= 0 && file);
+	CHECK(dev_null >= 0);
 	if (dev_null >= 0) {
 		check_runs_without_input(dev_null);
 		close(dev_null);
 	}
-	if (file) {
-		fputs("data", file);
-		rewind(file);
-		check_runs_without_input(fileno(file));
-		fclose(file);
-	}
+}
+
+/* An input epoll cannot watch, a regular file, is read as the guest offers
+ * room, without waiting for readiness that never comes. */
+static void test_file_input(void)
+{
+	FILE *file = tmpfile();
+	struct bench b;
+	struct seg bufs[] = { { .len = 4 }, { .len = 8 }, { .len = 8 } };
+
+	CHECK(file != NULL);
+	if (!file)
+		return;
+	fputs("from a file", file);
+	fflush(file);
+	rewind(file);
+	bench_init(&b, fileno(file));
+	driver_init(&b, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX), true);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[0], 1);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[1], 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	check_used(CONSOLE_RX_QUEUE, 2, 1, 7);
+	/* the ring was read to its end, so the driver is asked to kick at its
+	 * next buffer: no kick, no more input */
+	CHECK_EQ_INT(((uint16_t *)used_ring(CONSOLE_RX_QUEUE)->ring)[4 * QUEUE_SIZE], 2);
+	CHECK(memcmp(gm_ptr(&gm, bufs[0].gpa, 4), "from", 4) == 0);
+	CHECK(memcmp(gm_ptr(&gm, bufs[1].gpa, 7), " a file", 7) == 0);
+	/* its end hands back nothing */
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[2], 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 2);
+	CHECK_EQ_INT(run_until_idle(&b), 0);
+	bench_destroy(&b);
+	fclose(file);
 }
 
 /* Chains a driver should not send: given back, never a crash. */
@@ -725,6 +786,341 @@ static void test_reset(void)
 	bench_destroy(&b);
 }
 
+/* --- multiport ------------------------------------------------------------- */
+
+#define STDIN_PORT 1
+#define STDOUT_PORT 2
+#define MULTIPORT ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_CONSOLE_F_MULTIPORT))
+
+static unsigned int port_rx_queue(unsigned int port)
+{
+	return port == 0 ? CONSOLE_RX_QUEUE : 2 * port + 2;
+}
+
+/* Port 0 (input console_in), krun-stdin reading a pipe the test types into,
+ * krun-stdout writing to out2. */
+static void bench_init_multiport(struct bench *b, int console_in, int term_fd)
+{
+	*b = (struct bench){ .in = { -1, -1 }, .out2 = { -1, -1 } };
+	make_output_pipe(b->out);
+	make_output_pipe(b->out2);
+	make_pipe(b->in);
+	struct console_port_config ports[] = {
+		{ .in_fd = console_in, .out_fd = b->out[1] },
+		{ .name = "krun-stdin", .in_fd = b->in[0], .out_fd = -1 },
+		{ .name = "krun-stdout", .in_fd = -1, .out_fd = b->out2[1] },
+	};
+	bench_init_ports(b, ports, ARRAY_SIZE(ports), term_fd);
+}
+
+/* Room for n control messages from the device. */
+static void ctrl_offer(struct bench *b, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct seg buf = { .len = 64 };
+		uint16_t head = add_chain(b, CONSOLE_CTRL_RX_QUEUE, &buf, 1);
+		b->ctrl_gpa[head] = buf.gpa;
+	}
+	kick(b, CONSOLE_CTRL_RX_QUEUE);
+}
+
+static void ctrl_send_len(struct bench *b, uint32_t id, uint16_t event, uint16_t value,
+			  uint32_t len)
+{
+	struct virtio_console_control msg = { .id = id, .event = event, .value = value };
+	struct seg seg = { .data = (const char *)&msg, .len = len };
+
+	add_chain(b, CONSOLE_CTRL_TX_QUEUE, &seg, 1);
+	kick(b, CONSOLE_CTRL_TX_QUEUE);
+}
+
+static void ctrl_send(struct bench *b, uint32_t id, uint16_t event, uint16_t value)
+{
+	ctrl_send_len(b, id, event, value, sizeof(struct virtio_console_control));
+}
+
+struct ctrl_msg {
+	struct virtio_console_control hdr;
+	uint32_t extra_len;
+	uint8_t extra[56];
+};
+
+/* The device's next control message, in the order sent: false if none. */
+static bool ctrl_next(struct bench *b, struct ctrl_msg *m)
+{
+	struct vring_used *used = used_ring(CONSOLE_CTRL_RX_QUEUE);
+	struct vring_used_elem *elem;
+
+	if (used->idx == b->ctrl_seen)
+		return false;
+	elem = &used->ring[b->ctrl_seen++ % QUEUE_SIZE];
+	CHECK(elem->len >= sizeof(m->hdr) && elem->len <= 64);
+	memcpy(m, gm_ptr(&gm, b->ctrl_gpa[elem->id], 64), sizeof(m->hdr));
+	m->extra_len = elem->len - sizeof(m->hdr);
+	memcpy(m->extra, gm_ptr(&gm, b->ctrl_gpa[elem->id] + sizeof(m->hdr), 56), sizeof(m->extra));
+	return true;
+}
+
+/* The next message is this one; returns it for its payload. */
+static struct ctrl_msg expect_ctrl(struct bench *b, uint32_t id, uint16_t event, uint16_t value)
+{
+	struct ctrl_msg m = { 0 };
+
+	CHECK(ctrl_next(b, &m));
+	CHECK_EQ_INT(m.hdr.id, id);
+	CHECK_EQ_INT(m.hdr.event, event);
+	CHECK_EQ_INT(m.hdr.value, value);
+	return m;
+}
+
+static void expect_no_ctrl(struct bench *b)
+{
+	struct ctrl_msg m;
+
+	CHECK(!ctrl_next(b, &m));
+}
+
+/* What Linux's driver does at probe, for every port: DEVICE_READY, then
+ * PORT_READY as each PORT_ADD arrives. Leaves the replies unread but for
+ * the adds. */
+static void multiport_up(struct bench *b)
+{
+	driver_init(b, MULTIPORT, true);
+	ctrl_offer(b, QUEUE_SIZE);
+	ctrl_send(b, VIRTIO_CONSOLE_BAD_ID, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	for (unsigned int i = 0; i < b->con.nr_ports; i++)
+		expect_ctrl(b, i, VIRTIO_CONSOLE_PORT_ADD, 1);
+}
+
+static void test_multiport_setup(void)
+{
+	static const char *const text[] = { "to stdout\n" };
+	struct bench b;
+	struct ctrl_msg m;
+	uint32_t max_nr_ports = 0;
+
+	bench_init_multiport(&b, -1, -1);
+	CHECK_EQ_INT(b.con.vdev.nr_queues, 8);
+	driver_init(&b, MULTIPORT, true);
+	virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG + 4, &max_nr_ports, 4);
+	CHECK_EQ_INT(max_nr_ports, 3);
+
+	/* fewer control buffers than messages owed: the rest waits for more */
+	ctrl_offer(&b, 4);
+	ctrl_send(&b, VIRTIO_CONSOLE_BAD_ID, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	for (unsigned int i = 0; i < 3; i++)
+		expect_ctrl(&b, i, VIRTIO_CONSOLE_PORT_ADD, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+	expect_no_ctrl(&b);
+	ctrl_offer(&b, 4);
+	/* no terminal: no size */
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	expect_no_ctrl(&b);
+
+	ctrl_send(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_READY, 1);
+	m = expect_ctrl(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_NAME, 1);
+	CHECK_EQ_INT(m.extra_len, strlen("krun-stdin"));
+	CHECK(memcmp(m.extra, "krun-stdin", m.extra_len) == 0);
+	expect_ctrl(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	ctrl_offer(&b, 2);
+	ctrl_send(&b, STDOUT_PORT, VIRTIO_CONSOLE_PORT_READY, 1);
+	m = expect_ctrl(&b, STDOUT_PORT, VIRTIO_CONSOLE_PORT_NAME, 1);
+	CHECK(m.extra_len == strlen("krun-stdout") && memcmp(m.extra, "krun-stdout", 11) == 0);
+	expect_ctrl(&b, STDOUT_PORT, VIRTIO_CONSOLE_PORT_OPEN, 1);
+
+	/* each port's output to its own fd */
+	add_chain(&b, port_rx_queue(STDOUT_PORT) + 1, (struct seg[]){ { .data = text[0], .len = 10 } }, 1);
+	kick(&b, port_rx_queue(STDOUT_PORT) + 1);
+	CHECK(strcmp(pipe_output(b.out2[0]), "to stdout\n") == 0);
+	CHECK(strcmp(output(&b), "") == 0);
+	CHECK_EQ_INT(b.con.ports[STDOUT_PORT].counters.bytes_out, 10);
+	transmit(&b, text, 1);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK(strcmp(output(&b), "to stdout\n") == 0);
+
+	/* what a driver does not send is counted and ignored */
+	ctrl_send(&b, 3, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	ctrl_send(&b, 7, VIRTIO_CONSOLE_PORT_READY, 1);
+	ctrl_send(&b, STDIN_PORT, VIRTIO_CONSOLE_RESIZE, 0);
+	ctrl_send_len(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_OPEN, 1, 4);
+	CHECK_EQ_INT(b.con.bad_control, 4);
+	expect_no_ctrl(&b);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+}
+
+/* Input waits until the guest opens the port: a driver drops what reaches a
+ * port nobody has open. The end of the input closes the host side, after
+ * the data. */
+static void test_multiport_input(void)
+{
+	struct bench b;
+	struct seg bufs[] = { { .len = 16 }, { .len = 16 } };
+	unsigned int rxq = port_rx_queue(STDIN_PORT);
+
+	bench_init_multiport(&b, -1, -1);
+	multiport_up(&b);
+	ctrl_send(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_NAME, 1);
+	expect_ctrl(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	type(&b, "early\n");
+	add_chain(&b, rxq, &bufs[0], 1);
+	kick(&b, rxq);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 0);
+	CHECK_EQ_INT(pending(b.in[0]), 6);
+
+	ctrl_send(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 1);
+	check_used(rxq, 1, 0, 6);
+	CHECK(memcmp(gm_ptr(&gm, bufs[0].gpa, 6), "early\n", 6) == 0);
+	CHECK_EQ_INT(b.con.ports[STDIN_PORT].counters.bytes_in, 6);
+
+	hang_up(&b);
+	add_chain(&b, rxq, &bufs[1], 1);
+	kick(&b, rxq);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 1);
+	expect_ctrl(&b, STDIN_PORT, VIRTIO_CONSOLE_PORT_OPEN, 0);
+	expect_no_ctrl(&b);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+}
+
+/* Port 0 too waits for the guest's console to be set up, and keeps the host
+ * side open at the end of its input (a terminal has no end of file). */
+static void test_multiport_console_input(void)
+{
+	struct bench b;
+	int in[2];
+	struct seg buf = { .len = 16 };
+
+	make_pipe(in);
+	bench_init_multiport(&b, in[0], -1);
+	multiport_up(&b);
+	CHECK_EQ_INT(write(in[1], "x", 1), 1);
+	close(in[1]);
+	add_chain(&b, CONSOLE_RX_QUEUE, &buf, 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 0);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	CHECK(run_until_idle(&b) >= 1);
+	check_used(CONSOLE_RX_QUEUE, 1, 0, 1);
+	expect_no_ctrl(&b);
+	bench_destroy(&b);
+	close(in[0]);
+}
+
+static void set_size(int tty, unsigned short cols, unsigned short rows)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+
+	CHECK_EQ_INT(ioctl(tty, TIOCSWINSZ, &ws), 0);
+}
+
+static void expect_resize(struct bench *b, uint16_t cols, uint16_t rows)
+{
+	struct ctrl_msg m = expect_ctrl(b, 0, VIRTIO_CONSOLE_RESIZE, 1);
+	uint16_t size[2];
+
+	CHECK_EQ_INT(m.extra_len, 4);
+	memcpy(size, m.extra, sizeof(size));
+	CHECK_EQ_INT(size[0], cols);
+	CHECK_EQ_INT(size[1], rows);
+}
+
+/* The terminal's size at setup and at every change. */
+static void test_multiport_resize(void)
+{
+	struct bench b;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), tty = -1;
+
+	if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0)
+		tty = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty < 0) {
+		printf("no pseudo-terminal: resize checks skipped\n");
+		if (master >= 0)
+			close(master);
+		return;
+	}
+	set_size(tty, 100, 40);
+	bench_init_multiport(&b, tty, tty);
+	multiport_up(&b);
+	console_resized(&b.con); /* too early: its setup sends the size */
+	expect_no_ctrl(&b);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	expect_resize(&b, 100, 40);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	ctrl_offer(&b, 2);
+	set_size(tty, 120, 50);
+	console_resized(&b.con);
+	expect_resize(&b, 120, 50);
+	expect_no_ctrl(&b);
+
+	/* a driver without multiport reads the size from config space, again
+	 * at a config interrupt */
+	wr(&b, VIRTIO_MMIO_STATUS, 0);
+	driver_init(&b, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_CONSOLE_F_SIZE), true);
+	uint16_t size[2] = { 0, 0 };
+	virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG, size, 4);
+	CHECK(size[0] == 120 && size[1] == 50);
+	set_size(tty, 80, 24);
+	console_resized(&b.con);
+	CHECK(rd(&b, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG, size, 4);
+	CHECK(size[0] == 80 && size[1] == 24);
+	bench_destroy(&b);
+	close(tty);
+	close(master);
+}
+
+/* libkrun's split: terminals share port 0, every other fd has its own port. */
+static void test_stdio_ports(void)
+{
+	struct console_port_config ports[CONSOLE_MAX_PORTS];
+	int in[2], out[2], err[2], term_fd;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), tty = -1;
+
+	make_pipe(in);
+	make_pipe(out);
+	make_pipe(err);
+	CHECK_EQ_INT(console_stdio_ports(in[0], out[1], err[1], ports, &term_fd), 4);
+	CHECK_EQ_INT(term_fd, -1);
+	CHECK(ports[0].name == NULL && ports[0].in_fd == -1 && ports[0].out_fd == err[1]);
+	CHECK(strcmp(ports[1].name, "krun-stdin") == 0 && ports[1].in_fd == in[0] &&
+	      ports[1].out_fd == -1);
+	CHECK(strcmp(ports[2].name, "krun-stdout") == 0 && ports[2].out_fd == out[1]);
+	CHECK(strcmp(ports[3].name, "krun-stderr") == 0 && ports[3].out_fd == err[1]);
+	CHECK_EQ_INT(console_stdio_ports(-1, out[1], -1, ports, &term_fd), 2);
+	CHECK(ports[0].out_fd == out[1] && strcmp(ports[1].name, "krun-stdout") == 0);
+
+	if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0)
+		tty = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty >= 0) {
+		CHECK_EQ_INT(console_stdio_ports(tty, tty, tty, ports, &term_fd), 1);
+		CHECK(term_fd == tty && ports[0].in_fd == tty && ports[0].out_fd == tty);
+		/* output redirected: its own port; port 0 still the terminal's */
+		CHECK_EQ_INT(console_stdio_ports(tty, out[1], tty, ports, &term_fd), 2);
+		CHECK(ports[0].in_fd == tty && ports[0].out_fd == tty &&
+		      ports[1].out_fd == out[1]);
+		close(tty);
+	}
+	if (master >= 0)
+		close(master);
+	for (int i = 0; i < 2; i++) {
+		close(in[i]);
+		close(out[i]);
+		close(err[i]);
+	}
+}
+
 int main(void)
 {
 	/* what the VMM does: a closed output is an error, not a signal */
@@ -745,9 +1141,15 @@ int main(void)
 	test_hangup_while_idle();
 	test_terminal();
 	test_no_input();
+	test_file_input();
 	test_odd_chains();
 	test_broken_rings();
 	test_reset();
+	test_multiport_setup();
+	test_multiport_input();
+	test_multiport_console_input();
+	test_multiport_resize();
+	test_stdio_ports();
 	gm_destroy(&gm);
 	return CHECK_DONE();
 }

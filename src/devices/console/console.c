@@ -1,10 +1,14 @@
 #include "devices/console/console.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/virtio_console.h>
@@ -12,18 +16,55 @@
 
 #include "util/log.h"
 
+/* Control messages a port owes the guest, sent lowest bit first: the order
+ * the protocol needs (a port exists before it is named or opened). */
+enum {
+	CTRL_ADD = 1 << 0,     /* PORT_ADD */
+	CTRL_CONSOLE = 1 << 1, /* CONSOLE_PORT: port 0 becomes hvc */
+	CTRL_NAME = 1 << 2,    /* PORT_NAME */
+	CTRL_OPEN = 1 << 3,    /* PORT_OPEN: the host side's state, as it is when sent */
+	CTRL_RESIZE = 1 << 4,  /* RESIZE: the terminal's size, as it is when sent */
+};
+
 static struct console *console_of(struct virtio_device *dev)
 {
 	return dev->priv;
 }
 
+static unsigned int rx_queue_of(unsigned int port)
+{
+	return port == 0 ? CONSOLE_RX_QUEUE : 2 * port + 2;
+}
+
+static unsigned int tx_queue_of(unsigned int port)
+{
+	return rx_queue_of(port) + 1;
+}
+
+/* Port 0's terminal size, 0 x 0 without a terminal. */
+static struct winsize terminal_size(const struct console *c)
+{
+	struct winsize ws = { 0 };
+
+	if (c->term_fd >= 0)
+		ioctl(c->term_fd, TIOCGWINSZ, &ws);
+	return ws;
+}
+
 static void console_config_read(struct virtio_device *dev, uint32_t offset, void *data,
 				uint32_t len)
 {
-	/* One port, no size reporting: an all-zero config space. */
-	(void)dev;
-	(void)offset;
-	memset(data, 0, len);
+	/* The size is port 0's, read by a driver without multiport (with it,
+	 * RESIZE messages carry it); no emergency write. */
+	struct console *c = console_of(dev);
+	struct winsize ws = terminal_size(c);
+	struct virtio_console_config config = {
+		.cols = htole16(ws.ws_col),
+		.rows = htole16(ws.ws_row),
+		.max_nr_ports = htole32(c->nr_ports),
+	};
+
+	memcpy(data, (const uint8_t *)&config + offset, len);
 }
 
 /* Blocks until all of buf is written: output is never dropped while the fd
@@ -48,23 +89,163 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static void console_transmit(struct console *c)
+/* --- control queue --------------------------------------------------------- */
+
+/* The host side of a named port closes when its input has ended: that is
+ * how the guest reads end of file. */
+static bool host_side_open(const struct console_port *p)
 {
-	struct virtq *q = &c->queues[CONSOLE_TX_QUEUE];
+	return !(p->name[0] && p->input_eof);
+}
+
+static bool send_control(struct console *c, unsigned int port, unsigned int what)
+{
+	struct virtq *q = &c->queues[CONSOLE_CTRL_RX_QUEUE];
+	const struct console_port *p = &c->ports[port];
+	struct {
+		struct virtio_console_control hdr;
+		uint8_t payload[CONSOLE_PORT_NAME_MAX];
+	} __attribute__((packed)) msg = { .hdr = { .id = htole32(port), .value = htole16(1) } };
+	uint32_t len = sizeof(msg.hdr);
+	struct winsize ws = terminal_size(c);
+
+	switch (what) {
+	case CTRL_ADD:
+		msg.hdr.event = htole16(VIRTIO_CONSOLE_PORT_ADD);
+		break;
+	case CTRL_CONSOLE:
+		msg.hdr.event = htole16(VIRTIO_CONSOLE_CONSOLE_PORT);
+		break;
+	case CTRL_NAME:
+		msg.hdr.event = htole16(VIRTIO_CONSOLE_PORT_NAME);
+		len += strlen(p->name); /* no NUL: the length ends it */
+		memcpy(msg.payload, p->name, len - sizeof(msg.hdr));
+		break;
+	case CTRL_OPEN:
+		msg.hdr.event = htole16(VIRTIO_CONSOLE_PORT_OPEN);
+		msg.hdr.value = htole16(host_side_open(p));
+		break;
+	case CTRL_RESIZE: {
+		/* columns first, as Linux reads it */
+		uint16_t size[2] = { htole16(ws.ws_col), htole16(ws.ws_row) };
+		msg.hdr.event = htole16(VIRTIO_CONSOLE_RESIZE);
+		memcpy(msg.payload, size, sizeof(size));
+		len += sizeof(size);
+		break;
+	}
+	}
+	if (virtio_pop(&c->vdev, q, c->chain) != 1)
+		return false;
+	virtq_push(q, c->chain->head, virtq_chain_fill(c->chain, &msg, len));
+	return true;
+}
+
+/* Send what the ports owe, as far as the guest's control buffers go; the
+ * rest waits for its next buffers. */
+static void flush_control(struct console *c)
+{
+	bool pushed = false;
+
+	if (!c->active || !c->multiport)
+		return;
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		struct console_port *p = &c->ports[i];
+		while (p->ctrl_owed) {
+			unsigned int what = p->ctrl_owed & -p->ctrl_owed;
+			if (!send_control(c, i, what))
+				goto out;
+			p->ctrl_owed &= ~what;
+			pushed = true;
+		}
+	}
+out:
+	if (pushed)
+		virtio_signal_used(&c->vdev, &c->queues[CONSOLE_CTRL_RX_QUEUE]);
+}
+
+static void start_input(struct console *c, struct console_port *p);
+
+static void bad_control(struct console *c, const char *what, uint32_t id, uint16_t event)
+{
+	c->bad_control++;
+	LOG_RATELIMITED(LOG_WARN, "console: %s (port %u, event %u), ignored", what,
+			(unsigned int)id, (unsigned int)event);
+}
+
+static void handle_control(struct console *c, const struct virtio_console_control *msg)
+{
+	uint32_t id = le32toh(msg->id);
+	uint16_t event = le16toh(msg->event), value = le16toh(msg->value);
+	struct console_port *p = id < c->nr_ports ? &c->ports[id] : NULL;
+
+	if (event == VIRTIO_CONSOLE_DEVICE_READY) {
+		if (value != 1) {
+			LOG_RATELIMITED(LOG_WARN, "console: the guest's driver failed to set up");
+			return;
+		}
+		for (unsigned int i = 0; i < c->nr_ports; i++)
+			c->ports[i].ctrl_owed |= CTRL_ADD;
+	} else if (event != VIRTIO_CONSOLE_PORT_READY && event != VIRTIO_CONSOLE_PORT_OPEN) {
+		bad_control(c, "control message a driver does not send", id, event);
+	} else if (!p) {
+		bad_control(c, "control message for a port we do not have", id, event);
+	} else if (event == VIRTIO_CONSOLE_PORT_OPEN) {
+		p->guest_open = value != 0;
+		start_input(c, p);
+	} else if (value != 1) {
+		LOG_RATELIMITED(LOG_WARN, "console: the guest could not add port %u",
+				(unsigned int)id);
+	} else {
+		/* PORT_READY: port 0 becomes the guest's console, the others get
+		 * their names; both learn the host side is open. */
+		p->ctrl_owed |= id == 0 ? CTRL_CONSOLE | CTRL_OPEN : CTRL_NAME | CTRL_OPEN;
+		if (id == 0 && c->term_fd >= 0)
+			p->ctrl_owed |= CTRL_RESIZE;
+	}
+}
+
+static void receive_control(struct console *c)
+{
+	struct virtq *q = &c->queues[CONSOLE_CTRL_TX_QUEUE];
 	bool pushed = false;
 
 	while (virtio_pop(&c->vdev, q, c->chain) == 1) {
-		for (unsigned int i = 0; i < c->chain->nr_bufs; i++) {
+		struct virtio_console_control msg;
+		uint32_t len = virtq_chain_gather(c->chain, &msg, sizeof(msg));
+
+		/* given back first: handling it may use the chain */
+		virtq_push(q, c->chain->head, 0);
+		pushed = true;
+		if (len < sizeof(msg))
+			bad_control(c, "short control message", len, 0);
+		else
+			handle_control(c, &msg);
+	}
+	if (pushed)
+		virtio_signal_used(&c->vdev, q);
+	flush_control(c);
+}
+
+/* --- data ------------------------------------------------------------------ */
+
+static void transmit(struct console *c, unsigned int port)
+{
+	struct console_port *p = &c->ports[port];
+	struct virtq *q = &c->queues[tx_queue_of(port)];
+	bool pushed = false;
+
+	while (virtio_pop(&c->vdev, q, c->chain) == 1) {
+		for (unsigned int i = 0; i < c->chain->nr_bufs && p->out_fd >= 0; i++) {
 			const struct virtq_buf *b = &c->chain->bufs[i];
 			if (b->writable)
 				break;
-			int ret = write_all(c->out_fd, b->host, b->len);
+			int ret = write_all(p->out_fd, b->host, b->len);
 			if (ret < 0) {
-				c->counters.output_errors++;
+				p->counters.output_errors++;
 				LOG_RATELIMITED(LOG_WARN, "console: output lost: %s", strerror(-ret));
 				break;
 			}
-			c->counters.bytes_out += b->len;
+			p->counters.bytes_out += b->len;
 		}
 		virtq_push(q, c->chain->head, 0);
 		pushed = true;
@@ -73,74 +254,114 @@ static void console_transmit(struct console *c)
 		virtio_signal_used(&c->vdev, q);
 }
 
-/* Input is watched one event at a time (EPOLLONESHOT): each event disarms the
- * watch, and only a console that can take more input arms it again. Masking
- * EPOLLIN instead would not do, as epoll always reports a hang-up and an
- * error: a closed input would keep the loop spinning. */
-static void arm_input(struct console *c)
+static bool wants_input(const struct console *c, const struct console_port *p)
 {
-	if (c->input_watched && !c->input_eof)
-		event_loop_modify(c->loop, c->in_fd, EPOLLIN | EPOLLONESHOT);
+	return c->active && p->guest_open && !p->input_eof && p->in_fd >= 0;
 }
 
-/* Move what is ready on the input into the guest's next receive buffer. With
- * none to fill, the watch stays disarmed until the guest offers one (its kick
- * comes to console_queue_notify), and the input waits where it is. */
-static void console_receive(struct console *c)
+static void input_ended(struct console *c, struct console_port *p)
 {
-	struct virtq *q = &c->queues[CONSOLE_RX_QUEUE];
+	p->input_eof = true;
+	if (p->name[0]) {
+		p->ctrl_owed |= CTRL_OPEN;
+		flush_control(c);
+	}
+}
+
+/* What a receive() did. */
+enum receive_result {
+	RECEIVE_STOPPED = -1, /* no buffer, or the input is over: stay disarmed */
+	RECEIVE_WAIT,	      /* nothing to read yet: wait for the input */
+	RECEIVE_DONE,	      /* a chain went back, with data or with no room for any */
+};
+
+/* Move what is ready on the port's input into the guest's next receive
+ * buffer. With no buffer to fill, the input waits where it is until the
+ * guest offers one (its kick comes to console_queue_notify). */
+static enum receive_result receive(struct console *c, struct console_port *p)
+{
+	struct virtq *q = &c->queues[rx_queue_of(p - c->ports)];
 	struct iovec iov[16];
 	unsigned int n = 0;
 	ssize_t len = 0;
 
-	if (!c->active || virtio_pop(&c->vdev, q, c->chain) != 1)
-		return;
+	if (!wants_input(c, p) || virtio_pop(&c->vdev, q, c->chain) != 1)
+		return RECEIVE_STOPPED;
 	for (unsigned int i = 0; i < c->chain->nr_bufs && n < 16; i++) {
 		if (c->chain->bufs[i].writable)
 			iov[n++] = (struct iovec){ c->chain->bufs[i].host, c->chain->bufs[i].len };
 	}
-	/* A chain with no room goes back empty and the input stays for the next. */
-	if (n)
-		len = readv(c->in_fd, iov, n);
-	if (n && len <= 0) {
-		/* No data: keep the buffer. An empty one handed back would make
-		 * the guest's driver drop input it has not read yet
-		 * (virtio_console replaces its pending receive buffer at every
-		 * interrupt). */
-		virtq_unpop(q);
-		if (len == 0) {
-			c->input_eof = true;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			/* A terminal hung up (EIO), say: that input is over. */
-			LOG_WRN("console: input lost: %s", strerror(errno));
-			c->input_eof = true;
-		}
-		arm_input(c);
-		return;
+	if (n == 0) {
+		/* A chain with no room goes back empty; the input stays for the next. */
+		virtq_push(q, c->chain->head, 0);
+		virtio_signal_used(&c->vdev, q);
+		return RECEIVE_DONE;
 	}
-	virtq_push(q, c->chain->head, len > 0 ? len : 0);
+	len = readv(p->in_fd, iov, n);
+	if (len <= 0) {
+		/* No data: keep the buffer. An empty one handed back would make
+		 * the guest's driver drop input it has not read yet. */
+		virtq_unpop(q);
+		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+			return RECEIVE_WAIT;
+		if (len < 0) /* a terminal hung up (EIO), say: that input is over */
+			LOG_WRN("console: input lost: %s", strerror(errno));
+		input_ended(c, p);
+		return RECEIVE_STOPPED;
+	}
+	virtq_push(q, c->chain->head, len);
 	virtio_signal_used(&c->vdev, q);
-	if (len > 0)
-		c->counters.bytes_in += len;
-	arm_input(c);
+	p->counters.bytes_in += len;
+	return RECEIVE_DONE;
+}
+
+/* Input is watched one event at a time (EPOLLONESHOT): each event disarms the
+ * watch, and only a port that can take more input arms it again. Masking
+ * EPOLLIN instead would not do, as epoll always reports a hang-up and an
+ * error: a closed input would keep the loop spinning. An input epoll cannot
+ * watch (a regular file) is always ready: read it while the guest has room. */
+static void start_input(struct console *c, struct console_port *p)
+{
+	if (p->input_unpollable) {
+		/* Until the ring is empty, so that the driver is asked to kick
+		 * at its next buffer (EVENT_IDX): stopping short would stall. */
+		while (receive(c, p) == RECEIVE_DONE)
+			;
+	} else if (p->input_watched && wants_input(c, p)) {
+		event_loop_modify(c->loop, p->in_fd, EPOLLIN | EPOLLONESHOT);
+	}
 }
 
 static void on_input(void *opaque, uint32_t events)
 {
-	struct console *c = opaque;
+	struct console_port *p = opaque;
+	struct console *c = p->console;
+
 	(void)events;
 	pthread_mutex_lock(&c->lock);
-	console_receive(c);
+	if (receive(c, p) != RECEIVE_STOPPED)
+		start_input(c, p);
 	pthread_mutex_unlock(&c->lock);
 }
+
+/* --- device ops ------------------------------------------------------------ */
 
 static int console_activate(struct virtio_device *dev)
 {
 	struct console *c = console_of(dev);
+
 	pthread_mutex_lock(&c->lock);
 	c->active = true;
-	arm_input(c);
-	console_transmit(c);
+	c->multiport = virtio_has_feature(dev, VIRTIO_CONSOLE_F_MULTIPORT);
+	/* Without the control queue, port 0 is all there is, open at once. */
+	if (!c->multiport)
+		c->ports[0].guest_open = true;
+	for (unsigned int i = 0; i < (c->multiport ? c->nr_ports : 1); i++) {
+		start_input(c, &c->ports[i]);
+		transmit(c, i);
+	}
+	if (c->multiport)
+		receive_control(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
@@ -148,21 +369,35 @@ static int console_activate(struct virtio_device *dev)
 static void console_queue_notify(struct virtio_device *dev, unsigned int queue)
 {
 	struct console *c = console_of(dev);
+
 	pthread_mutex_lock(&c->lock);
-	if (queue == CONSOLE_TX_QUEUE)
-		console_transmit(c);
-	else
-		arm_input(c); /* new receive buffers: take input again */
+	if (queue == CONSOLE_CTRL_RX_QUEUE) {
+		flush_control(c); /* new buffers for what we owe */
+	} else if (queue == CONSOLE_CTRL_TX_QUEUE) {
+		receive_control(c);
+	} else {
+		unsigned int port = queue < CONSOLE_CTRL_RX_QUEUE ? 0 : queue / 2 - 1;
+		if (queue == tx_queue_of(port))
+			transmit(c, port);
+		else
+			start_input(c, &c->ports[port]); /* new receive buffers */
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* An armed watch may still fire once: on_input then finds the console
- * inactive and lets the watch lapse. */
+/* An armed watch may still fire once: its handler then finds the port
+ * closed and lets the watch lapse. */
 static void console_reset(struct virtio_device *dev)
 {
 	struct console *c = console_of(dev);
+
 	pthread_mutex_lock(&c->lock);
 	c->active = false;
+	c->multiport = false;
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		c->ports[i].guest_open = false;
+		c->ports[i].ctrl_owed = 0;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -173,75 +408,165 @@ static const struct virtio_device_ops console_ops = {
 	.reset = console_reset,
 };
 
-static void make_raw(struct console *c)
+/* --- setup ----------------------------------------------------------------- */
+
+static bool is_terminal(int fd)
+{
+	return fd >= 0 && isatty(fd);
+}
+
+unsigned int console_stdio_ports(int in, int out, int err,
+				 struct console_port_config ports[CONSOLE_MAX_PORTS], int *term_fd)
+{
+	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
+	const int fds[] = { in, out, err };
+	unsigned int n = 1;
+
+	*term_fd = is_terminal(in) ? in : is_terminal(out) ? out : is_terminal(err) ? err : -1;
+	/* Port 0 carries what the guest's kernel and init say: diagnostics,
+	 * so to err when out is not a terminal. */
+	ports[0] = (struct console_port_config){
+		.in_fd = is_terminal(in) ? in : -1,
+		.out_fd = is_terminal(out) || err < 0 ? out : err,
+	};
+	for (unsigned int i = 0; i < 3; i++) {
+		if (fds[i] < 0 || is_terminal(fds[i]))
+			continue;
+		ports[n++] = (struct console_port_config){
+			.name = names[i],
+			.in_fd = i == 0 ? fds[i] : -1,
+			.out_fd = i == 0 ? -1 : fds[i],
+		};
+	}
+	return n;
+}
+
+static void make_raw(struct console *c, int fd)
 {
 	struct termios raw;
-	if (c->in_fd < 0 || !isatty(c->in_fd) || tcgetattr(c->in_fd, &c->saved_termios) < 0)
+
+	if (!is_terminal(fd) || tcgetattr(fd, &c->saved_termios) < 0)
 		return;
+	c->term_fd_raw = fd;
 	c->termios_saved = true;
 	raw = c->saved_termios;
 	cfmakeraw(&raw);
-	tcsetattr(c->in_fd, TCSANOW, &raw);
+	tcsetattr(fd, TCSANOW, &raw);
 }
 
-int console_init(struct console *c, int in_fd, int out_fd, struct event_loop *loop)
+/* The port reads its own duplicate of the input, so that two ports (or two
+ * consoles) on one fd are two entries in the event loop. */
+static int init_port(struct console *c, unsigned int index, const struct console_port_config *cfg)
+{
+	struct console_port *p = &c->ports[index];
+	size_t name_len = cfg->name ? strlen(cfg->name) : 0;
+	int ret;
+
+	if ((index == 0) != (cfg->name == NULL) || (cfg->name && name_len == 0) ||
+	    name_len > CONSOLE_PORT_NAME_MAX)
+		return -EINVAL;
+	*p = (struct console_port){ .console = c, .in_fd = -1, .out_fd = cfg->out_fd };
+	memcpy(p->name, cfg->name ? cfg->name : "", name_len);
+	if (cfg->in_fd < 0)
+		return 0;
+	p->in_fd = fcntl(cfg->in_fd, F_DUPFD_CLOEXEC, 0);
+	if (p->in_fd < 0)
+		return -errno;
+	/* Disarmed (see start_input) until the guest opens the port, but for a
+	 * hang-up that may already be there: it fires once. */
+	ret = event_loop_add(c->loop, p->in_fd, EPOLLONESHOT, on_input, p);
+	if (ret == -EPERM)
+		p->input_unpollable = true;
+	else if (ret < 0)
+		return ret;
+	else
+		p->input_watched = true;
+	return 0;
+}
+
+int console_init(struct console *c, const struct console_port_config *ports,
+		 unsigned int nr_ports, int term_fd, struct event_loop *loop)
 {
 	int ret;
 
+	if (nr_ports == 0 || nr_ports > CONSOLE_MAX_PORTS)
+		return -EINVAL;
 	*c = (struct console){
 		.vdev = {
 			.ops = &console_ops,
 			.priv = c,
 			.device_id = VIRTIO_ID_CONSOLE,
+			/* SIZE: Linux applies a RESIZE only with it */
+			.device_features = (1ull << VIRTIO_CONSOLE_F_MULTIPORT) |
+					   (1ull << VIRTIO_CONSOLE_F_SIZE),
 			.config_size = sizeof(struct virtio_console_config),
 			.queues = c->queues,
-			.nr_queues = CONSOLE_NR_QUEUES,
+			.nr_queues = 2 * (nr_ports + 1),
 		},
 		.loop = loop,
-		.in_fd = in_fd,
-		.out_fd = out_fd,
+		.term_fd = term_fd,
+		.term_fd_raw = -1,
 	};
 	pthread_mutex_init(&c->lock, NULL);
+	for (unsigned int i = 0; i < CONSOLE_MAX_PORTS; i++)
+		c->ports[i] = (struct console_port){ .console = c, .in_fd = -1, .out_fd = -1 };
 	for (unsigned int i = 0; i < CONSOLE_NR_QUEUES; i++) {
 		if ((ret = virtq_init(&c->queues[i], CONSOLE_QUEUE_SIZE)) < 0)
 			return ret;
 	}
 	if (!(c->chain = virtq_chain_alloc(&c->queues[0])))
 		return -ENOMEM;
-	if (in_fd >= 0) {
-		/* Regular files and /dev/null cannot be polled: no input then.
-		 * Disarmed (see arm_input) until the device is active, but for
-		 * a hang-up that may already be there: it fires once. */
-		ret = event_loop_add(loop, in_fd, EPOLLONESHOT, on_input, c);
-		if (ret == 0)
-			c->input_watched = true;
-		else if (ret != -EPERM)
+	for (unsigned int i = 0; i < nr_ports; i++) {
+		if ((ret = init_port(c, i, &ports[i])) < 0)
 			return ret;
-		make_raw(c);
+		c->nr_ports++;
 	}
+	/* The guest's tty does the line editing: ours passes every key. */
+	if (ports[0].in_fd >= 0)
+		make_raw(c, ports[0].in_fd);
 	return 0;
+}
+
+void console_resized(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->term_fd < 0 || !c->active) {
+		/* nothing to tell, or no one to tell yet */
+	} else if (!c->multiport) {
+		virtio_config_changed(&c->vdev); /* the driver reads the size again */
+	} else if (c->ports[0].guest_open) {
+		/* before that, port 0's setup sends the size */
+		c->ports[0].ctrl_owed |= CTRL_RESIZE;
+		flush_control(c);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void console_flush(struct console *c)
 {
 	pthread_mutex_lock(&c->lock);
-	if (c->active)
-		console_transmit(c);
+	for (unsigned int i = 0; c->active && i < c->nr_ports; i++)
+		transmit(c, i);
 	pthread_mutex_unlock(&c->lock);
 }
 
 void console_restore(struct console *c)
 {
 	if (c->termios_saved)
-		tcsetattr(c->in_fd, TCSANOW, &c->saved_termios);
+		tcsetattr(c->term_fd_raw, TCSANOW, &c->saved_termios);
 	c->termios_saved = false;
 }
 
 void console_destroy(struct console *c)
 {
 	console_restore(c);
-	if (c->input_watched)
-		event_loop_remove(c->loop, c->in_fd);
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		struct console_port *p = &c->ports[i];
+		if (p->input_watched)
+			event_loop_remove(c->loop, p->in_fd);
+		if (p->in_fd >= 0)
+			close(p->in_fd);
+	}
 	free(c->chain);
 	pthread_mutex_destroy(&c->lock);
 }

@@ -1,6 +1,18 @@
-/* virtio-console, single port: the guest's hvc0. Its output goes to out_fd,
- * in_fd (if any) feeds its input. When in_fd is a terminal it is put in raw
- * mode (the guest's tty does the line editing) until console_restore(). */
+/* virtio-console with multiport: port 0 is the console the guest's kernel
+ * and init write to (hvc0); further ports carry one stream each, named so
+ * that the guest's init finds them (krun-stdin, krun-stdout, krun-stderr),
+ * as libkrun does for a workload whose stdio is not a terminal.
+ *
+ * Input goes to a port only while the guest has it open (the multiport
+ * control messages say when), so input already waiting when the VM starts is
+ * never sent into a port the guest's driver would drop it from. When a
+ * named port's input ends, the host side closes the port, which the guest
+ * reads as end of file. A driver without MULTIPORT gets port 0 alone, open
+ * from DRIVER_OK.
+ *
+ * Input from a terminal is put in raw mode (the guest's tty does the line
+ * editing) until console_restore(); the guest learns the terminal's size and
+ * its changes (console_resized) through the control queue. */
 #ifndef KRUN_DEVICES_CONSOLE_H
 #define KRUN_DEVICES_CONSOLE_H
 
@@ -12,14 +24,43 @@
 #include "virtio/device.h"
 #include "vmm/event_loop.h"
 
+#define CONSOLE_MAX_PORTS 4
+#define CONSOLE_PORT_NAME_MAX 31
 #define CONSOLE_QUEUE_SIZE 256
 
-enum { CONSOLE_RX_QUEUE, CONSOLE_TX_QUEUE, CONSOLE_NR_QUEUES };
+/* Port 0's queues, the control queues, then two per further port (the
+ * multiport layout Linux's driver expects). */
+enum {
+	CONSOLE_RX_QUEUE,
+	CONSOLE_TX_QUEUE,
+	CONSOLE_CTRL_RX_QUEUE, /* device to driver */
+	CONSOLE_CTRL_TX_QUEUE, /* driver to device */
+	CONSOLE_NR_QUEUES = 2 * (CONSOLE_MAX_PORTS + 1),
+};
 
-struct console_counters {
+/* One port as the VMM sets it up. */
+struct console_port_config {
+	const char *name; /* NULL for port 0, the console; else a name for the guest */
+	int in_fd;	  /* input, or -1; duplicated, the caller keeps its own */
+	int out_fd;	  /* output, or -1 to discard it */
+};
+
+struct console_port_counters {
 	_Atomic uint64_t bytes_out;
 	_Atomic uint64_t bytes_in;
 	_Atomic uint64_t output_errors;
+};
+
+struct console_port {
+	struct console *console;
+	char name[CONSOLE_PORT_NAME_MAX + 1]; /* "" for port 0 */
+	int in_fd, out_fd;
+	bool input_watched;	 /* in_fd is in the event loop */
+	bool input_unpollable;	 /* a regular file or the like: always ready */
+	bool input_eof;
+	bool guest_open;	 /* the guest reads the port now */
+	unsigned int ctrl_owed;	 /* control messages due to the guest (CTRL_* bits) */
+	struct console_port_counters counters;
 };
 
 struct console {
@@ -27,19 +68,36 @@ struct console {
 	struct virtq queues[CONSOLE_NR_QUEUES];
 	struct virtq_chain *chain;
 	struct event_loop *loop;
-	int in_fd, out_fd;
-	bool input_watched; /* in_fd is in the event loop */
-	bool input_eof;
+	unsigned int nr_ports;
+	struct console_port ports[CONSOLE_MAX_PORTS];
 	bool active;
+	bool multiport; /* negotiated */
+	int term_fd;	/* the terminal whose size port 0 has, or -1 */
+	int term_fd_raw; /* port 0's terminal input, made raw, or -1 */
 	bool termios_saved;
 	struct termios saved_termios;
-	/* The event loop (input) and vCPU threads (reset) both reach the queues. */
+	/* The event loop (input, kicks) and vCPU threads (reset) reach the
+	 * queues and ports. */
 	pthread_mutex_t lock;
-	struct console_counters counters;
+	_Atomic uint64_t bad_control; /* control messages from the guest ignored */
 };
 
-/* in_fd -1: no input. The loop is where input readiness is watched. */
-int console_init(struct console *c, int in_fd, int out_fd, struct event_loop *loop);
+/* Ports as libkrun sets them up for stdio fds in, out and err (each may be
+ * -1): port 0 takes the terminal among them (input only from a terminal;
+ * its output to out when that is a terminal, else to err, else to out), and
+ * each fd that is not a terminal gets its own named port. Returns how many
+ * ports were filled in; *term_fd is the first terminal among in, out, err,
+ * or -1. */
+unsigned int console_stdio_ports(int in, int out, int err,
+				 struct console_port_config ports[CONSOLE_MAX_PORTS], int *term_fd);
+
+/* 1 to CONSOLE_MAX_PORTS ports, port 0 first with a NULL name. term_fd: a
+ * terminal to report the size of, or -1; when it is port 0's input, it is
+ * made raw. The loop is where input readiness is watched. */
+int console_init(struct console *c, const struct console_port_config *ports,
+		 unsigned int nr_ports, int term_fd, struct event_loop *loop);
+/* The terminal changed size (SIGWINCH): tell the guest. */
+void console_resized(struct console *c);
 /* Write out whatever the guest queued and has not been written yet: called
  * when the VM stops so nothing the guest wrote is lost. */
 void console_flush(struct console *c);
