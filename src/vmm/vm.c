@@ -207,41 +207,54 @@ static int add_console(struct vm *vm, const struct console_port_config *ports,
 	return add_device(vm, &c->vdev, cl);
 }
 
+/* libkrun's console for stdio fds: a console device, and a second one with
+ * a named port for each fd that is not a terminal. Returns how many named
+ * ports, or -errno. */
+static int add_stdio_consoles(struct vm *vm, int in, int out, int err, struct cmdline *cl)
+{
+	struct console_port_config console, named[3];
+	int term_fd, ret;
+	unsigned int nr_named = console_stdio_ports(in, out, err, &console, named, &term_fd);
+
+	if ((ret = add_console(vm, &console, 1, term_fd, cl)) < 0)
+		return ret;
+	if (nr_named && (ret = add_console(vm, named, nr_named, -1, cl)) < 0)
+		return ret;
+	return nr_named;
+}
+
 /* The implicit console speaks for the process's stdio, or writes to the
  * console output file; each console added through the API speaks for its
- * own fds. The first console's named ports are those the guest's init moves
- * the workload's stdio to: it is told how many to wait for. */
+ * own fds. The first one's named ports are those the guest's init moves the
+ * workload's stdio to: it is told how many to wait for. */
 static int add_consoles(struct vm *vm, struct cmdline *cl)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct console_port_config ports[CONSOLE_MAX_PORTS];
-	unsigned int nr_ports;
-	int term_fd, ret;
+	int ret, stdio_ports = -1;
 
-	if (!cfg->implicit_console_disabled) {
-		if (cfg->console_output) {
-			int out = open_output(cfg->console_output);
-			if (out < 0)
-				return out;
-			ports[0] = (struct console_port_config){ .in_fd = -1, .out_fd = out };
-			nr_ports = 1;
-			term_fd = -1;
-		} else {
-			nr_ports = console_stdio_ports(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
-						       ports, &term_fd);
-		}
-		if ((ret = add_console(vm, ports, nr_ports, term_fd, cl)) < 0)
+	if (!cfg->implicit_console_disabled && cfg->console_output) {
+		int out = open_output(cfg->console_output);
+		if (out < 0)
+			return out;
+		const struct console_port_config console = { .in_fd = -1, .out_fd = out };
+		if ((ret = add_console(vm, &console, 1, -1, cl)) < 0)
 			return ret;
+		stdio_ports = 0;
+	} else if (!cfg->implicit_console_disabled) {
+		stdio_ports = add_stdio_consoles(vm, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, cl);
+		if (stdio_ports < 0)
+			return stdio_ports;
 	}
 	for (unsigned int i = 0; i < cfg->nr_consoles; i++) {
 		const struct vm_console *vc = &cfg->consoles[i];
-		nr_ports = console_stdio_ports(vc->in_fd, vc->out_fd, vc->err_fd, ports, &term_fd);
-		if ((ret = add_console(vm, ports, nr_ports, term_fd, cl)) < 0)
+		if ((ret = add_stdio_consoles(vm, vc->in_fd, vc->out_fd, vc->err_fd, cl)) < 0)
 			return ret;
+		if (stdio_ports < 0)
+			stdio_ports = ret;
 	}
-	if (vm->nr_consoles && vm->consoles[0].nr_ports > 1) {
+	if (stdio_ports > 0) {
 		char count[12];
-		snprintf(count, sizeof(count), "%u", vm->consoles[0].nr_ports - 1);
+		snprintf(count, sizeof(count), "%d", stdio_ports);
 		if ((ret = cmdline_add_env(cl, "KRUN_STDIO_PORTS", count)) < 0) {
 			LOG_ERR("kernel command line: %s", cl->reason);
 			return ret;

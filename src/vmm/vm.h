@@ -68,7 +68,9 @@ struct vm {
 	struct ioapic ioapic;
 
 	unsigned int nr_consoles;
-	struct console consoles[VM_MAX_CONSOLES + 1]; /* the implicit one too */
+	/* a console and a device of named ports for each stdio set, the
+	 * implicit one's too */
+	struct console consoles[2 * (VM_MAX_CONSOLES + 1)];
 	int sigwinch_fd; /* signalfd: a console's terminal changed size */
 	sigset_t saved_sigmask; /* the caller's, before SIGWINCH was blocked */
 	unsigned int nr_shares;

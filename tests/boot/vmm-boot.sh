@@ -3,8 +3,8 @@
 # libkrun.h client): the ELF kernel with a test initramfs on 1 and 4 vCPUs,
 # checking what the guest saw and that the process ends with the status the
 # guest chose; its console sent to a file with krun_set_console_output; on 2
-# vCPUs with a split irqchip (our I/O APIC, KVM's local APICs); the flat
-# image in the RAW format; then the bundled kernel with no root, whose panic must end the process cleanly
+# vCPUs with a split irqchip (our I/O APIC, KVM's local APICs); then
+# the bundled kernel with no root, whose panic must end the process cleanly
 # and promptly.
 #
 #   vmm-boot.sh PROBE BOOT_CLIENT TEST_INIT VMLINUX KRUNFW_DIR
@@ -73,11 +73,6 @@ BOOT_CLIENT_SPLIT_IRQCHIP=1 boot split-irqchip 3 2 512 "$vmlinux" "$work/initram
 check "split-irqchip: 2 CPUs online" has split-irqchip '^INIT cpus=2$'
 check "split-irqchip: up to the init's last line" has split-irqchip '^INIT exiting with 3$'
 check "split-irqchip: the console's interrupts arrived" has split-irqchip '^INIT virtio_interrupts=[1-9]'
-
-# The same kernel as a flat image (what the bundle holds), in the RAW format.
-BOOT_CLIENT_RAW_KERNEL=1 boot raw-kernel 6 2 256 "$krunfw_dir/kernel.bin" "$work/initramfs.cpio" 6
-check "raw-kernel: 2 CPUs online" has raw-kernel '^INIT cpus=2$'
-check "raw-kernel: kernel 6.12" has raw-kernel '^INIT kernel=6\.12\.'
 
 start=$(date +%s)
 LD_LIBRARY_PATH=$krunfw_dir boot no-root 125 1 256 -

@@ -337,16 +337,15 @@ static void test_identity(void)
 	bench_init(&b, -1);
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
 	wr(&b, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	/* multiport and size, no emergency write */
+	/* a lone console: size, no multiport (a console at probe time), no
+	 * emergency write */
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_FEATURES),
-		     (1u << VIRTIO_CONSOLE_F_SIZE) | (1u << VIRTIO_CONSOLE_F_MULTIPORT) |
-			     (1u << VIRTIO_RING_F_INDIRECT_DESC) | (1u << VIRTIO_RING_F_EVENT_IDX));
+		     (1u << VIRTIO_CONSOLE_F_SIZE) | (1u << VIRTIO_RING_F_INDIRECT_DESC) |
+			     (1u << VIRTIO_RING_F_EVENT_IDX));
 	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_TX_QUEUE);
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
-	/* one port: its two queues and the control pair, no more */
-	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_TX_QUEUE);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
-	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_TX_QUEUE + 1);
+	/* its two queues, no control pair */
+	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_RX_QUEUE);
 	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 	memset(config, 0xff, sizeof(config));
 	for (unsigned int i = 0; i < sizeof(config); i += 4)
@@ -1081,35 +1080,35 @@ static void test_multiport_resize(void)
 	close(master);
 }
 
-/* libkrun's split: terminals share port 0, every other fd has its own port. */
+/* libkrun's split: terminals share the console, every other fd has a port
+ * of its own. */
 static void test_stdio_ports(void)
 {
-	struct console_port_config ports[CONSOLE_MAX_PORTS];
+	struct console_port_config console, named[3];
 	int in[2], out[2], err[2], term_fd;
 	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), tty = -1;
 
 	make_pipe(in);
 	make_pipe(out);
 	make_pipe(err);
-	CHECK_EQ_INT(console_stdio_ports(in[0], out[1], err[1], ports, &term_fd), 4);
+	CHECK_EQ_INT(console_stdio_ports(in[0], out[1], err[1], &console, named, &term_fd), 3);
 	CHECK_EQ_INT(term_fd, -1);
-	CHECK(ports[0].name == NULL && ports[0].in_fd == -1 && ports[0].out_fd == err[1]);
-	CHECK(strcmp(ports[1].name, "krun-stdin") == 0 && ports[1].in_fd == in[0] &&
-	      ports[1].out_fd == -1);
-	CHECK(strcmp(ports[2].name, "krun-stdout") == 0 && ports[2].out_fd == out[1]);
-	CHECK(strcmp(ports[3].name, "krun-stderr") == 0 && ports[3].out_fd == err[1]);
-	CHECK_EQ_INT(console_stdio_ports(-1, out[1], -1, ports, &term_fd), 2);
-	CHECK(ports[0].out_fd == out[1] && strcmp(ports[1].name, "krun-stdout") == 0);
+	CHECK(console.name == NULL && console.in_fd == -1 && console.out_fd == err[1]);
+	CHECK(strcmp(named[0].name, "krun-stdin") == 0 && named[0].in_fd == in[0] &&
+	      named[0].out_fd == -1);
+	CHECK(strcmp(named[1].name, "krun-stdout") == 0 && named[1].out_fd == out[1]);
+	CHECK(strcmp(named[2].name, "krun-stderr") == 0 && named[2].out_fd == err[1]);
+	CHECK_EQ_INT(console_stdio_ports(-1, out[1], -1, &console, named, &term_fd), 1);
+	CHECK(console.out_fd == out[1] && strcmp(named[0].name, "krun-stdout") == 0);
 
 	if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0)
 		tty = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (tty >= 0) {
-		CHECK_EQ_INT(console_stdio_ports(tty, tty, tty, ports, &term_fd), 1);
-		CHECK(term_fd == tty && ports[0].in_fd == tty && ports[0].out_fd == tty);
-		/* output redirected: its own port; port 0 still the terminal's */
-		CHECK_EQ_INT(console_stdio_ports(tty, out[1], tty, ports, &term_fd), 2);
-		CHECK(ports[0].in_fd == tty && ports[0].out_fd == tty &&
-		      ports[1].out_fd == out[1]);
+		CHECK_EQ_INT(console_stdio_ports(tty, tty, tty, &console, named, &term_fd), 0);
+		CHECK(term_fd == tty && console.in_fd == tty && console.out_fd == tty);
+		/* output redirected: its own port; the console still the terminal's */
+		CHECK_EQ_INT(console_stdio_ports(tty, out[1], tty, &console, named, &term_fd), 1);
+		CHECK(console.in_fd == tty && console.out_fd == tty && named[0].out_fd == out[1]);
 		close(tty);
 	}
 	if (master >= 0)
@@ -1119,6 +1118,28 @@ static void test_stdio_ports(void)
 		close(out[i]);
 		close(err[i]);
 	}
+}
+
+/* A device of named ports only: port 0 is named, not a console. */
+static void test_named_ports_only(void)
+{
+	struct bench b;
+	struct ctrl_msg m;
+
+	b = (struct bench){ .in = { -1, -1 }, .out2 = { -1, -1 } };
+	make_output_pipe(b.out);
+	struct console_port_config ports[] = { { .name = "krun-stdout", .in_fd = -1,
+						 .out_fd = b.out[1] } };
+	bench_init_ports(&b, ports, 1, -1);
+	wr(&b, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(rd(&b, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_MULTIPORT));
+	multiport_up(&b);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	m = expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_NAME, 1);
+	CHECK(m.extra_len == 11 && memcmp(m.extra, "krun-stdout", 11) == 0);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	expect_no_ctrl(&b);
+	bench_destroy(&b);
 }
 
 int main(void)
@@ -1150,6 +1171,7 @@ int main(void)
 	test_multiport_console_input();
 	test_multiport_resize();
 	test_stdio_ports();
+	test_named_ports_only();
 	gm_destroy(&gm);
 	return CHECK_DONE();
 }

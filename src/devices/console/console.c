@@ -198,8 +198,9 @@ static void handle_control(struct console *c, const struct virtio_console_contro
 	} else {
 		/* PORT_READY: port 0 becomes the guest's console, the others get
 		 * their names; both learn the host side is open. */
-		p->ctrl_owed |= id == 0 ? CTRL_CONSOLE | CTRL_OPEN : CTRL_NAME | CTRL_OPEN;
-		if (id == 0 && c->term_fd >= 0)
+		bool console = id == 0 && !p->name[0];
+		p->ctrl_owed |= console ? CTRL_CONSOLE | CTRL_OPEN : CTRL_NAME | CTRL_OPEN;
+		if (console && c->term_fd >= 0)
 			p->ctrl_owed |= CTRL_RESIZE;
 	}
 }
@@ -415,24 +416,24 @@ static bool is_terminal(int fd)
 	return fd >= 0 && isatty(fd);
 }
 
-unsigned int console_stdio_ports(int in, int out, int err,
-				 struct console_port_config ports[CONSOLE_MAX_PORTS], int *term_fd)
+unsigned int console_stdio_ports(int in, int out, int err, struct console_port_config *console,
+				 struct console_port_config named[3], int *term_fd)
 {
 	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
 	const int fds[] = { in, out, err };
-	unsigned int n = 1;
+	unsigned int n = 0;
 
 	*term_fd = is_terminal(in) ? in : is_terminal(out) ? out : is_terminal(err) ? err : -1;
-	/* Port 0 carries what the guest's kernel and init say: diagnostics,
-	 * so to err when out is not a terminal. */
-	ports[0] = (struct console_port_config){
+	/* The console carries what the guest's kernel and init say:
+	 * diagnostics, so to err when out is not a terminal. */
+	*console = (struct console_port_config){
 		.in_fd = is_terminal(in) ? in : -1,
 		.out_fd = is_terminal(out) || err < 0 ? out : err,
 	};
 	for (unsigned int i = 0; i < 3; i++) {
 		if (fds[i] < 0 || is_terminal(fds[i]))
 			continue;
-		ports[n++] = (struct console_port_config){
+		named[n++] = (struct console_port_config){
 			.name = names[i],
 			.in_fd = i == 0 ? fds[i] : -1,
 			.out_fd = i == 0 ? -1 : fds[i],
@@ -462,7 +463,7 @@ static int init_port(struct console *c, unsigned int index, const struct console
 	size_t name_len = cfg->name ? strlen(cfg->name) : 0;
 	int ret;
 
-	if ((index == 0) != (cfg->name == NULL) || (cfg->name && name_len == 0) ||
+	if ((index > 0 && cfg->name == NULL) || (cfg->name && name_len == 0) ||
 	    name_len > CONSOLE_PORT_NAME_MAX)
 		return -EINVAL;
 	*p = (struct console_port){ .console = c, .in_fd = -1, .out_fd = cfg->out_fd };
@@ -491,17 +492,22 @@ int console_init(struct console *c, const struct console_port_config *ports,
 
 	if (nr_ports == 0 || nr_ports > CONSOLE_MAX_PORTS)
 		return -EINVAL;
+	/* A lone console needs no control queue, and without one Linux makes
+	 * it a console during the probe: whatever the kernel says from then
+	 * on (a panic at boot, say) is seen. With multiport that waits for
+	 * the control messages, and a kernel that panics first says nothing. */
+	bool multiport = nr_ports > 1 || ports[0].name;
 	*c = (struct console){
 		.vdev = {
 			.ops = &console_ops,
 			.priv = c,
 			.device_id = VIRTIO_ID_CONSOLE,
 			/* SIZE: Linux applies a RESIZE only with it */
-			.device_features = (1ull << VIRTIO_CONSOLE_F_MULTIPORT) |
+			.device_features = (multiport ? 1ull << VIRTIO_CONSOLE_F_MULTIPORT : 0) |
 					   (1ull << VIRTIO_CONSOLE_F_SIZE),
 			.config_size = sizeof(struct virtio_console_config),
 			.queues = c->queues,
-			.nr_queues = 2 * (nr_ports + 1),
+			.nr_queues = multiport ? 2 * (nr_ports + 1) : 2,
 		},
 		.loop = loop,
 		.term_fd = term_fd,
@@ -522,7 +528,7 @@ int console_init(struct console *c, const struct console_port_config *ports,
 		c->nr_ports++;
 	}
 	/* The guest's tty does the line editing: ours passes every key. */
-	if (ports[0].in_fd >= 0)
+	if (ports[0].in_fd >= 0 && !ports[0].name)
 		make_raw(c, ports[0].in_fd);
 	return 0;
 }

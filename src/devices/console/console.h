@@ -1,7 +1,9 @@
-/* virtio-console with multiport: port 0 is the console the guest's kernel
- * and init write to (hvc0); further ports carry one stream each, named so
- * that the guest's init finds them (krun-stdin, krun-stdout, krun-stderr),
- * as libkrun does for a workload whose stdio is not a terminal.
+/* virtio-console, with multiport: port 0 is the console the guest's kernel
+ * and init write to (hvc0), or a named port; further ports carry one stream
+ * each, named so that the guest's init finds them (krun-stdin, krun-stdout,
+ * krun-stderr), as libkrun does for a workload whose stdio is not a
+ * terminal. The VMM gives the console a device of its own (see
+ * console_init) and the named ports another.
  *
  * Input goes to a port only while the guest has it open (the multiport
  * control messages say when), so input already waiting when the VM starts is
@@ -82,18 +84,20 @@ struct console {
 	_Atomic uint64_t bad_control; /* control messages from the guest ignored */
 };
 
-/* Ports as libkrun sets them up for stdio fds in, out and err (each may be
- * -1): port 0 takes the terminal among them (input only from a terminal;
- * its output to out when that is a terminal, else to err, else to out), and
- * each fd that is not a terminal gets its own named port. Returns how many
- * ports were filled in; *term_fd is the first terminal among in, out, err,
- * or -1. */
-unsigned int console_stdio_ports(int in, int out, int err,
-				 struct console_port_config ports[CONSOLE_MAX_PORTS], int *term_fd);
+/* libkrun's split of stdio fds in, out and err (each may be -1): *console is
+ * the guest's console, a device of its own (input only from a terminal; its
+ * output to out when that is a terminal, else to err, else to out); named[]
+ * gets a port for each fd that is not a terminal, for a second, multiport
+ * device. Returns how many named ports; *term_fd is the first terminal
+ * among in, out, err, or -1. */
+unsigned int console_stdio_ports(int in, int out, int err, struct console_port_config *console,
+				 struct console_port_config named[3], int *term_fd);
 
-/* 1 to CONSOLE_MAX_PORTS ports, port 0 first with a NULL name. term_fd: a
- * terminal to report the size of, or -1; when it is port 0's input, it is
- * made raw. The loop is where input readiness is watched. */
+/* 1 to CONSOLE_MAX_PORTS ports; all but port 0 named. Port 0 without a name
+ * is the guest's console (hvc); a lone console port makes a device without
+ * multiport. term_fd: a terminal to report the console's size of, or -1;
+ * the console's input, when a terminal, is made raw. The loop is where input
+ * readiness is watched. */
 int console_init(struct console *c, const struct console_port_config *ports,
 		 unsigned int nr_ports, int term_fd, struct event_loop *loop);
 /* The terminal changed size (SIGWINCH): tell the guest. */
