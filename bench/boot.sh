@@ -3,7 +3,8 @@
 # booted by QEMU's microvm machine and by our VMM (through libkrun.h), with
 # the same test initramfs, 1 vCPU, 512 MiB. Prints the wall time from start
 # to process exit and the peak RSS of each, and for ours the time to the
-# init's first instruction (its boot-marker write).
+# init's first instruction (its boot-marker write) and the VMM's resident
+# memory beyond the guest's RAM (kernel image pages included).
 # Run it where /dev/kvm is at hardware speed:
 #   testhost/run bench/boot.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
@@ -25,7 +26,7 @@ measure() { # label, command...: wall time to exit and peak RSS
 	printf '%-14s exit after %6.3f s, peak RSS %6d KiB%s\n' "$label" \
 		"$(echo "$(date +%s.%N) - $start" | bc)" "$(sed -n 's/^RSS //p' "$work/rss")" \
 		"$(sed -n 's/.*workload started after \([0-9.]*\) s.*/, workload started after \1 s/p' "$work/out")$(
-		sed -n 's/.*VMM beyond guest memory \([0-9]*\) KiB.*/, VMM beyond guest memory \1 KiB/p' "$work/out")"
+		sed -n 's/.*VMM beyond guest RAM \([0-9]*\) KiB.*/, VMM beyond guest RAM \1 KiB/p' "$work/out")"
 }
 
 "$build/tools/kvm-speed-probe"

@@ -105,6 +105,10 @@ uint64_t gm_resident_bytes(const struct guest_memory *gm)
 
 	for (unsigned int i = 0; i < gm->nr_regions; i++) {
 		const struct guest_region *r = &gm->regions[i];
+		/* mincore tells of a file mapping's page cache, not of our own
+		 * pages: only anonymous RAM counts here */
+		if (!r->owned)
+			continue;
 		/* mincore a chunk at a time: one byte per page */
 		for (uint64_t off = 0; off < r->size; off += sizeof(vec) * page) {
 			uint64_t len = r->size - off < sizeof(vec) * page ? r->size - off

@@ -42,8 +42,9 @@ int gm_write(const struct guest_memory *gm, uint64_t gpa, const void *src, uint6
 /* Register every region with the VM as a KVM memory slot. */
 int gm_register(const struct guest_memory *gm, int vm_fd);
 
-/* Bytes of guest memory resident in the host's RAM now (pages the guest or
- * the VMM touched): the guest's share of the process's RSS. */
+/* Bytes of the guest's anonymous RAM resident now (pages the guest or the
+ * VMM touched). Host memory lent as a region (the kernel bundle's image) is
+ * not counted. */
 uint64_t gm_resident_bytes(const struct guest_memory *gm);
 
 void gm_destroy(struct guest_memory *gm);

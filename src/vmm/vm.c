@@ -739,8 +739,8 @@ static int drop_privileges(const struct vm_config *cfg)
 	return 0;
 }
 
-/* What the VMM costs beyond the guest's own memory: the process's resident
- * set less the guest pages in it (bench/ reads this line). */
+/* What the VMM costs beyond the guest's RAM: the process's resident set
+ * less the guest RAM pages in it (bench/ reads this line). */
 static void log_memory_use(const struct vm *vm)
 {
 	unsigned long size_pages, resident_pages;
@@ -753,8 +753,9 @@ static void log_memory_use(const struct vm *vm)
 		return;
 	uint64_t rss = (uint64_t)resident_pages * sysconf(_SC_PAGESIZE);
 	uint64_t guest = gm_resident_bytes(&vm->mem);
-	LOG_INF("memory: process RSS %llu KiB, guest memory resident %llu KiB, VMM beyond guest "
-		"memory %llu KiB", (unsigned long long)(rss >> 10), (unsigned long long)(guest >> 10),
+	LOG_INF("memory: process RSS %llu KiB, guest RAM resident %llu KiB, VMM beyond guest "
+		"RAM %llu KiB (the kernel image's touched pages included)",
+		(unsigned long long)(rss >> 10), (unsigned long long)(guest >> 10),
 		(unsigned long long)((rss > guest ? rss - guest : 0) >> 10));
 }
 
