@@ -46,6 +46,7 @@ run_guest_command() {
 		"$@"
 	else
 		echo "this /dev/kvm emulates guest code: running inside the test host (testhost/run)"
-		testhost/run "$@"
+		# the whole boot suite in one test host: minutes of guests under TCG
+		testhost/run --timeout 2700 "$@"
 	fi
 }
