@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # testhost/run end to end: output and exit status of a command, the working
 # directory shared read-write, the tmpfs scratch, and the failure paths (a
-# hanging command, QEMU missing, no usable /dev/kvm) ending with a clear
-# message instead of a hang.
+# hanging command, QEMU missing, no usable /dev/kvm, a test host that never
+# starts CMD) ending with a clear message instead of a hang.
 #
 #   testhost-run.sh REPO_ROOT WORK_DIR
 set -uo pipefail
@@ -39,5 +39,11 @@ expect "QEMU missing" 125 $? "$out" "not found: apt-get install qemu-system-x86"
 
 out=$(TESTHOST_CPU=max,-svm "$run" true 2>&1)
 expect "no usable /dev/kvm" 125 $? "$out" "no /dev/kvm inside the test host"
+
+# a "QEMU" that boots nothing stands for a test host stuck before CMD
+printf '#!/bin/sh\nexec sleep 1000\n' >stuck-qemu && chmod +x stuck-qemu
+out=$(TESTHOST_QEMU=$work/stuck-qemu TESTHOST_START_LIMIT=10 "$run" true 2>&1)
+expect "a stuck test host is replaced, then given up" 125 $? "$out" "attempt 3 of 3"
+expect "a stuck test host is named" 125 125 "$out" "no sign of CMD after 10 s"
 
 [ $failures = 0 ] && echo PASS || exit 1
