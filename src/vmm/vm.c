@@ -161,37 +161,47 @@ static int open_output(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-static void on_terminal_resized(void *opaque, uint32_t events)
+static void on_console_signal(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
 	struct signalfd_siginfo info;
+	bool resized = false;
 	(void)events;
-	while (read(vm->sigwinch_fd, &info, sizeof(info)) == sizeof(info))
-		;
-	for (unsigned int i = 0; i < vm->nr_consoles; i++)
+	while (read(vm->console_signal_fd, &info, sizeof(info)) == sizeof(info)) {
+		if (info.ssi_signo == SIGINT)
+			console_interrupt(vm->interrupt_console);
+		else
+			resized = true;
+	}
+	for (unsigned int i = 0; resized && i < vm->nr_consoles; i++)
 		console_resized(&vm->consoles[i]);
 }
 
-/* SIGWINCH tells the consoles their terminal changed size. Blocked here, on
- * the thread that creates every other, so that only the signalfd sees it. */
-static int watch_terminal_size(struct vm *vm)
+/* SIGWINCH tells the consoles their terminal changed size; SIGINT, when
+ * stdin is not a terminal (one would send ^C itself), goes to the workload
+ * as ^C on its console. Blocked here, on the thread that creates every
+ * other, so that only the signalfd sees them. */
+static int watch_console_signals(struct vm *vm)
 {
-	sigset_t winch;
+	sigset_t signals;
 	bool any_terminal = false;
 
 	for (unsigned int i = 0; i < vm->nr_consoles; i++)
 		any_terminal |= vm->consoles[i].term_fd >= 0;
-	if (!any_terminal)
+	sigemptyset(&signals);
+	if (any_terminal)
+		sigaddset(&signals, SIGWINCH);
+	if (vm->interrupt_console)
+		sigaddset(&signals, SIGINT);
+	if (sigisemptyset(&signals))
 		return 0;
-	sigemptyset(&winch);
-	sigaddset(&winch, SIGWINCH);
-	pthread_sigmask(SIG_BLOCK, &winch, &vm->saved_sigmask);
-	vm->sigwinch_fd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm->sigwinch_fd < 0) {
-		LOG_ERR("cannot watch the terminal's size: %s", strerror(errno));
+	pthread_sigmask(SIG_BLOCK, &signals, &vm->saved_sigmask);
+	vm->console_signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->console_signal_fd < 0) {
+		LOG_ERR("cannot watch signals for the console: %s", strerror(errno));
 		return -errno;
 	}
-	return event_loop_add(&vm->loop, vm->sigwinch_fd, EPOLLIN, on_terminal_resized, vm);
+	return event_loop_add(&vm->loop, vm->console_signal_fd, EPOLLIN, on_console_signal, vm);
 }
 
 static int add_console(struct vm *vm, const struct console_port_config *ports,
@@ -241,9 +251,12 @@ static int add_consoles(struct vm *vm, struct cmdline *cl)
 			return ret;
 		stdio_ports = 0;
 	} else if (!cfg->implicit_console_disabled) {
+		unsigned int console = vm->nr_consoles;
 		stdio_ports = add_stdio_consoles(vm, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, cl);
 		if (stdio_ports < 0)
 			return stdio_ports;
+		if (!isatty(STDIN_FILENO))
+			vm->interrupt_console = &vm->consoles[console];
 	}
 	for (unsigned int i = 0; i < cfg->nr_consoles; i++) {
 		const struct vm_console *vc = &cfg->consoles[i];
@@ -260,7 +273,7 @@ static int add_consoles(struct vm *vm, struct cmdline *cl)
 			return ret;
 		}
 	}
-	return watch_terminal_size(vm);
+	return watch_console_signals(vm);
 }
 
 /* The guest init's ioctl on the root share: the workload's exit status. */
@@ -612,7 +625,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	uint64_t entry;
 	int ret;
 
-	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .sigwinch_fd = -1,
+	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .console_signal_fd = -1,
 			   .start_ns = now_ns() };
 	vm->loop.epoll_fd = -1;
 	ports_init(&vm->ports, on_guest_reset, vm);
@@ -706,9 +719,9 @@ void vm_destroy(struct vm *vm)
 		virtio_fs_destroy(&vm->shares[i]);
 	for (unsigned int i = vm->nr_consoles; i-- > 0;)
 		console_destroy(&vm->consoles[i]);
-	if (vm->sigwinch_fd >= 0) {
-		event_loop_remove(&vm->loop, vm->sigwinch_fd);
-		close(vm->sigwinch_fd);
+	if (vm->console_signal_fd >= 0) {
+		event_loop_remove(&vm->loop, vm->console_signal_fd);
+		close(vm->console_signal_fd);
 		/* the caller gets its thread back as it was */
 		pthread_sigmask(SIG_SETMASK, &vm->saved_sigmask, NULL);
 	}

@@ -71,8 +71,9 @@ struct vm {
 	/* a console and a device of named ports for each stdio set, the
 	 * implicit one's too */
 	struct console consoles[2 * (VM_MAX_CONSOLES + 1)];
-	int sigwinch_fd; /* signalfd: a console's terminal changed size */
-	sigset_t saved_sigmask; /* the caller's, before SIGWINCH was blocked */
+	int console_signal_fd; /* signalfd: SIGWINCH, and SIGINT to forward */
+	sigset_t saved_sigmask; /* the caller's, before those were blocked */
+	struct console *interrupt_console; /* where SIGINT becomes ^C, or NULL */
 	unsigned int nr_shares;
 	struct virtio_fs shares[VM_MAX_SHARES];
 	/* Served from memory in the root share: /init.krun and, for a workload

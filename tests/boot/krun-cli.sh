@@ -108,6 +108,23 @@ sed 's/^/[tty] /' "$work/tty.log"
 check "tty: stdin and stdout are the guest's terminal" has tty 'all-terminal$'
 check "tty: the guest has the terminal's size" has tty '^45 123$'
 
+# SIGINT to krun whose stdin is not a terminal reaches the workload (as ^C on
+# its console). krun runs in the background, where the shell would have it
+# ignore SIGINT: env gives it the default back.
+env --default-signal=INT "$krun" "$root" sh -c \
+	'trap "echo got-sigint; exit 7" INT; echo ready; while :; do sleep 1; done' \
+	</dev/null >"$work/sigint.log" 2>&1 &
+krun_pid=$!
+for _ in $(seq "${boot_timeout:-120}"); do has sigint '^ready$' && break; sleep 1; done
+kill -INT "$krun_pid"
+(sleep 60 && kill -KILL "$krun_pid") 2>/dev/null &
+killer=$!
+wait "$krun_pid"
+status=$?
+kill "$killer" 2>/dev/null
+sed 's/^/[sigint] /' "$work/sigint.log"
+check "sigint: the workload's trap ran (status 7, got $status)" [ "$status" = 7 ]
+check "sigint: the workload said so" has sigint 'got-sigint$'
 
 # An unprivileged user who may open /dev/kvm runs a microVM as well (no call
 # that needs a capability): nobody, in /dev/kvm's group, on a root it may

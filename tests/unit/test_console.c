@@ -15,6 +15,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "check.h"
+#include "mmio_access.h"
 #include "devices/console/console.h"
 #include "virtio/mmio.h"
 
@@ -88,19 +89,6 @@ static struct vring_used *used_ring(unsigned int q)
 	return gm_ptr(&gm, used_gpa(q), 0x1000);
 }
 
-static uint32_t rd(struct bench *b, uint64_t offset)
-{
-	uint32_t value = 0xdeadbeef;
-
-	virtio_mmio_read(&b->t, offset, &value, sizeof(value));
-	return value;
-}
-
-static void wr(struct bench *b, uint64_t offset, uint32_t value)
-{
-	virtio_mmio_write(&b->t, offset, &value, sizeof(value));
-}
-
 static void count_irq(void *opaque)
 {
 	struct bench *b = opaque;
@@ -118,15 +106,15 @@ static void make_pipe(int fds[2])
 
 static void setup_queue(struct bench *b, unsigned int q)
 {
-	wr(b, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(b, VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
-	wr(b, VIRTIO_MMIO_QUEUE_DESC_LOW, desc_gpa(q));
-	wr(b, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(b, VIRTIO_MMIO_QUEUE_AVAIL_LOW, avail_gpa(q));
-	wr(b, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	wr(b, VIRTIO_MMIO_QUEUE_USED_LOW, used_gpa(q));
-	wr(b, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	wr(b, VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_DESC_LOW, desc_gpa(q));
+	wr(&b->t, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, avail_gpa(q));
+	wr(&b->t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_USED_LOW, used_gpa(q));
+	wr(&b->t, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
 /* What a driver does after a reset: fresh rings, features, both queues, and
@@ -138,19 +126,19 @@ static void driver_init(struct bench *b, uint64_t features, bool driver_ok)
 	memset(b->avail_idx, 0, sizeof(b->avail_idx));
 	b->next_buf_gpa = BUFS_GPA;
 
-	wr(b, VIRTIO_MMIO_STATUS, S_ACK);
-	wr(b, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
-	wr(b, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(b, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(b, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(b, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
-	wr(b, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	CHECK_EQ_INT(rd(b, VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK);
+	wr(&b->t, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(&b->t, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
+	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
+	wr(&b->t, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	CHECK_EQ_INT(rd(&b->t, VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK);
 	for (unsigned int q = 0; q < b->con.vdev.nr_queues; q++)
 		setup_queue(b, q);
 	if (driver_ok) {
-		wr(b, VIRTIO_MMIO_STATUS, S_RUNNING);
-		CHECK_EQ_INT(rd(b, VIRTIO_MMIO_STATUS), S_RUNNING);
+		wr(&b->t, VIRTIO_MMIO_STATUS, S_RUNNING);
+		CHECK_EQ_INT(rd(&b->t, VIRTIO_MMIO_STATUS), S_RUNNING);
 	}
 }
 
@@ -262,7 +250,7 @@ static uint16_t add_chain(struct bench *b, unsigned int q, struct seg *segs, uns
 
 static void kick(struct bench *b, unsigned int q)
 {
-	wr(b, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	wr(&b->t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 /* Check that the used ring holds idx entries, the last one for head with len
@@ -295,7 +283,7 @@ static const char *output(struct bench *b)
 
 static bool needs_reset(struct bench *b)
 {
-	return rd(b, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
+	return rd(&b->t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
 /* Bytes waiting in a pipe. */
@@ -335,18 +323,18 @@ static void test_identity(void)
 	uint32_t max_nr_ports;
 
 	bench_init(&b, -1);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
-	wr(&b, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	wr(&b.t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	/* a lone console: size, no multiport (a console at probe time), no
 	 * emergency write */
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_DEVICE_FEATURES),
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_DEVICE_FEATURES),
 		     (1u << VIRTIO_CONSOLE_F_SIZE) | (1u << VIRTIO_RING_F_INDIRECT_DESC) |
 			     (1u << VIRTIO_RING_F_EVENT_IDX));
-	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_TX_QUEUE);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
+	wr(&b.t, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_TX_QUEUE);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_QUEUE_NUM_MAX), CONSOLE_QUEUE_SIZE);
 	/* its two queues, no control pair */
-	wr(&b, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_RX_QUEUE);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&b.t, VIRTIO_MMIO_QUEUE_SEL, CONSOLE_CTRL_RX_QUEUE);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 	memset(config, 0xff, sizeof(config));
 	for (unsigned int i = 0; i < sizeof(config); i += 4)
 		virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG + i, config + i, 4);
@@ -371,8 +359,8 @@ static void test_transmit(void)
 	CHECK(strcmp(output(&b), "hello, world\n") == 0);
 	check_used(CONSOLE_TX_QUEUE, 1, head, 0);
 	CHECK_EQ_INT(b.irqs, 1);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
-	wr(&b, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	wr(&b.t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 
 	/* several buffers in one chain, then two chains for one kick */
 	head = transmit(&b, pieces, ARRAY_SIZE(pieces));
@@ -404,7 +392,7 @@ static void test_flush(void)
 	kick(&b, CONSOLE_TX_QUEUE); /* dropped: not running yet */
 	console_flush(&b.con);
 	CHECK(strcmp(output(&b), "") == 0);
-	wr(&b, VIRTIO_MMIO_STATUS, S_RUNNING);
+	wr(&b.t, VIRTIO_MMIO_STATUS, S_RUNNING);
 	CHECK(strcmp(output(&b), "before DRIVER_OK\n") == 0);
 	check_used(CONSOLE_TX_QUEUE, 1, head, 0);
 
@@ -655,6 +643,38 @@ static void test_file_input(void)
 	fclose(file);
 }
 
+/* A forwarded SIGINT: ^C typed on port 0 with no input of its own, kept
+ * until the guest offers a buffer, and ahead of what the input has. */
+static void test_interrupt(void)
+{
+	struct bench b;
+	struct seg bufs[] = { { .len = 8 }, { .len = 8 }, { .len = 8 } };
+
+	bench_init(&b, -1);
+	driver_up(&b);
+	console_interrupt(&b.con);
+	CHECK_EQ_INT(used_ring(CONSOLE_RX_QUEUE)->idx, 0);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[0], 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	check_used(CONSOLE_RX_QUEUE, 1, 0, 1);
+	CHECK_EQ_INT(*(uint8_t *)gm_ptr(&gm, bufs[0].gpa, 1), 0x03);
+	bench_destroy(&b);
+
+	bench_init_piped(&b);
+	driver_up(&b);
+	type(&b, "typed");
+	console_interrupt(&b.con);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[1], 1);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[2], 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	check_used(CONSOLE_RX_QUEUE, 1, 0, 1);
+	CHECK_EQ_INT(*(uint8_t *)gm_ptr(&gm, bufs[1].gpa, 1), 0x03);
+	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 1);
+	check_used(CONSOLE_RX_QUEUE, 2, 1, 5);
+	CHECK(memcmp(gm_ptr(&gm, bufs[2].gpa, 5), "typed", 5) == 0);
+	bench_destroy(&b);
+}
+
 /* Chains a driver should not send: given back, never a crash. */
 static void test_odd_chains(void)
 {
@@ -712,7 +732,7 @@ static void test_broken_rings(void)
 	add_chain(&b, CONSOLE_TX_QUEUE, tx_backwards, 2);
 	kick(&b, CONSOLE_TX_QUEUE);
 	CHECK(needs_reset(&b));
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	CHECK(strcmp(output(&b), "") == 0);
 	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, 0);
 	console_flush(&b.con);
@@ -728,18 +748,18 @@ static void test_broken_rings(void)
 	CHECK_EQ_INT(b.con.vdev.counters.broken_driver, 1);
 
 	/* a buffer outside guest memory, found at activation */
-	wr(&b, VIRTIO_MMIO_STATUS, 0);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_STATUS), 0);
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_STATUS), 0);
 	driver_init(&b, 1ull << VIRTIO_F_VERSION_1, false);
 	add_chain(&b, CONSOLE_TX_QUEUE, &outside, 1);
 	desc_table(CONSOLE_TX_QUEUE)[0].addr = MEM_SIZE - 0x10;
 	desc_table(CONSOLE_TX_QUEUE)[0].len = 0x20;
-	wr(&b, VIRTIO_MMIO_STATUS, S_RUNNING);
+	wr(&b.t, VIRTIO_MMIO_STATUS, S_RUNNING);
 	CHECK(needs_reset(&b));
 	CHECK(strcmp(output(&b), "") == 0);
 
 	/* and back */
-	wr(&b, VIRTIO_MMIO_STATUS, 0);
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
 	driver_up(&b);
 	CHECK(!needs_reset(&b));
 	transmit(&b, text, 1);
@@ -764,8 +784,8 @@ static void test_reset(void)
 	driver_up(&b);
 	add_chain(&b, CONSOLE_RX_QUEUE, &rx_buf, 1);
 	kick(&b, CONSOLE_RX_QUEUE);
-	wr(&b, VIRTIO_MMIO_STATUS, 0);
-	CHECK_EQ_INT(rd(&b, VIRTIO_MMIO_STATUS), 0);
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ_INT(rd(&b.t, VIRTIO_MMIO_STATUS), 0);
 	type(&b, "queued");
 	CHECK(run_until_idle(&b) <= 1);
 	CHECK_EQ_INT(pending(b.in[0]), 6);
@@ -1065,14 +1085,14 @@ static void test_multiport_resize(void)
 
 	/* a driver without multiport reads the size from config space, again
 	 * at a config interrupt */
-	wr(&b, VIRTIO_MMIO_STATUS, 0);
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
 	driver_init(&b, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_CONSOLE_F_SIZE), true);
 	uint16_t size[2] = { 0, 0 };
 	virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG, size, 4);
 	CHECK(size[0] == 120 && size[1] == 50);
 	set_size(tty, 80, 24);
 	console_resized(&b.con);
-	CHECK(rd(&b, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	CHECK(rd(&b.t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 	virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG, size, 4);
 	CHECK(size[0] == 80 && size[1] == 24);
 	bench_destroy(&b);
@@ -1131,8 +1151,8 @@ static void test_named_ports_only(void)
 	struct console_port_config ports[] = { { .name = "krun-stdout", .in_fd = -1,
 						 .out_fd = b.out[1] } };
 	bench_init_ports(&b, ports, 1, -1);
-	wr(&b, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	CHECK(rd(&b, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_MULTIPORT));
+	wr(&b.t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(rd(&b.t, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_MULTIPORT));
 	multiport_up(&b);
 	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
 	m = expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_NAME, 1);
@@ -1163,6 +1183,7 @@ int main(void)
 	test_terminal();
 	test_no_input();
 	test_file_input();
+	test_interrupt();
 	test_odd_chains();
 	test_broken_rings();
 	test_reset();

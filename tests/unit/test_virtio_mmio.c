@@ -8,6 +8,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "check.h"
+#include "mmio_access.h"
 #include "virtio/mmio.h"
 
 #define MEM_SIZE 0x100000
@@ -111,19 +112,6 @@ static void fake_setup(struct fake_device *f, struct virtio_mmio *t)
 	for (int i = 0; i < NR_QUEUES; i++)
 		virtq_init(&f->queues[i], QUEUE_MAX);
 	CHECK_EQ_INT(virtio_mmio_init(t, &f->vdev, &gm, &cfg), 0);
-}
-
-static uint32_t rd(struct virtio_mmio *t, uint64_t offset)
-{
-	uint32_t value = 0xdeadbeef;
-
-	virtio_mmio_read(t, offset, &value, sizeof(value));
-	return value;
-}
-
-static void wr(struct virtio_mmio *t, uint64_t offset, uint32_t value)
-{
-	virtio_mmio_write(t, offset, &value, sizeof(value));
 }
 
 static uint64_t ignored(const struct fake_device *f)

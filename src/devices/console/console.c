@@ -316,6 +316,21 @@ static enum receive_result receive(struct console *c, struct console_port *p)
 	return RECEIVE_DONE;
 }
 
+/* What the VMM typed on the port goes first, in a buffer of its own. */
+static void send_typed(struct console *c, struct console_port *p)
+{
+	struct virtq *q = &c->queues[rx_queue_of(p - c->ports)];
+
+	if (p->nr_typed == 0 || !c->active || !p->guest_open ||
+	    virtio_pop(&c->vdev, q, c->chain) != 1)
+		return;
+	uint32_t len = virtq_chain_fill(c->chain, p->typed, p->nr_typed);
+	memmove(p->typed, p->typed + len, p->nr_typed - len);
+	p->nr_typed -= len;
+	virtq_push(q, c->chain->head, len);
+	virtio_signal_used(&c->vdev, q);
+}
+
 /* Input is watched one event at a time (EPOLLONESHOT): each event disarms the
  * watch, and only a port that can take more input arms it again. Masking
  * EPOLLIN instead would not do, as epoll always reports a hang-up and an
@@ -323,6 +338,7 @@ static enum receive_result receive(struct console *c, struct console_port *p)
  * watch (a regular file) is always ready: read it while the guest has room. */
 static void start_input(struct console *c, struct console_port *p)
 {
+	send_typed(c, p);
 	if (p->input_unpollable) {
 		/* Until the ring is empty, so that the driver is asked to kick
 		 * at its next buffer (EVENT_IDX): stopping short would stall. */
@@ -545,6 +561,17 @@ void console_resized(struct console *c)
 		c->ports[0].ctrl_owed |= CTRL_RESIZE;
 		flush_control(c);
 	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void console_interrupt(struct console *c)
+{
+	struct console_port *p = &c->ports[0];
+
+	pthread_mutex_lock(&c->lock);
+	if (p->nr_typed < sizeof(p->typed))
+		p->typed[p->nr_typed++] = 0x03; /* ^C: VINTR in the guest's termios */
+	send_typed(c, p);
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -61,6 +61,8 @@ struct console_port {
 	bool input_unpollable;	 /* a regular file or the like: always ready */
 	bool input_eof;
 	bool guest_open;	 /* the guest reads the port now */
+	uint8_t typed[8];	 /* keys the VMM types itself (a forwarded ^C) */
+	unsigned int nr_typed;
 	unsigned int ctrl_owed;	 /* control messages due to the guest (CTRL_* bits) */
 	struct console_port_counters counters;
 };
@@ -102,6 +104,10 @@ int console_init(struct console *c, const struct console_port_config *ports,
 		 unsigned int nr_ports, int term_fd, struct event_loop *loop);
 /* The terminal changed size (SIGWINCH): tell the guest. */
 void console_resized(struct console *c);
+/* Type ^C on port 0, ahead of its input: the guest's tty turns it into
+ * SIGINT for the workload (libkrun forwards the host's SIGINT so when stdin
+ * is not a terminal). */
+void console_interrupt(struct console *c);
 /* Write out whatever the guest queued and has not been written yet: called
  * when the VM stops so nothing the guest wrote is lost. */
 void console_flush(struct console *c);
