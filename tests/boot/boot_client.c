@@ -6,8 +6,10 @@
  *
  * With CONSOLE_FILE the guest's console goes there (krun_set_console_output).
  * With BOOT_CLIENT_SPLIT_IRQCHIP=1 in the environment, the VM gets a split
- * irqchip (krun_split_irqchip).
+ * irqchip (krun_split_irqchip); with BOOT_CLIENT_RAW_KERNEL=1, KERNEL is a
+ * flat image (KRUN_KERNEL_FORMAT_RAW) rather than an ELF vmlinux.
  * The process ends with the guest's status; it returns only on a start error. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +39,11 @@ int main(int argc, char **argv)
 	int ctx = krun_create_ctx();
 	check(ctx, "krun_create_ctx");
 	check(krun_set_vm_config(ctx, atoi(argv[1]), atoi(argv[2])), "krun_set_vm_config");
+	const char *raw = getenv("BOOT_CLIENT_RAW_KERNEL");
+	uint32_t format = raw && !strcmp(raw, "1") ? KRUN_KERNEL_FORMAT_RAW : KRUN_KERNEL_FORMAT_ELF;
 	if (strcmp(argv[3], "-") != 0)
-		check(krun_set_kernel(ctx, argv[3], KRUN_KERNEL_FORMAT_ELF, argc >= 6 ? argv[4] : NULL,
-				      NULL), "krun_set_kernel");
+		check(krun_set_kernel(ctx, argv[3], format, argc >= 6 ? argv[4] : NULL, NULL),
+		      "krun_set_kernel");
 	if (argc == 7)
 		check(krun_set_console_output(ctx, argv[6]), "krun_set_console_output");
 	check(krun_set_nested_virt(ctx, false), "krun_set_nested_virt");

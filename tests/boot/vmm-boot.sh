@@ -5,12 +5,13 @@
 # guest chose; its console sent to a file with krun_set_console_output; on 2
 # vCPUs with a split irqchip (our I/O APIC, KVM's local APICs); then
 # the bundled kernel with no root, whose panic must end the process cleanly
-# by itself.
+# by itself; last a RAW kernel (a flat image entered where libkrun enters
+# one) that reports whether it found the zero page.
 #
-#   vmm-boot.sh PROBE BOOT_CLIENT TEST_INIT VMLINUX KRUNFW_DIR
+#   vmm-boot.sh PROBE BOOT_CLIENT TEST_INIT VMLINUX KRUNFW_DIR RAW_GUEST
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-probe=$1 client=$2 init=$3 vmlinux=$4 krunfw_dir=$5
+probe=$1 client=$2 init=$3 vmlinux=$4 krunfw_dir=$5 raw_guest=$6
 require_hardware_kvm "$probe"
 
 work=$(mktemp -d)
@@ -78,5 +79,9 @@ check "split-irqchip: the console's interrupts arrived" has split-irqchip '^INIT
 # (how fast is bench/'s business; here a loaded test host took 40 s).
 LD_LIBRARY_PATH=$krunfw_dir boot no-root 125 1 256 -
 check "no-root: the kernel panicked" has no-root 'Kernel panic'
+
+# 7: entered at 0x80000000 in long mode with RSI at the zero page (8: not).
+# The image lies in RAM there, as with libkrun: 2 GiB and a little more.
+BOOT_CLIENT_RAW_KERNEL=1 boot raw-kernel 7 1 2100 "$raw_guest"
 
 [ $failures = 0 ] && echo PASS || exit 1
