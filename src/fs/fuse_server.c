@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 #include <linux/openat2.h>
@@ -43,8 +45,21 @@
 /* libkrun's guest init reports the exit status with _IO('v', 2) on "/". */
 #define KRUN_IOCTL_EXIT_CODE 0x7602
 
+/* One guest lock owner's POSIX locks on one inode, held as open file
+ * description locks on an fd of the owner's own: owners then conflict with
+ * each other (and with the host's processes) as processes do, an owner's locks
+ * on one inode are one set whichever of its handles it locks through, and
+ * closing the fd drops them all, which FLUSH does when the owner closes. */
+struct fs_plock {
+	struct fs_plock *next;
+	uint64_t owner; /* the guest's lock owner id */
+	uint32_t pid;	/* its process, as the guest named it: for GETLK */
+	int fd;
+};
+
 struct fs_inode {
 	int fd; /* O_PATH, or -1 for a virtual file */
+	struct fs_plock *plocks; /* under the server's plock_lock */
 	uint32_t generation;
 	bool in_use;
 	dev_t dev;
@@ -92,6 +107,14 @@ struct fuse_server {
 	struct fs_handle *handles;
 	uint32_t nr_handles;
 	uint32_t free_handle;
+
+	/* POSIX locks: every inode's plocks, their count (bounded: each holds
+	 * an fd) and what wakes a SETLKW waiting for a lock. Taken inside lock,
+	 * never the other way round. */
+	pthread_mutex_t plock_lock;
+	pthread_cond_t plocks_changed; /* a guest owner unlocked, or a cancel */
+	uint32_t nr_plocks;
+	uint32_t max_plocks;
 };
 
 struct fuse_req {
@@ -102,6 +125,9 @@ struct fuse_req {
 	uint8_t *reply; /* after the out header */
 	size_t reply_cap;
 	size_t reply_len;
+	/* Where a request may wait (SETLKW): set when the caller can stop it;
+	 * NULL, and the request never waits. */
+	const atomic_bool *cancel;
 };
 
 /* ---- node ids and handles ---- */
@@ -140,6 +166,23 @@ static void inode_hash_add(struct fuse_server *s, struct fs_inode *in)
 	*head = (uint32_t)(in - s->inodes);
 }
 
+/* Drops every guest lock on the inode (its owners' fds): the inode is
+ * going, and no request holds it. */
+static void plocks_free(struct fuse_server *s, struct fs_inode *in)
+{
+	pthread_mutex_lock(&s->plock_lock);
+	while (in->plocks) {
+		struct fs_plock *p = in->plocks;
+
+		in->plocks = p->next;
+		close(p->fd);
+		free(p);
+		s->nr_plocks--;
+	}
+	pthread_cond_broadcast(&s->plocks_changed);
+	pthread_mutex_unlock(&s->plock_lock);
+}
+
 static void inode_free_locked(struct fuse_server *s, struct fs_inode *in)
 {
 	uint32_t index = (uint32_t)(in - s->inodes);
@@ -148,6 +191,7 @@ static void inode_free_locked(struct fuse_server *s, struct fs_inode *in)
 	while (*link != index)
 		link = &s->inodes[*link].next;
 	*link = in->next;
+	plocks_free(s, in);
 	close(in->fd);
 	in->fd = -1;
 	in->in_use = false;
@@ -602,7 +646,8 @@ static int op_init(struct fuse_req *r, struct fs_inode *node)
 {
 	const uint32_t offered = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
 				 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
-				 FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_HANDLE_KILLPRIV_V2;
+				 FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_HANDLE_KILLPRIV_V2 |
+				 FUSE_POSIX_LOCKS;
 	struct fuse_server *s = r->s;
 	const struct fuse_init_in *in = (const void *)r->arg;
 	struct fuse_init_out out = { .major = FUSE_KERNEL_VERSION };
@@ -655,6 +700,7 @@ static int op_destroy(struct fuse_req *r, struct fs_inode *node)
 	for (uint32_t i = FUSE_ROOT_INDEX; i < s->nr_inodes; i++) {
 		if (s->inodes[i].in_use) {
 			s->inodes[i].nlookup = 0;
+			plocks_free(s, &s->inodes[i]);
 			inode_unref_locked(s, &s->inodes[i]);
 		}
 	}
@@ -1251,12 +1297,284 @@ static int op_statfs(struct fuse_req *r, struct fs_inode *node)
 	return 0;
 }
 
+/* ---- POSIX locks ---- */
+
+/* How long a SETLKW sleeps before it looks again when no guest owner has
+ * unlocked anything: the wait for a lock a host process holds, which nothing
+ * here is told about. A guest owner's unlock wakes it at once. */
+#define PLOCK_RETRY_MS 100
+
+static struct fs_plock *plock_find(struct fs_inode *node, uint64_t owner)
+{
+	struct fs_plock *p;
+
+	for (p = node->plocks; p && p->owner != owner; p = p->next)
+		;
+	return p;
+}
+
+/* An fd of the inode for locking: read-write where the host allows it (a
+ * read lock needs a readable fd, a write lock a writable one; the guest's
+ * kernel has checked its own fd's mode already), else read-only or
+ * write-only. Never writable on a read-only share. */
+static int plock_open(struct fuse_server *s, struct fs_inode *node)
+{
+	static const int modes[] = { O_RDWR, O_RDONLY, O_WRONLY };
+	int fd = -EBADF;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (s->cfg.read_only && modes[i] != O_RDONLY)
+			continue;
+		fd = inode_open(s, node, modes[i]);
+		if (fd >= 0)
+			break;
+	}
+	return fd;
+}
+
+/* The owner's lock fd on node, made on first use. Under plock_lock. */
+static int plock_get_locked(struct fuse_server *s, struct fs_inode *node, uint64_t owner,
+			    uint32_t pid, struct fs_plock **out)
+{
+	struct fs_plock *p = plock_find(node, owner);
+	int fd;
+
+	if (p) {
+		if (pid)
+			p->pid = pid;
+		*out = p;
+		return 0;
+	}
+	if (s->nr_plocks >= s->max_plocks) {
+		LOG_RATELIMITED(LOG_WARN, "virtio-fs: lock owner limit (%u) reached",
+				s->max_plocks);
+		return -ENOLCK;
+	}
+	fd = plock_open(s, node);
+	if (fd < 0)
+		return fd;
+	p = malloc(sizeof(*p));
+	if (!p) {
+		close(fd);
+		return -ENOLCK;
+	}
+	*p = (struct fs_plock){ .next = node->plocks, .owner = owner, .pid = pid, .fd = fd };
+	node->plocks = p;
+	s->nr_plocks++;
+	*out = p;
+	return 0;
+}
+
+/* The owner closed a file of node (FLUSH, or RELEASE with FLUSH): POSIX
+ * drops all of its locks on the file, and someone may be waiting for them. */
+static void plock_release_owner(struct fuse_server *s, struct fs_inode *node, uint64_t owner)
+{
+	struct fs_plock **link, *p;
+
+	pthread_mutex_lock(&s->plock_lock);
+	for (link = &node->plocks; (p = *link) && p->owner != owner; link = &p->next)
+		;
+	if (p) {
+		*link = p->next;
+		close(p->fd);
+		free(p);
+		s->nr_plocks--;
+		pthread_cond_broadcast(&s->plocks_changed);
+	}
+	pthread_mutex_unlock(&s->plock_lock);
+}
+
+/* The guest's lock (inclusive end, OFFSET_MAX for "to the end of the file")
+ * as fcntl's; -EINVAL for a range or type fcntl would refuse. */
+static int flock_from_fuse(const struct fuse_file_lock *lk, struct flock *fl)
+{
+	if (lk->start > (uint64_t)LLONG_MAX || lk->end > (uint64_t)LLONG_MAX || lk->end < lk->start)
+		return -EINVAL;
+	if (lk->type != F_RDLCK && lk->type != F_WRLCK && lk->type != F_UNLCK)
+		return -EINVAL;
+	*fl = (struct flock){
+		.l_type = (short)lk->type,
+		.l_whence = SEEK_SET,
+		.l_start = (off_t)lk->start,
+		.l_len = lk->end == (uint64_t)LLONG_MAX ? 0 : (off_t)(lk->end - lk->start + 1),
+	};
+	return 0;
+}
+
+static bool same_lock(const struct flock *a, const struct flock *b)
+{
+	return a->l_type == b->l_type && a->l_start == b->l_start && a->l_len == b->l_len;
+}
+
+/* Which guest owner holds the conflicting lock found from a view other than
+ * requester's: the first other owner that does not see it (its own locks
+ * are invisible to it). 0 (unknown) for a host process's lock, or when
+ * overlapping read locks leave it open; GETLK's pid is informative only. */
+static uint32_t plock_holder_pid(struct fs_inode *node, uint64_t requester,
+				 const struct flock *conflict)
+{
+	for (struct fs_plock *p = node->plocks; p; p = p->next) {
+		struct flock probe = *conflict;
+
+		if (p->owner == requester)
+			continue;
+		probe.l_type = F_WRLCK;
+		probe.l_pid = 0;
+		if (!fcntl(p->fd, F_OFD_GETLK, &probe) && !same_lock(&probe, conflict))
+			return p->pid;
+	}
+	return 0;
+}
+
+static const struct fuse_lk_in *req_lk(struct fuse_req *r, struct fs_inode *node)
+{
+	const struct fuse_lk_in *in = req_arg(r, sizeof(*in));
+
+	/* flock(2) stays the guest's own: FUSE_FLOCK_LOCKS is not offered */
+	if (!in || (in->lk_flags & FUSE_LK_FLOCK) || node->vfile)
+		return NULL;
+	return in;
+}
+
+static int op_getlk(struct fuse_req *r, struct fs_inode *node)
+{
+	struct fuse_server *s = r->s;
+	const struct fuse_lk_in *in = req_lk(r, node);
+	struct fuse_lk_out *out;
+	struct fs_plock *p;
+	struct flock fl;
+	int fd, ret;
+
+	if (!in)
+		return node->vfile ? -ENOLCK : -EINVAL;
+	ret = flock_from_fuse(&in->lk, &fl);
+	if (ret || fl.l_type == F_UNLCK)
+		return ret ? ret : -EINVAL;
+	pthread_mutex_lock(&s->plock_lock);
+	/* From the owner's own fd, so that its own locks do not conflict; an
+	 * owner without one holds nothing, and any fd of the inode will do. */
+	p = plock_find(node, in->owner);
+	fd = p ? p->fd : plock_open(s, node);
+	if (fd < 0)
+		ret = fd;
+	else if (fcntl(fd, F_OFD_GETLK, &fl))
+		ret = -errno;
+	if (!ret && (out = reply_space(r, sizeof(*out)))) {
+		if (fl.l_type == F_UNLCK) {
+			out->lk = (struct fuse_file_lock){ .start = in->lk.start, .end = in->lk.end,
+							   .type = F_UNLCK };
+		} else {
+			/* l_len 0: to the end of the file */
+			uint64_t end = fl.l_len ? (uint64_t)(fl.l_start + fl.l_len - 1) : LLONG_MAX;
+
+			out->lk = (struct fuse_file_lock){
+				.start = (uint64_t)fl.l_start,
+				.end = end,
+				.type = (uint32_t)fl.l_type,
+				.pid = plock_holder_pid(node, in->owner, &fl),
+			};
+		}
+	} else if (!ret) {
+		ret = -ERANGE;
+	}
+	if (!p && fd >= 0)
+		close(fd);
+	pthread_mutex_unlock(&s->plock_lock);
+	return ret;
+}
+
+/* SETLK, and SETLKW when wait: a lock another owner holds is waited for
+ * while r->cancel allows it (the caller runs the request on a thread of its
+ * own); otherwise SETLKW is answered ENOLCK rather than block its caller. */
+static int setlk(struct fuse_req *r, struct fs_inode *node, bool wait)
+{
+	struct fuse_server *s = r->s;
+	const struct fuse_lk_in *in = req_lk(r, node);
+	struct fs_plock *p;
+	struct flock fl;
+	int ret;
+
+	if (!in)
+		return node->vfile ? -ENOLCK : -EINVAL;
+	ret = flock_from_fuse(&in->lk, &fl);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->plock_lock);
+	for (;;) {
+		/* looked up anew each time: a FLUSH of the same owner may have
+		 * dropped its fd while this one waited */
+		p = plock_find(node, in->owner);
+		if (fl.l_type == F_UNLCK) {
+			if (p && fcntl(p->fd, F_OFD_SETLK, &fl))
+				ret = -errno;
+			pthread_cond_broadcast(&s->plocks_changed);
+			break;
+		}
+		ret = plock_get_locked(s, node, in->owner, in->lk.pid, &p);
+		if (ret)
+			break;
+		if (!fcntl(p->fd, F_OFD_SETLK, &fl))
+			break;
+		ret = -errno;
+		if ((ret != -EAGAIN && ret != -EACCES) || !wait)
+			break;
+		if (!r->cancel) {
+			ret = -ENOLCK;
+			break;
+		}
+		if (atomic_load(r->cancel)) {
+			ret = -EINTR;
+			break;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += PLOCK_RETRY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->plocks_changed, &s->plock_lock, &until);
+	}
+	pthread_mutex_unlock(&s->plock_lock);
+	/* EACCES is what some systems say for a conflict; Linux's fcntl says
+	 * EAGAIN, and so does the guest's kernel */
+	return ret == -EACCES ? -EAGAIN : ret;
+}
+
+static int op_setlk(struct fuse_req *r, struct fs_inode *node)
+{
+	return setlk(r, node, false);
+}
+
+static int op_setlkw(struct fuse_req *r, struct fs_inode *node)
+{
+	return setlk(r, node, true);
+}
+
+/* The node a handle was opened on, pinned; NULL for none (virtual files
+ * have no locks). */
+static struct fs_inode *handle_node(struct fuse_server *s, const struct fs_handle *h)
+{
+	return h->vfile ? NULL : inode_get(s, h->nodeid);
+}
+
 static int op_release(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_release_in *in = req_arg(r, sizeof(*in));
+	struct fs_handle *h;
 
 	(void)node;
-	return in ? handle_release(r->s, in->fh) : -EINVAL;
+	if (!in)
+		return -EINVAL;
+	/* A release that stands for the last close's flush drops the owner's
+	 * locks as FLUSH does. */
+	if ((in->release_flags & FUSE_RELEASE_FLUSH) && (h = handle_get(r->s, in->fh))) {
+		struct fs_inode *locked = handle_node(r->s, h);
+
+		if (locked)
+			plock_release_owner(r->s, locked, in->lock_owner);
+		inode_put(r->s, locked);
+		handle_put(r->s, h);
+	}
+	return handle_release(r->s, in->fh);
 }
 
 static int op_fsync(struct fuse_req *r, struct fs_inode *node)
@@ -1288,9 +1606,15 @@ static int op_flush(struct fuse_req *r, struct fs_inode *node)
 	if (!in)
 		return -EINVAL;
 	ret = req_handle(r, in->fh, &h);
-	if (!ret)
-		handle_put(r->s, h);
-	return ret;
+	if (ret)
+		return ret;
+	/* A close: POSIX drops every lock the closing owner holds on the file. */
+	struct fs_inode *locked = handle_node(r->s, h);
+	if (locked)
+		plock_release_owner(r->s, locked, in->lock_owner);
+	inode_put(r->s, locked);
+	handle_put(r->s, h);
+	return 0;
 }
 
 /* xattrs work on every kind of inode, so through the fd's /proc entry,
@@ -1726,6 +2050,9 @@ static const struct fuse_op fuse_ops[] = {
 	[FUSE_LSEEK] = { op_lseek, OP_NO_NODE },
 	[FUSE_COPY_FILE_RANGE] = { op_copy_file_range, OP_NO_NODE | OP_MODIFIES },
 	[FUSE_IOCTL] = { op_ioctl, 0 },
+	[FUSE_GETLK] = { op_getlk, 0 },
+	[FUSE_SETLK] = { op_setlk, 0 },
+	[FUSE_SETLKW] = { op_setlkw, 0 },
 	[FUSE_INTERRUPT] = { NULL, OP_NO_NODE | OP_NO_REPLY },
 };
 
@@ -1799,13 +2126,37 @@ static int dispatch(struct fuse_req *r)
 	return ret;
 }
 
+bool fuse_server_request_may_wait(const struct iovec *in, unsigned int nr_in)
+{
+	struct fuse_in_header hdr;
+
+	if (iov_total(in, nr_in) < sizeof(hdr))
+		return false;
+	iov_gather(&hdr, sizeof(hdr), in, nr_in);
+	return hdr.opcode == FUSE_SETLKW;
+}
+
+void fuse_server_wake_waiting(struct fuse_server *s)
+{
+	pthread_mutex_lock(&s->plock_lock);
+	pthread_cond_broadcast(&s->plocks_changed);
+	pthread_mutex_unlock(&s->plock_lock);
+}
+
 ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
 			   const struct iovec *out, unsigned int nr_out)
+{
+	return fuse_server_handle_waiting(s, in, nr_in, out, nr_out, NULL);
+}
+
+ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in,
+				   unsigned int nr_in, const struct iovec *out, unsigned int nr_out,
+				   const atomic_bool *cancel)
 {
 	size_t in_total = iov_total(in, nr_in), out_total = iov_total(out, nr_out);
 	struct fuse_in_header hdr;
 	struct fuse_out_header *oh;
-	struct fuse_req r = { .s = s, .hdr = &hdr };
+	struct fuse_req r = { .s = s, .hdr = &hdr, .cancel = cancel };
 	uint8_t *req_buf = NULL, *reply_buf;
 	size_t reply_cap;
 	uint32_t len;
@@ -1909,6 +2260,14 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 		goto fail;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->plock_lock, NULL);
+	pthread_condattr_t cond_attr;
+	pthread_condattr_init(&cond_attr);
+	pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->plocks_changed, &cond_attr);
+	pthread_condattr_destroy(&cond_attr);
+	/* each lock owner holds an fd, as each open file does */
+	s->max_plocks = max_handles;
 	/* Free lists in ascending order; the root and virtual files take the
 	 * first slots for good. */
 	for (uint32_t i = s->nr_inodes - 1; i > 0; i--) {
@@ -1956,10 +2315,14 @@ void fuse_server_destroy(struct fuse_server *s)
 			handle_unref_locked(s, &s->handles[i]);
 		pthread_mutex_destroy(&s->handles[i].dir_lock);
 	}
-	for (uint32_t i = 0; i < s->nr_inodes; i++)
+	for (uint32_t i = 0; i < s->nr_inodes; i++) {
+		plocks_free(s, &s->inodes[i]);
 		if (s->inodes[i].fd >= 0)
 			close(s->inodes[i].fd);
+	}
 	close(s->proc_self_fd);
+	pthread_cond_destroy(&s->plocks_changed);
+	pthread_mutex_destroy(&s->plock_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s->inode_hash);
 	free(s->inodes);

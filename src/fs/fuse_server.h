@@ -11,6 +11,7 @@
 #ifndef KRUN_FS_FUSE_SERVER_H
 #define KRUN_FS_FUSE_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,24 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
  * is answered with EINVAL. Safe to call from several threads at once. */
 ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
 			   const struct iovec *out, unsigned int nr_out);
+
+/* POSIX locks (GETLK, SETLK, SETLKW) are the server's, so the host's
+ * processes and the guest see each other's. A SETLKW that finds the lock
+ * taken waits for it, which only a caller that can spare the thread should
+ * let happen: fuse_server_handle answers it ENOLCK instead of waiting. */
+
+/* Whether serving this request may wait for long (a SETLKW). */
+bool fuse_server_request_may_wait(const struct iovec *in, unsigned int nr_in);
+
+/* fuse_server_handle, but a SETLKW waits for its lock until it gets it or
+ * *cancel turns true (it is then answered EINTR): run it on a thread of its
+ * own. */
+ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in,
+				   unsigned int nr_in, const struct iovec *out, unsigned int nr_out,
+				   const atomic_bool *cancel);
+
+/* After setting a cancel flag: wake the requests waiting, so they see it. */
+void fuse_server_wake_waiting(struct fuse_server *s);
 
 void fuse_server_destroy(struct fuse_server *s);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +346,7 @@ static void test_session(void)
 	CHECK_EQ_INT(out->major, 7);
 	CHECK_EQ_INT(out->minor, 38);
 	CHECK_EQ_INT(out->max_write, 1 << 20);
-	CHECK_EQ_INT(out->flags, FUSE_DO_READDIRPLUS | FUSE_ATOMIC_O_TRUNC);
+	CHECK_EQ_INT(out->flags, FUSE_DO_READDIRPLUS | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC);
 	CHECK_EQ_INT(fuse_init(s, 7, 0), -EPROTO);
 	CHECK_EQ_INT(getattr(s, ROOT, NULL), 0);
 	/* an old minor gets the old reply size */
@@ -403,9 +404,11 @@ static void test_malformed(struct fuse_server *s)
 	CHECK_EQ_INT(send_req(s, &q, &rp), -ENOSYS);
 	req_begin(&q, FUSE_SETUPMAPPING, ROOT);
 	CHECK_EQ_INT(send_req(s, &q, &rp), -ENOSYS);
-	req_begin(&q, FUSE_GETLK, ROOT);
+	req_begin(&q, FUSE_BMAP, ROOT);
 	CHECK_EQ_INT(send_req(s, &q, &rp), -ENOSYS);
 	/* arguments cut short */
+	req_begin(&q, FUSE_GETLK, ROOT);
+	CHECK_EQ_INT(send_req(s, &q, &rp), -EINVAL);
 	req_begin(&q, FUSE_SETATTR, ROOT);
 	req_add(&q, "abc", 3);
 	CHECK_EQ_INT(send_req(s, &q, &rp), -EINVAL);
@@ -1203,6 +1206,219 @@ static void *hammer(void *p)
 	return NULL;
 }
 
+/* ---- POSIX locks ---- */
+
+static int lock_op(struct fuse_server *s, uint32_t opcode, uint64_t nodeid, uint64_t fh,
+		   uint64_t owner, uint32_t type, uint64_t start, uint64_t end,
+		   struct fuse_file_lock *got)
+{
+	struct fuse_lk_in in = {
+		.fh = fh, .owner = owner,
+		.lk = { .start = start, .end = end, .type = type, .pid = (uint32_t)owner },
+	};
+	int err;
+
+	req_begin(&q, opcode, nodeid);
+	req_add(&q, &in, sizeof(in));
+	err = send_req(s, &q, &rp);
+	if (!err && opcode == FUSE_GETLK) {
+		CHECK_EQ_INT(reply_len(&rp), sizeof(struct fuse_lk_out));
+		*got = ((struct fuse_lk_out *)rp.data)->lk;
+	}
+	return err;
+}
+
+static int flush_owner(struct fuse_server *s, uint64_t nodeid, uint64_t fh, uint64_t owner)
+{
+	struct fuse_flush_in in = { .fh = fh, .lock_owner = owner };
+
+	req_begin(&q, FUSE_FLUSH, nodeid);
+	req_add(&q, &in, sizeof(in));
+	return send_req(s, &q, &rp);
+}
+
+#define EOF_OFFSET ((uint64_t)INT64_MAX)
+
+/* What a host process sees of the guest's locks: an open file description
+ * lock test on the file. */
+static short host_lock_test(const char *name, short type, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+	int fd = open(host_path(name), O_RDWR);
+
+	CHECK(fd >= 0 && !fcntl(fd, F_OFD_GETLK, &fl));
+	close(fd);
+	return fl.l_type;
+}
+
+struct lock_waiter {
+	struct fuse_server *s;
+	uint64_t nodeid, fh;
+	atomic_bool cancel;
+	atomic_bool done;
+	int error;
+};
+
+/* A SETLKW on a thread of its own, as the device runs it. */
+static void *wait_for_lock(void *arg)
+{
+	struct lock_waiter *w = arg;
+	struct fuse_lk_in in = { .fh = w->fh, .owner = 3,
+				 .lk = { .start = 0, .end = EOF_OFFSET, .type = F_WRLCK, .pid = 3 } };
+	struct req *wq = malloc(sizeof(*wq));
+	struct reply *wrp = malloc(sizeof(*wrp));
+	struct iovec iq, io;
+
+	req_begin(wq, FUSE_SETLKW, w->nodeid);
+	req_add(wq, &in, sizeof(in));
+	req_hdr(wq)->len = wq->len;
+	iq = (struct iovec){ wq->buf, wq->len };
+	io = (struct iovec){ wrp, sizeof(*wrp) };
+	CHECK_EQ_INT(fuse_server_handle_waiting(w->s, &iq, 1, &io, 1, &w->cancel),
+		     sizeof(wrp->hdr));
+	w->error = wrp->hdr.error;
+	atomic_store(&w->done, true);
+	free(wq);
+	free(wrp);
+	return NULL;
+}
+
+static bool wait_done(struct lock_waiter *w, int ms)
+{
+	for (int i = 0; i < ms && !atomic_load(&w->done); i++)
+		usleep(1000);
+	return atomic_load(&w->done);
+}
+
+static void test_locks(void)
+{
+	struct fuse_server *s = new_server(false, 0, 0);
+	struct fuse_file_lock got;
+	struct lock_waiter waiter;
+	uint64_t node, fh1, fh2, fh3, vnode, vfh;
+	pthread_t th;
+	struct iovec iq;
+
+	host_write("locked", "0123456789", 0644);
+	node = lookup_id(s, ROOT, "locked");
+	CHECK_EQ_INT(open_node(s, FUSE_OPEN, node, O_RDWR, &fh1), 0);
+	CHECK_EQ_INT(open_node(s, FUSE_OPEN, node, O_RDWR, &fh2), 0);
+	CHECK_EQ_INT(open_node(s, FUSE_OPEN, node, O_RDONLY, &fh3), 0);
+
+	/* nothing locked yet */
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh1, 1, F_WRLCK, 0, EOF_OFFSET, &got), 0);
+	CHECK_EQ_INT(got.type, F_UNLCK);
+	/* owner 1 write-locks bytes 0-9, owner 2 read-locks from 20 on */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_WRLCK, 0, 9, NULL), 0);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh2, 2, F_RDLCK, 20, EOF_OFFSET, NULL), 0);
+	/* they conflict with each other as processes do */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh2, 2, F_RDLCK, 5, 5, NULL), -EAGAIN);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_WRLCK, 30, 40, NULL), -EAGAIN);
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh2, 2, F_WRLCK, 0, 100, &got), 0);
+	CHECK_EQ_INT(got.type, F_WRLCK);
+	CHECK_EQ_INT(got.start, 0);
+	CHECK_EQ_INT(got.end, 9);
+	CHECK_EQ_INT(got.pid, 1);
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh1, 1, F_WRLCK, 0, EOF_OFFSET, &got), 0);
+	CHECK_EQ_INT(got.type, F_RDLCK);
+	CHECK_EQ_INT(got.start, 20);
+	CHECK_EQ_INT(got.end, EOF_OFFSET);
+	CHECK_EQ_INT(got.pid, 2);
+	/* read locks share */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh3, 3, F_RDLCK, 25, 30, NULL), 0);
+	/* an owner's locks are one set through any of its handles */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh2, 1, F_WRLCK, 0, 15, NULL), 0);
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh3, 1, F_WRLCK, 0, 15, &got), 0);
+	CHECK_EQ_INT(got.type, F_UNLCK);
+	/* a host process sees the guest's locks */
+	CHECK_EQ_INT(host_lock_test("locked", F_RDLCK, 0, 1), F_WRLCK);
+	CHECK_EQ_INT(host_lock_test("locked", F_RDLCK, 20, 1), F_UNLCK);
+	CHECK_EQ_INT(host_lock_test("locked", F_WRLCK, 20, 1), F_RDLCK);
+	/* unlocking a part splits the lock */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_UNLCK, 4, 5, NULL), 0);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh2, 2, F_WRLCK, 4, 5, NULL), 0);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh2, 2, F_UNLCK, 4, 5, NULL), 0);
+	/* ranges and types fcntl refuses */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_WRLCK, 10, 9, NULL), -EINVAL);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_WRLCK, 0, UINT64_MAX, NULL), -EINVAL);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, 7, 0, 1, NULL), -EINVAL);
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh1, 1, F_UNLCK, 0, 1, &got), -EINVAL);
+	/* flock(2) is not offered */
+	req_begin(&q, FUSE_SETLK, node);
+	req_add(&q, &(struct fuse_lk_in){ .fh = fh1, .owner = 1, .lk_flags = FUSE_LK_FLOCK,
+					  .lk = { .end = EOF_OFFSET, .type = F_WRLCK } },
+		sizeof(struct fuse_lk_in));
+	CHECK_EQ_INT(send_req(s, &q, &rp), -EINVAL);
+
+	/* SETLKW without a thread to spare is not made to wait */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLKW, node, fh3, 3, F_WRLCK, 0, 0, NULL), -ENOLCK);
+	/* ... nor when the lock is free */
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLKW, node, fh3, 3, F_RDLCK, 50, 60, NULL), 0);
+	/* on a thread of its own it waits, and an unlock wakes it */
+	waiter = (struct lock_waiter){ .s = s, .nodeid = node, .fh = fh3 };
+	pthread_create(&th, NULL, wait_for_lock, &waiter);
+	CHECK(!wait_done(&waiter, 200));
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_UNLCK, 0, EOF_OFFSET, NULL), 0);
+	CHECK(!wait_done(&waiter, 200)); /* owner 2 still reads from 20 on */
+	/* FLUSH is a close: the owner's locks go */
+	CHECK_EQ_INT(flush_owner(s, node, fh2, 2), 0);
+	CHECK(wait_done(&waiter, 5000));
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(waiter.error, 0);
+	CHECK_EQ_INT(host_lock_test("locked", F_RDLCK, 100, 1), F_WRLCK);
+	CHECK_EQ_INT(lock_op(s, FUSE_GETLK, node, fh1, 1, F_RDLCK, 0, 0, &got), 0);
+	CHECK_EQ_INT(got.type, F_WRLCK);
+	CHECK_EQ_INT(got.pid, 3);
+	/* a lock held by a host process: waited for too, and a cancel (the
+	 * device resets) ends the wait */
+	int host_fd = open(host_path("locked"), O_RDWR);
+	struct flock hl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	CHECK_EQ_INT(flush_owner(s, node, fh3, 3), 0);
+	CHECK(host_fd >= 0 && !fcntl(host_fd, F_OFD_SETLK, &hl));
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, node, fh1, 1, F_RDLCK, 0, 0, NULL), -EAGAIN);
+	waiter = (struct lock_waiter){ .s = s, .nodeid = node, .fh = fh1 };
+	pthread_create(&th, NULL, wait_for_lock, &waiter);
+	CHECK(!wait_done(&waiter, 300));
+	atomic_store(&waiter.cancel, true);
+	fuse_server_wake_waiting(s);
+	CHECK(wait_done(&waiter, 5000));
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(waiter.error, -EINTR);
+	/* ... and a host unlock is noticed without any guest unlock */
+	waiter = (struct lock_waiter){ .s = s, .nodeid = node, .fh = fh1 };
+	pthread_create(&th, NULL, wait_for_lock, &waiter);
+	CHECK(!wait_done(&waiter, 200));
+	close(host_fd);
+	CHECK(wait_done(&waiter, 5000));
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(waiter.error, 0);
+
+	/* a release that flushes drops the owner's locks too */
+	req_begin(&q, FUSE_RELEASE, node);
+	req_add(&q, &(struct fuse_release_in){ .fh = fh3, .release_flags = FUSE_RELEASE_FLUSH,
+					      .lock_owner = 3 }, sizeof(struct fuse_release_in));
+	CHECK_EQ_INT(send_req(s, &q, &rp), 0);
+	CHECK_EQ_INT(host_lock_test("locked", F_WRLCK, 0, 0), F_UNLCK);
+	/* virtual files have no locks */
+	vnode = lookup_id(s, ROOT, "init.krun");
+	CHECK_EQ_INT(open_node(s, FUSE_OPEN, vnode, O_RDONLY, &vfh), 0);
+	CHECK_EQ_INT(lock_op(s, FUSE_SETLK, vnode, vfh, 1, F_RDLCK, 0, 0, NULL), -ENOLCK);
+	CHECK_EQ_INT(release(s, FUSE_RELEASE, vnode, vfh), 0);
+	/* a request that may wait is told apart by its header alone */
+	req_begin(&q, FUSE_SETLKW, node);
+	iq = (struct iovec){ q.buf, q.len };
+	CHECK(fuse_server_request_may_wait(&iq, 1));
+	req_begin(&q, FUSE_SETLK, node);
+	CHECK(!fuse_server_request_may_wait(&iq, 1));
+	iq.iov_len = 4;
+	CHECK(!fuse_server_request_may_wait(&iq, 1));
+	CHECK_EQ_INT(release(s, FUSE_RELEASE, node, fh1), 0);
+	CHECK_EQ_INT(release(s, FUSE_RELEASE, node, fh2), 0);
+	forget(s, node, 1);
+	fuse_server_destroy(s);
+	unlink(host_path("locked"));
+}
+
 static void test_threads(void)
 {
 	struct fuse_server *s = new_server(false, 0, 0);
@@ -1249,6 +1465,7 @@ int main(void)
 	fuse_server_destroy(s);
 	test_inodes();
 	test_read_only();
+	test_locks();
 	test_threads();
 
 	rmdir(root_dir);

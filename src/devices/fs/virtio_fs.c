@@ -1,6 +1,7 @@
 #include "devices/fs/virtio_fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_ids.h>
@@ -17,13 +18,99 @@ static void fs_config_read(struct virtio_device *dev, uint32_t offset, void *dat
 	memcpy(data, (const uint8_t *)&fs_of(dev)->config + offset, len);
 }
 
+static uint32_t reply_length(struct virtio_fs *fs, ssize_t written)
+{
+	if (written >= 0)
+		return (uint32_t)written;
+	fs->counters.malformed++;
+	return 0;
+}
+
+static void *waiting_thread(void *opaque)
+{
+	struct virtio_fs_waiting *wr = opaque;
+	struct virtio_fs_worker *w = wr->w;
+	struct virtio_fs *fs = w->fs;
+	ssize_t written = fuse_server_handle_waiting(fs->server, wr->iov, wr->nr_in,
+						     wr->iov + wr->nr_in, wr->nr_out,
+						     &fs->cancel_waiting);
+
+	wr->written = reply_length(fs, written);
+	pthread_mutex_lock(&w->lock);
+	wr->done = true;
+	w->pending = true;
+	pthread_cond_signal(&w->kicked);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Hand a request that may wait to a thread of its own; false when it
+ * cannot (too many wait already, or no thread): the caller serves it, and
+ * the server answers a SETLKW that would wait ENOLCK. */
+static bool start_waiting(struct virtio_fs_worker *w, unsigned int nr_in, unsigned int nr_out)
+{
+	unsigned int nr = nr_in + nr_out;
+	struct virtio_fs_waiting *wr;
+
+	if (w->nr_waiting >= VIRTIO_FS_MAX_WAITING)
+		return false;
+	wr = malloc(sizeof(*wr) + nr * sizeof(wr->iov[0]));
+	if (!wr)
+		return false;
+	*wr = (struct virtio_fs_waiting){
+		.w = w, .head = w->chain->head, .nr_in = nr_in, .nr_out = nr_out,
+	};
+	memcpy(wr->iov, w->iov, nr * sizeof(wr->iov[0]));
+	pthread_mutex_lock(&w->lock);
+	if (pthread_create(&wr->thread, NULL, waiting_thread, wr) != 0) {
+		pthread_mutex_unlock(&w->lock);
+		free(wr);
+		return false;
+	}
+	wr->next = w->waiting;
+	w->waiting = wr;
+	w->nr_waiting++;
+	pthread_mutex_unlock(&w->lock);
+	w->fs->counters.waited++;
+	return true;
+}
+
+/* Push the replies of the waiting requests that are done; true when any. */
+static bool push_waited(struct virtio_fs_worker *w)
+{
+	struct virtq *q = &w->fs->queues[w->queue];
+	struct virtio_fs_waiting *done = NULL, **link, *wr;
+
+	pthread_mutex_lock(&w->lock);
+	for (link = &w->waiting; (wr = *link);) {
+		if (wr->done) {
+			*link = wr->next;
+			wr->next = done;
+			done = wr;
+			w->nr_waiting--;
+		} else {
+			link = &wr->next;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (!done)
+		return false;
+	while ((wr = done)) {
+		done = wr->next;
+		pthread_join(wr->thread, NULL);
+		virtq_push(q, wr->head, wr->written);
+		free(wr);
+	}
+	return true;
+}
+
 /* Serve every chain waiting on the worker's queue; the chain's readable
  * buffers are the request, its writable ones take the reply. */
 static void serve_queue(struct virtio_fs_worker *w)
 {
 	struct virtio_fs *fs = w->fs;
 	struct virtq *q = &fs->queues[w->queue];
-	bool pushed = false;
+	bool pushed = push_waited(w);
 
 	while (virtio_pop(&fs->vdev, q, w->chain) == 1) {
 		unsigned int nr_in = 0, nr_out = 0;
@@ -36,12 +123,11 @@ static void serve_queue(struct virtio_fs_worker *w)
 				nr_in++;
 		}
 		fs->counters.requests++;
+		/* Its buffers stay the device's until the reply is pushed. */
+		if (fuse_server_request_may_wait(w->iov, nr_in) && start_waiting(w, nr_in, nr_out))
+			continue;
 		ssize_t written = fuse_server_handle(fs->server, w->iov, nr_in, w->iov + nr_in, nr_out);
-		if (written < 0) {
-			fs->counters.malformed++;
-			written = 0;
-		}
-		virtq_push(q, w->chain->head, written);
+		virtq_push(q, w->chain->head, reply_length(fs, written));
 		pushed = true;
 	}
 	if (pushed)
@@ -51,7 +137,11 @@ static void serve_queue(struct virtio_fs_worker *w)
 static void *worker_thread(void *opaque)
 {
 	struct virtio_fs_worker *w = opaque;
+	char name[16];
 
+	/* Named, or it inherits the name of the vCPU thread that started it. */
+	snprintf(name, sizeof(name), "virtio-fs-q%u", w->queue);
+	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->pending && !w->stop)
@@ -67,6 +157,26 @@ static void *worker_thread(void *opaque)
 	return NULL;
 }
 
+/* The device resets: the requests still waiting give up (their replies go
+ * nowhere, the queue is reset), after the workers stopped starting any. */
+static void drop_waiting(struct virtio_fs *fs)
+{
+	atomic_store(&fs->cancel_waiting, true);
+	fuse_server_wake_waiting(fs->server);
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		struct virtio_fs_waiting *wr;
+
+		while ((wr = w->waiting)) {
+			w->waiting = wr->next;
+			pthread_join(wr->thread, NULL);
+			free(wr);
+		}
+		w->nr_waiting = 0;
+	}
+	atomic_store(&fs->cancel_waiting, false);
+}
+
 static void stop_workers(struct virtio_fs *fs)
 {
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
@@ -80,6 +190,8 @@ static void stop_workers(struct virtio_fs *fs)
 		pthread_join(w->thread, NULL);
 		w->running = false;
 	}
+	if (fs->server)
+		drop_waiting(fs);
 }
 
 static int fs_activate(struct virtio_device *dev)

@@ -16,6 +16,22 @@
 #define VIRTIO_FS_REQUEST_QUEUES 2
 #define VIRTIO_FS_NR_QUEUES (1 + VIRTIO_FS_REQUEST_QUEUES)
 #define VIRTIO_FS_QUEUE_SIZE 1024
+/* Requests of one queue waiting at once (SETLKW for a taken lock), each on a
+ * thread of its own; past this they are answered ENOLCK instead. */
+#define VIRTIO_FS_MAX_WAITING 64
+
+/* A request that may wait (fuse_server_request_may_wait), served on its own
+ * thread so that its queue goes on; the queue's worker pushes its reply. */
+struct virtio_fs_waiting {
+	struct virtio_fs_waiting *next;
+	struct virtio_fs_worker *w;
+	pthread_t thread;
+	bool done; /* under the worker's lock */
+	uint16_t head;
+	uint32_t written;
+	unsigned int nr_in, nr_out;
+	struct iovec iov[];
+};
 
 struct virtio_fs_worker {
 	struct virtio_fs *fs;
@@ -24,8 +40,10 @@ struct virtio_fs_worker {
 	bool running;
 	pthread_mutex_t lock;
 	pthread_cond_t kicked;
-	bool pending; /* a kick not yet served */
+	bool pending; /* a kick, or a waiting request done, not yet served */
 	bool stop;
+	struct virtio_fs_waiting *waiting; /* under lock: running or done */
+	unsigned int nr_waiting;
 	struct virtq_chain *chain;
 	struct iovec *iov; /* room for a whole chain */
 };
@@ -33,6 +51,7 @@ struct virtio_fs_worker {
 struct virtio_fs_counters {
 	_Atomic uint64_t requests;
 	_Atomic uint64_t malformed; /* requests the server could not answer */
+	_Atomic uint64_t waited;    /* requests served on a thread of their own */
 };
 
 struct virtio_fs {
@@ -42,6 +61,7 @@ struct virtio_fs {
 	struct fuse_server *server;
 	struct virtio_fs_worker workers[VIRTIO_FS_NR_QUEUES];
 	struct virtio_fs_counters counters;
+	atomic_bool cancel_waiting; /* set while the device resets */
 };
 
 /* tag: the mount tag the guest names (at most 36 bytes). The server is owned
