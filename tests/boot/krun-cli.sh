@@ -31,7 +31,7 @@ run() { # name, expected status, krun args...
 run_program() { # name, expected status, program and args (stdin as given)
 	local name=$1 want=$2
 	shift 2
-	timeout "${boot_timeout:-120}" "$@" >"$work/$name.out" 2>&1
+	vmm_timeout "${boot_timeout:-120}" "$@" >"$work/$name.out" 2>&1
 	local status=$?
 	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
 	sed "s/^/[$name] /" "$work/$name.log"
@@ -40,7 +40,8 @@ run_program() { # name, expected status, program and args (stdin as given)
 has() { grep -q -- "$2" "$work/$1.log"; }
 lacks_escape() { ! grep -q ESCAPED "$work/escape.log"; }
 
-run basics 3 --cpus 4 --mem 512 --env GREETING=hello --workdir /tmp "$root" \
+# (the info log says when the init started: a hang before or after)
+run basics 3 --cpus 4 --mem 512 --env GREETING=hello --workdir /tmp --log-level info "$root" \
 	sh -c 'echo "cpus=$(nproc)"; echo "greeting=$GREETING"; echo "pwd=$(pwd)";
 	       echo "host file: $(cat /from-host)"; echo "from the guest" >/from-guest;
 	       mkdir /made-in-guest && mv /from-guest /made-in-guest/renamed; exit 3'

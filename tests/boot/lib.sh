@@ -15,3 +15,37 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+
+# describe_threads PID: each thread of PID's children (the VMM under
+# timeout): name, state, kernel wait channel, CPU ticks used in one second.
+describe_threads() {
+	local child task
+	for child in $(pgrep -P "$1"); do
+		declare -A before=()
+		for task in /proc/"$child"/task/*; do
+			before[$task]=$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)
+		done
+		sleep 1
+		for task in /proc/"$child"/task/*; do
+			echo "thread $(cat "$task/comm" 2>/dev/null): state $(awk '{print $3}' "$task/stat" 2>/dev/null)," \
+				"in $(cat "$task/wchan" 2>/dev/null), $(($(awk '{print $14 + $15}' "$task/stat" 2>/dev/null) - ${before[$task]:-0})) ticks in 1 s"
+		done
+	done
+}
+
+# vmm_timeout SECONDS CMD...: timeout's, but a VMM still running 3 s before
+# the end is described first (describe_threads, on stderr), so that a hang
+# says whether its vCPUs spin or sleep, and where.
+vmm_timeout() {
+	local seconds=$1 pid watcher status
+	shift
+	timeout "$seconds" "$@" &
+	pid=$!
+	(sleep $((seconds - 3)) && echo "still running after $((seconds - 3)) s:" >&2 &&
+		describe_threads "$pid" >&2) &
+	watcher=$!
+	wait "$pid"
+	status=$?
+	kill "$watcher" 2>/dev/null
+	return $status
+}
