@@ -9,12 +9,7 @@
 # and unlink; sequential write and cold read MiB/s in 128 KiB requests.
 # Run it where /dev/kvm is at hardware speed:
 #   testhost/run bench/fs.sh [BUILD_DIR] [RUNS]
-#
-# Not yet a comparison: with Debian 12's QEMU (7.2) our guest kernel never
-# gets as far as its console once vhost-user-fs-device is there (QEMU's
-# side then prints no figures). A likely cause, unconfirmed: QEMU 7.2's
-# virtio-mmio answers the shared-memory registers with 0 rather than "no
-# region", and a kernel with FUSE_DAX then sets up a DAX window of length 0.
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
@@ -30,7 +25,10 @@ for side in krun qemu; do
 	cp "$build/bench/fsbench" "$work/root-$side/fsbench"
 done
 # QEMU's guest has no init of ours: PID 1 mounts /proc, runs the command and
-# resets the machine (reboot=t, and QEMU runs with -no-reboot).
+# resets the machine (reboot=t, and QEMU runs with -no-reboot). The command's
+# words are bare words on the kernel command line, which the kernel hands to
+# init: not after "--", since QEMU appends its virtio_mmio.device= options.
+# Its virtio-mmio transports are modern ones here: vhost-user needs that.
 cat >"$work/root-qemu/bench-init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc
@@ -67,8 +65,9 @@ run_qemu() { # command...
 	/usr/bin/time -f %M -o "$work/rss-qemu" timeout 120 qemu-system-x86_64 \
 		-M microvm,isa-serial=off,acpi=off,memory-backend=mem -enable-kvm -cpu host \
 		-smp 1 -m 512 -object memory-backend-memfd,id=mem,size=512M,share=on \
+		-global virtio-mmio.force-legacy=false \
 		-nodefaults -no-user-config -nographic -no-reboot -kernel "$vmlinux" \
-		-append "console=hvc0 reboot=t panic=-1 ${BENCH_KERNEL_ARGS-quiet} rootfstype=virtiofs root=root rw init=/bench-init -- $*" \
+		-append "console=hvc0 reboot=t panic=-1 ${BENCH_KERNEL_ARGS-quiet} rootfstype=virtiofs root=root rw init=/bench-init $*" \
 		-chardev socket,id=vfs,path="$work/vfs.sock" -device vhost-user-fs-device,chardev=vfs,tag=root \
 		-chardev stdio,id=c0 -device virtio-serial-device -device virtconsole,chardev=c0
 	wait
