@@ -40,11 +40,13 @@ build_dir() {
 }
 
 # run_guest_command CMD...: runs CMD here when this /dev/kvm runs guests at
-# hardware speed, else inside the nested test host. Now and then a test host
-# boots whose nested KVM never returns from running a guest, not even the
-# probe's loop (QEMU TCG's SVM; seen a few times in tens of boots): CMD runs
-# only after the probe answered in the same test host, and a test host that
-# fails that is replaced, at most twice.
+# hardware speed, else inside the nested test host. QEMU TCG's nested SVM
+# fails now and then: a test host whose nested KVM never returns from a
+# guest, not even the probe's loop, or one that freezes or dies (testhost/run
+# exits 98) while CMD runs. CMD runs only after the probe answered in the
+# same test host; after either failure it starts again in a new test host,
+# at most twice: the failure is the test host's, and a fresh one runs CMD
+# from the start.
 run_guest_command() {
 	if build/tools/kvm-speed-probe; then
 		"$@"
@@ -57,8 +59,11 @@ run_guest_command() {
 		# the whole boot suite in one test host: minutes of guests under TCG
 		testhost/run --timeout 2700 sh -c \
 			'build/tools/kvm-speed-probe || exit 99; exec "$@"' sh "$@" || status=$?
-		[ "$status" = 99 ] || return "$status"
-		echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2
+		case $status in
+		99) echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2 ;;
+		98) echo "test host $attempt froze or died under the command; starting it again in another" >&2 ;;
+		*) return "$status" ;;
+		esac
 	done
 	return 1
 }

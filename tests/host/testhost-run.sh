@@ -2,7 +2,8 @@
 # testhost/run end to end: output and exit status of a command, the working
 # directory shared read-write, the tmpfs scratch, and the failure paths (a
 # hanging command, QEMU missing, no usable /dev/kvm, a test host that never
-# starts CMD) ending with a clear message instead of a hang.
+# starts CMD, one that freezes under CMD) ending with a clear message
+# instead of a hang.
 #
 #   testhost-run.sh REPO_ROOT WORK_DIR
 set -uo pipefail
@@ -45,5 +46,16 @@ printf '#!/bin/sh\nexec sleep 1000\n' >stuck-qemu && chmod +x stuck-qemu
 out=$(TESTHOST_QEMU=$work/stuck-qemu TESTHOST_START_LIMIT=10 "$run" true 2>&1)
 expect "a stuck test host is replaced, then given up" 125 $? "$out" "attempt 3 of 3"
 expect "a stuck test host is named" 125 125 "$out" "no sign of CMD after 10 s"
+
+# one that starts CMD, then neither beats nor uses CPU: a frozen test host
+cat >frozen-qemu <<'EOF'
+#!/bin/sh
+for arg; do case $arg in *id=ctl,path=*) ctl=${arg#*id=ctl,path=}; ctl=${ctl%%,*} ;; esac; done
+: >"$ctl/started"
+exec sleep 1000
+EOF
+chmod +x frozen-qemu
+out=$(TESTHOST_QEMU=$work/frozen-qemu TESTHOST_STALL_LIMIT=10 "$run" true 2>&1)
+expect "a frozen test host is stopped, for the caller to retry" 98 $? "$out" "frozen (no heartbeat for 10 s"
 
 [ $failures = 0 ] && echo PASS || exit 1
