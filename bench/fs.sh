@@ -4,7 +4,8 @@
 # Debian's virtiofsd, on the same guest kernel, each sharing its own copy of
 # the same busybox root (tools/mkroot.sh), 1 vCPU, 512 MiB. For
 # `/bin/true` and `echo hello`: wall time from start to exit, time to the
-# first line of output, peak RSS of the whole (QEMU and virtiofsd added up).
+# first line of output, peak RSS of the whole (QEMU and virtiofsd added up);
+# for krun also when the init started (its boot marker, from the VMM's log).
 # Then bench/fsbench in the guest on each: per-file create+write+close, stat
 # and unlink; sequential write and cold read MiB/s in 128 KiB requests.
 # Run it where /dev/kvm is at hardware speed:
@@ -87,7 +88,8 @@ for _ in $(seq "$runs"); do
 		for cmd in /bin/true "echo hello"; do
 			# shellcheck disable=SC2086 # the command's words
 			figures=$(timed "run_$side" $cmd)
-			printf '%-5s %-12s %s, peak RSS %6d KiB\n' "$side" "$cmd" "$figures" "$(rss "$side")"
+			printf '%-5s %-12s %s, peak RSS %6d KiB%s\n' "$side" "$cmd" "$figures" "$(rss "$side")" \
+				"$(sed -n 's/.*workload started after \([0-9.]*\) s.*/, init started after \1 s/p' "$work/err")"
 		done
 		timed "run_$side" /fsbench >/dev/null
 		printf '%-5s %s\n' "$side" "$(grep -o 'fsbench .*' "$work/out" ||

@@ -170,6 +170,16 @@ run_program api-exec 42 "$client" exec "$root" </dev/null
 check "api-exec: rlimit, workdir and environment" has api-exec '^nofile=321 pwd=/tmp mood=fine$'
 check "api-exec: quotes in arguments survive" has api-exec "^it's \"quoted\"$"
 
+# A second share, read-only (krun_add_virtiofs3): read, but every change
+# refused, and the host's files as they were.
+mkdir "$work/ro" && echo "read-only content" >"$work/ro/file"
+run_program ro-share 0 "$client" ro-share "$root" "$work/ro" </dev/null
+check "ro-share: its file read in the guest" has ro-share '^read-only content$'
+check "ro-share: writing, creating and unlinking refused" bash -c \
+	"grep -q '^refused-write$' '$work/ro-share.log' && grep -q '^refused-create$' '$work/ro-share.log' && grep -q '^refused-unlink$' '$work/ro-share.log'"
+check "ro-share: the host's file unchanged, nothing added" bash -c \
+	"[ \"\$(cat '$work/ro/file')\" = 'read-only content' ] && [ \"\$(ls '$work/ro')\" = file ]"
+
 # crun's sequence: the workload described by the root's /.krun_config.json.
 cat >"$root/.krun_config.json" <<'JSON'
 {"process": {"args": ["/bin/sh", "-c", "echo \"from the config: $FROM_CONFIG in $(pwd)\"; exit 9"],

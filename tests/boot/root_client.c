@@ -10,6 +10,10 @@
  *                            krun_add_virtio_console_default on the files
  *                            IN, OUT and ERR: the workload echoes its input
  *                            line to stdout and writes to stderr
+ *   root-client ro-share ROOT DIR
+ *                            DIR as a second, read-only share (tag "ro",
+ *                            krun_add_virtiofs3): the workload mounts it,
+ *                            reads its "file", and tries to change it
  *
  * ROOT_CLIENT_DEBUG=1 in the environment: the library's debug log.
  * The process ends with the workload's status. */
@@ -33,8 +37,11 @@ static void check(int ret, const char *what)
 int main(int argc, char **argv)
 {
 	bool console = argc == 6 && !strcmp(argv[1], "console");
-	if (!console && (argc != 3 || (strcmp(argv[1], "crun") && strcmp(argv[1], "exec")))) {
-		fprintf(stderr, "usage: root-client crun|exec ROOT | console ROOT IN OUT ERR\n");
+	bool ro_share = argc == 4 && !strcmp(argv[1], "ro-share");
+	if (!console && !ro_share &&
+	    (argc != 3 || (strcmp(argv[1], "crun") && strcmp(argv[1], "exec")))) {
+		fprintf(stderr, "usage: root-client crun|exec ROOT | console ROOT IN OUT ERR |"
+				" ro-share ROOT DIR\n");
 		return 2;
 	}
 	int ctx = krun_create_ctx();
@@ -46,6 +53,16 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "crun")) {
 		check(krun_add_virtiofs2(ctx, "/dev/root", argv[2], 512ull << 20), "krun_add_virtiofs2");
 		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+	} else if (ro_share) {
+		const char *const args[] = { "-c",
+			"mkdir -p /mnt && mount -t virtiofs ro /mnt && cat /mnt/file;"
+			" echo changed >/mnt/file || echo refused-write;"
+			" touch /mnt/new || echo refused-create; rm /mnt/file || echo refused-unlink",
+			NULL };
+		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+		check(krun_set_root(ctx, argv[2]), "krun_set_root");
+		check(krun_add_virtiofs3(ctx, "ro", argv[3], 0, true), "krun_add_virtiofs3");
+		check(krun_set_exec(ctx, "/bin/sh", args, NULL), "krun_set_exec");
 	} else if (console) {
 		const char *const args[] = { "-c",
 			"read -r line; echo \"out: $line\"; echo \"err: to the error file\" >&2; exit 4",
