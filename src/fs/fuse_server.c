@@ -166,19 +166,25 @@ static void inode_hash_add(struct fuse_server *s, struct fs_inode *in)
 	*head = (uint32_t)(in - s->inodes);
 }
 
+/* Unlinks *link from its inode's list and drops its locks (closing the
+ * owner's fd does). Under plock_lock. */
+static void plock_drop_locked(struct fuse_server *s, struct fs_plock **link)
+{
+	struct fs_plock *p = *link;
+
+	*link = p->next;
+	close(p->fd);
+	free(p);
+	s->nr_plocks--;
+}
+
 /* Drops every guest lock on the inode (its owners' fds): the inode is
  * going, and no request holds it. */
 static void plocks_free(struct fuse_server *s, struct fs_inode *in)
 {
 	pthread_mutex_lock(&s->plock_lock);
-	while (in->plocks) {
-		struct fs_plock *p = in->plocks;
-
-		in->plocks = p->next;
-		close(p->fd);
-		free(p);
-		s->nr_plocks--;
-	}
+	while (in->plocks)
+		plock_drop_locked(s, &in->plocks);
 	pthread_cond_broadcast(&s->plocks_changed);
 	pthread_mutex_unlock(&s->plock_lock);
 }
@@ -1365,23 +1371,26 @@ static int plock_get_locked(struct fuse_server *s, struct fs_inode *node, uint64
 	return 0;
 }
 
-/* The owner closed a file of node (FLUSH, or RELEASE with FLUSH): POSIX
- * drops all of its locks on the file, and someone may be waiting for them. */
-static void plock_release_owner(struct fuse_server *s, struct fs_inode *node, uint64_t owner)
+/* The owner closed a file through handle h (FLUSH, or RELEASE with FLUSH):
+ * POSIX drops all of its locks on the file, and someone may be waiting for
+ * them. Virtual files have none. */
+static void plock_release_owner(struct fuse_server *s, const struct fs_handle *h,
+				uint64_t owner)
 {
-	struct fs_plock **link, *p;
+	struct fs_inode *node = h->vfile ? NULL : inode_get(s, h->nodeid);
+	struct fs_plock **link;
 
+	if (!node)
+		return;
 	pthread_mutex_lock(&s->plock_lock);
-	for (link = &node->plocks; (p = *link) && p->owner != owner; link = &p->next)
+	for (link = &node->plocks; *link && (*link)->owner != owner; link = &(*link)->next)
 		;
-	if (p) {
-		*link = p->next;
-		close(p->fd);
-		free(p);
-		s->nr_plocks--;
+	if (*link) {
+		plock_drop_locked(s, link);
 		pthread_cond_broadcast(&s->plocks_changed);
 	}
 	pthread_mutex_unlock(&s->plock_lock);
+	inode_put(s, node);
 }
 
 /* The guest's lock (inclusive end, OFFSET_MAX for "to the end of the file")
@@ -1549,13 +1558,6 @@ static int op_setlkw(struct fuse_req *r, struct fs_inode *node)
 	return setlk(r, node, true);
 }
 
-/* The node a handle was opened on, pinned; NULL for none (virtual files
- * have no locks). */
-static struct fs_inode *handle_node(struct fuse_server *s, const struct fs_handle *h)
-{
-	return h->vfile ? NULL : inode_get(s, h->nodeid);
-}
-
 static int op_release(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_release_in *in = req_arg(r, sizeof(*in));
@@ -1567,11 +1569,7 @@ static int op_release(struct fuse_req *r, struct fs_inode *node)
 	/* A release that stands for the last close's flush drops the owner's
 	 * locks as FLUSH does. */
 	if ((in->release_flags & FUSE_RELEASE_FLUSH) && (h = handle_get(r->s, in->fh))) {
-		struct fs_inode *locked = handle_node(r->s, h);
-
-		if (locked)
-			plock_release_owner(r->s, locked, in->lock_owner);
-		inode_put(r->s, locked);
+		plock_release_owner(r->s, h, in->lock_owner);
 		handle_put(r->s, h);
 	}
 	return handle_release(r->s, in->fh);
@@ -1609,10 +1607,7 @@ static int op_flush(struct fuse_req *r, struct fs_inode *node)
 	if (ret)
 		return ret;
 	/* A close: POSIX drops every lock the closing owner holds on the file. */
-	struct fs_inode *locked = handle_node(r->s, h);
-	if (locked)
-		plock_release_owner(r->s, locked, in->lock_owner);
-	inode_put(r->s, locked);
+	plock_release_owner(r->s, h, in->lock_owner);
 	handle_put(r->s, h);
 	return 0;
 }
