@@ -136,9 +136,13 @@ int main(int argc, char **argv)
 		return fail("%s is not a directory: give the directory the guest should have as its root",
 			    root);
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0 && errno == ENOENT)
+		return fail("%s", "this machine has no /dev/kvm: load kvm_intel or kvm_amd (with "
+			    "virtualization enabled in the firmware), or run krun inside the "
+			    "project's testhost/run (see its README)");
 	if (kvm < 0)
-		return fail("cannot open /dev/kvm (%s): enable KVM and give this user read-write "
-			    "access to it", strerror(errno));
+		return fail("cannot open /dev/kvm (%s): give this user read-write access to it",
+			    strerror(errno));
 	close(kvm);
 
 	krun_set_log_level(level);

@@ -17,7 +17,8 @@ fail() {
 }
 
 # describe_threads PID: each thread of PID's children (the VMM under
-# timeout): name, state, kernel wait channel, CPU ticks used in one second.
+# timeout): name, state, kernel wait channel, CPU ticks used in one second,
+# and its stack.
 describe_threads() {
 	local child task
 	for child in $(pgrep -P "$1"); do
@@ -30,18 +31,22 @@ describe_threads() {
 			echo "thread $(cat "$task/comm" 2>/dev/null): state $(awk '{print $3}' "$task/stat" 2>/dev/null)," \
 				"in $(cat "$task/wchan" 2>/dev/null), $(($(awk '{print $14 + $15}' "$task/stat" 2>/dev/null) - ${before[$task]:-0})) ticks in 1 s"
 		done
+		# where each thread is, when gdb is there to say
+		command -v gdb >/dev/null &&
+			timeout 60 gdb -p "$child" -batch -nx -ex 'thread apply all bt 12' 2>&1 |
+			grep -E '^(Thread|#)'
 	done
 }
 
-# vmm_timeout SECONDS CMD...: timeout's, but a VMM still running 3 s before
-# the end is described first (describe_threads, on stderr), so that a hang
-# says whether its vCPUs spin or sleep, and where.
+# vmm_timeout SECONDS CMD...: timeout's, but a VMM still running a fifth of
+# SECONDS before the end is described first (describe_threads, on stderr),
+# so that a hang says whether its vCPUs spin or sleep, and where.
 vmm_timeout() {
-	local seconds=$1 pid watcher status
+	local seconds=$1 pid watcher status margin=$(($1 / 5))
 	shift
 	timeout "$seconds" "$@" &
 	pid=$!
-	(sleep $((seconds - 3)) && echo "still running after $((seconds - 3)) s:" >&2 &&
+	(sleep $((seconds - margin)) && echo "still running after $((seconds - margin)) s:" >&2 &&
 		describe_threads "$pid" >&2) &
 	watcher=$!
 	wait "$pid"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The krun tool's own errors, none of which needs a guest: each bad command
+# line gets status 125 and a message that says what to fix, --help says what
+# krun does, and a machine whose KVM cannot run a standard guest (none at
+# all, or PVM's emulating one) is named as such with the way out.
+#
+#   krun-usage.sh KRUN WORK_DIR
+set -uo pipefail
+krun=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work/root" || exit 1
+failures=0
+expect() { # description, expected status, expected output pattern, krun args...
+	local what=$1 want=$2 pattern=$3 out status
+	shift 3
+	out=$("$krun" "$@" 2>&1 </dev/null)
+	status=$?
+	if [ "$status" != "$want" ] || ! grep -q -- "$pattern" <<<"$out"; then
+		echo "FAIL: $what: status $status (wanted $want), output:" >&2
+		echo "$out" >&2
+		failures=$((failures + 1))
+	else
+		echo "ok: $what"
+	fi
+}
+
+root=$work/root
+expect "--help" 0 "^Exit status: CMD's; 128+N" --help
+expect "--help names 126 and 127" 0 "126 when CMD is not executable; 127" --help
+expect "no arguments" 125 "no ROOTDIR given" 
+expect "root missing" 125 "$work/none is not a directory" "$work/none" true
+expect "no command" 125 "no command given" "$root"
+expect "no command after --" 125 "no command given" "$root" --
+expect "--cpus 0" 125 "want a number of vCPUs" --cpus 0 "$root" true
+expect "--cpus not a number" 125 "want a number of vCPUs" --cpus two "$root" true
+expect "--mem too small" 125 "want MiB of RAM, 64 or more" --mem 10 "$root" true
+expect "--env without =" 125 "want KEY=VALUE" --env NOVALUE "$root" true
+expect "--log-level unknown" 125 "want off, error, warn" --log-level loud "$root" true
+expect "unknown option" 125 "^usage: krun" --frobnicate "$root" true
+
+if [ ! -e /dev/kvm ]; then
+	expect "no /dev/kvm" 125 "this machine has no /dev/kvm: .*testhost/run" "$root" true
+elif [ -d /sys/module/kvm_pvm ]; then
+	expect "emulating /dev/kvm" 125 "emulates guest code.*testhost/run" "$root" true
+else
+	# hardware KVM: the guest boots, and the root lacks the command
+	expect "command not found in the root" 127 "" "$root" /no/such/command
+fi
+
+[ $failures = 0 ] && echo PASS || exit 1
