@@ -46,11 +46,16 @@ vmm_timeout() {
 	shift
 	timeout "$seconds" "$@" &
 	pid=$!
-	(sleep $((seconds - margin)) && echo "still running after $((seconds - margin)) s:" >&2 &&
+	# The sleep holds none of the caller's fds: killed or not, it must not
+	# keep a pipe the caller reads open past the VMM (a reader would then
+	# wait for its end of file until the sleep ends).
+	(sleep $((seconds - margin)) </dev/null >/dev/null 2>&1 &&
+		echo "still running after $((seconds - margin)) s:" >&2 &&
 		describe_threads "$pid" >&2) &
 	watcher=$!
 	wait "$pid"
 	status=$?
+	pkill -P "$watcher" 2>/dev/null
 	kill "$watcher" 2>/dev/null
 	return $status
 }
