@@ -44,7 +44,8 @@ build_dir() {
 # fails now and then: a test host whose nested KVM never returns from a
 # guest, not even the probe's loop, or one that freezes or dies (testhost/run
 # exits 98) while CMD runs. CMD runs only after the probe answered in the
-# same test host; after either failure it starts again in a new test host,
+# same test host (within 20 s: it takes milliseconds there, and a test host
+# that fails it was seen to fail it for good); after either failure it starts again in a new test host,
 # at most twice: the failure is the test host's, and a fresh one runs CMD
 # from the start.
 run_guest_command() {
@@ -63,7 +64,7 @@ run_guest_command() {
 		status=0
 		# the whole boot suite in one test host: minutes of guests under TCG
 		testhost/run --timeout 2700 sh -c \
-			'build/tools/kvm-speed-probe || exit 99; exec "$@"' sh "$@" || status=$?
+			'timeout 20 build/tools/kvm-speed-probe || exit 99; exec "$@"' sh "$@" || status=$?
 		case $status in
 		99) echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2 ;;
 		98) echo "test host $attempt froze or died under the command; starting it again in another" >&2 ;;

@@ -2,7 +2,7 @@
 # testhost/run end to end: output and exit status of a command, the working
 # directory shared read-write, the tmpfs scratch, and the failure paths (a
 # hanging command, QEMU missing, no usable /dev/kvm, a test host that never
-# starts CMD, one that freezes under CMD) ending with a clear message
+# starts CMD, one that freezes or spins under CMD) ending with a clear message
 # instead of a hang.
 #
 #   testhost-run.sh REPO_ROOT WORK_DIR
@@ -57,5 +57,10 @@ EOF
 chmod +x frozen-qemu
 out=$(TESTHOST_QEMU=$work/frozen-qemu TESTHOST_STALL_LIMIT=10 "$run" true 2>&1)
 expect "a frozen test host is stopped, for the caller to retry" 98 $? "$out" "frozen (no heartbeat for 10 s"
+
+# one that starts CMD, then spins without a heartbeat (a broken kernel)
+sed 's/^exec sleep 1000$/while :; do :; done/' frozen-qemu >spinning-qemu && chmod +x spinning-qemu
+out=$(TESTHOST_QEMU=$work/spinning-qemu TESTHOST_STALL_LIMIT=10 TESTHOST_BUSY_STALL_LIMIT=20 "$run" true 2>&1)
+expect "a busy test host without a heartbeat is stopped too" 98 $? "$out" "frozen (no heartbeat for 20 s"
 
 [ $failures = 0 ] && echo PASS || exit 1
