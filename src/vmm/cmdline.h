@@ -26,7 +26,7 @@ struct cmdline {
 void cmdline_init(struct cmdline *cl);
 
 /* libkrun's fixed prefix; with_init adds "init=/init.krun", for a guest that
- * runs our init from its root filesystem. */
+ * runs an init from its root filesystem (ours, served there, or its own). */
 int cmdline_add_prefix(struct cmdline *cl, bool with_init);
 
 /* The client's own command line, in place of the prefix (and, as the client

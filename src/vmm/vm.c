@@ -641,13 +641,17 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if ((ret = event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
 		return ret;
 
-	bool with_init = false;
-	for (unsigned int i = 0; i < cfg->nr_shares; i++)
-		with_init |= serves_init(cfg, &cfg->shares[i]);
-	if (with_init && cfg->exec_path && !(vm->workload_json = workload_json(cfg)))
+	/* A root share boots /init.krun, ours or, with the implicit init
+	 * disabled, the root's own (as libkrun's command line says either way). */
+	bool serving_init = false, has_root = false;
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		serving_init |= serves_init(cfg, &cfg->shares[i]);
+		has_root |= strcmp(cfg->shares[i].tag, VM_ROOT_TAG) == 0;
+	}
+	if (serving_init && cfg->exec_path && !(vm->workload_json = workload_json(cfg)))
 		return -ENOMEM;
 	ret = cfg->kernel_cmdline ? cmdline_add_raw(&cl, cfg->kernel_cmdline)
-				  : cmdline_add_prefix(&cl, with_init);
+				  : cmdline_add_prefix(&cl, has_root);
 	if (ret < 0) {
 		LOG_ERR("kernel command line: %s", cl.reason);
 		return ret;

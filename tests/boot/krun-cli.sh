@@ -180,6 +180,18 @@ check "ro-share: writing, creating and unlinking refused" bash -c \
 check "ro-share: the host's file unchanged, nothing added" bash -c \
 	"[ \"\$(cat '$work/ro/file')\" = 'read-only content' ] && [ \"\$(ls '$work/ro')\" = file ]"
 
+# A root that brings its own init (the library's, written there), a VMM
+# that gives up root for nobody before the guest starts (as root; as
+# another user, its own ids), and the environment from krun_set_env.
+if [ "$(id -u)" = 0 ]; then ids="65534 65534"; chmod 755 "$work"; else ids="$(id -u) $(id -g)"; fi
+# shellcheck disable=SC2086 # two words
+run_program own-init 5 "$client" own-init "$root" $ids </dev/null
+check "own-init: the root's init ran the workload with krun_set_env's environment" \
+	has own-init '^env=yes$'
+check "own-init: the VMM wrote as $ids" bash -c \
+	"[ \"\$(stat -c '%u %g' '$root/tmp/by-dropped-vmm')\" = '$ids' ]"
+rm -f "$root/init.krun" "$root/tmp/by-dropped-vmm"
+
 # crun's sequence: the workload described by the root's /.krun_config.json.
 cat >"$root/.krun_config.json" <<'JSON'
 {"process": {"args": ["/bin/sh", "-c", "echo \"from the config: $FROM_CONFIG in $(pwd)\"; exit 9"],

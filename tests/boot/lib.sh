@@ -46,16 +46,21 @@ vmm_timeout() {
 	shift
 	timeout "$seconds" "$@" &
 	pid=$!
-	# The sleep holds none of the caller's fds: killed or not, it must not
-	# keep a pipe the caller reads open past the VMM (a reader would then
-	# wait for its end of file until the sleep ends).
-	(sleep $((seconds - margin)) </dev/null >/dev/null 2>&1 &&
-		echo "still running after $((seconds - margin)) s:" >&2 &&
-		describe_threads "$pid" >&2) &
+	# The sleep holds none of the caller's fds, and goes with the watcher:
+	# left running, it would keep a pipe the caller reads open past the VMM
+	# (a reader would then wait for its end of file until the sleep ends).
+	(
+		trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+		sleep $((seconds - margin)) </dev/null >/dev/null 2>&1 &
+		sleeper=$!
+		wait "$sleeper" || exit 0
+		echo "still running after $((seconds - margin)) s:" >&2
+		describe_threads "$pid" >&2
+	) &
 	watcher=$!
 	wait "$pid"
 	status=$?
-	pkill -P "$watcher" 2>/dev/null
 	kill "$watcher" 2>/dev/null
+	wait "$watcher" 2>/dev/null
 	return $status
 }

@@ -14,6 +14,14 @@
  *                            DIR as a second, read-only share (tag "ro",
  *                            krun_add_virtiofs3): the workload mounts it,
  *                            reads its "file", and tries to change it
+ *   root-client own-init ROOT UID GID
+ *                            the root brings its own init: the library's
+ *                            (krun_get_default_init) is written to
+ *                            ROOT/init.krun and the implicit one disabled;
+ *                            the VMM becomes UID:GID (krun_setuid,
+ *                            krun_setgid) before the guest starts, and the
+ *                            environment comes from krun_set_env; the
+ *                            workload creates /tmp/by-dropped-vmm
  *
  * ROOT_CLIENT_DEBUG=1 in the environment: the library's debug log.
  * The process ends with the workload's status. */
@@ -23,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libkrun.h>
 
@@ -34,14 +43,29 @@ static void check(int ret, const char *what)
 	}
 }
 
+/* ROOT/init.krun: the library's own init, as a root that brings one has. */
+static void write_init(const char *root)
+{
+	const uint8_t *init;
+	size_t len;
+	char path[4096];
+
+	check(krun_get_default_init(&init, &len), "krun_get_default_init");
+	snprintf(path, sizeof(path), "%s/init.krun", root);
+	FILE *f = fopen(path, "wb");
+	check(f && fwrite(init, 1, len, f) == len && !fclose(f) ? 0 : -EIO, "writing init.krun");
+	check(chmod(path, 0755) ? -errno : 0, "chmod init.krun");
+}
+
 int main(int argc, char **argv)
 {
 	bool console = argc == 6 && !strcmp(argv[1], "console");
 	bool ro_share = argc == 4 && !strcmp(argv[1], "ro-share");
-	if (!console && !ro_share &&
+	bool own_init = argc == 5 && !strcmp(argv[1], "own-init");
+	if (!console && !ro_share && !own_init &&
 	    (argc != 3 || (strcmp(argv[1], "crun") && strcmp(argv[1], "exec")))) {
 		fprintf(stderr, "usage: root-client crun|exec ROOT | console ROOT IN OUT ERR |"
-				" ro-share ROOT DIR\n");
+				" ro-share ROOT DIR | own-init ROOT UID GID\n");
 		return 2;
 	}
 	int ctx = krun_create_ctx();
@@ -63,6 +87,20 @@ int main(int argc, char **argv)
 		check(krun_set_root(ctx, argv[2]), "krun_set_root");
 		check(krun_add_virtiofs3(ctx, "ro", argv[3], 0, true), "krun_add_virtiofs3");
 		check(krun_set_exec(ctx, "/bin/sh", args, NULL), "krun_set_exec");
+	} else if (own_init) {
+		/* on the kernel command line, as the root's own init reads
+		 * it: no double quotes */
+		const char *const args[] = { "-c",
+			"echo env=$SET_BY_ENV; echo made >/tmp/by-dropped-vmm; exit 5", NULL };
+		const char *const env[] = { "SET_BY_ENV=yes", "PATH=/bin", NULL };
+		write_init(argv[2]);
+		check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+		check(krun_set_root(ctx, argv[2]), "krun_set_root");
+		check(krun_disable_implicit_init(ctx), "krun_disable_implicit_init");
+		check(krun_setgid(ctx, (gid_t)atoi(argv[4])), "krun_setgid");
+		check(krun_setuid(ctx, (uid_t)atoi(argv[3])), "krun_setuid");
+		check(krun_set_exec(ctx, "/bin/sh", args, NULL), "krun_set_exec");
+		check(krun_set_env(ctx, env), "krun_set_env");
 	} else if (console) {
 		const char *const args[] = { "-c",
 			"read -r line; echo \"out: $line\"; echo \"err: to the error file\" >&2; exit 4",
