@@ -283,9 +283,14 @@ static void on_exit_code(void *opaque, int code)
 	vm->ports.exit_status = code & 0xff;
 }
 
+static bool is_root_share(const struct vm_share *share)
+{
+	return strcmp(share->tag, VM_ROOT_TAG) == 0;
+}
+
 static bool serves_init(const struct vm_config *cfg, const struct vm_share *share)
 {
-	return strcmp(share->tag, VM_ROOT_TAG) == 0 && !cfg->implicit_init_disabled;
+	return is_root_share(share) && !cfg->implicit_init_disabled;
 }
 
 static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline *cl)
@@ -646,7 +651,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	bool serving_init = false, has_root = false;
 	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
 		serving_init |= serves_init(cfg, &cfg->shares[i]);
-		has_root |= strcmp(cfg->shares[i].tag, VM_ROOT_TAG) == 0;
+		has_root |= is_root_share(&cfg->shares[i]);
 	}
 	if (serving_init && cfg->exec_path && !(vm->workload_json = workload_json(cfg)))
 		return -ENOMEM;
