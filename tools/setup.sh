@@ -40,14 +40,15 @@ build_dir() {
 
 # run_guest_command CMD...: runs CMD here when this /dev/kvm runs guests at
 # hardware speed, else (an emulating /dev/kvm, or none at all: QEMU TCG needs
-# none) inside the nested test host. QEMU TCG's nested SVM
-# fails now and then: a test host whose nested KVM never returns from a
-# guest, not even the probe's loop, or one that freezes or dies (testhost/run
-# exits 98) while CMD runs. CMD runs only after the probe answered in the
-# same test host (within 20 s: it takes milliseconds there, and a test host
-# that fails it was seen to fail it for good); after either failure it starts again in a new test host,
-# at most twice: the failure is the test host's, and a fresh one runs CMD
-# from the start.
+# none) inside the nested test host. QEMU TCG's nested SVM fails now and
+# then: a test host whose nested KVM never returns from a guest, not even
+# the probe's loop, or one that freezes or dies (testhost/run exits 98)
+# while CMD runs. CMD runs only after the probe answered in the same test
+# host (within 20 s: it takes milliseconds there, and a test host that fails
+# it was seen to fail it for good); after either failure it starts again in
+# a new test host, at most twice: the failure is the test host's, and a
+# fresh one runs CMD from the start. CMD's own status, whatever it is, ends
+# it: the test host records it in a file of the shared directory.
 run_guest_command() {
 	local probe_status=0
 	build/tools/kvm-speed-probe || probe_status=$?
@@ -57,19 +58,31 @@ run_guest_command() {
 		return
 		;;
 	1) echo "this /dev/kvm emulates guest code: running inside the test host (testhost/run)" ;;
-	*) echo "this machine has no usable /dev/kvm: running inside the test host (testhost/run)" ;;
+	2) echo "this machine has no usable /dev/kvm: running inside the test host (testhost/run)" ;;
+	*)
+		echo "build/tools/kvm-speed-probe failed (status $probe_status): is the project built?" >&2
+		return "$probe_status"
+		;;
 	esac
-	local attempt status
+	local attempt status cmd_status
+	cmd_status=$(mktemp "$PWD/.guest-command-status.XXXXXX")
 	for attempt in 1 2 3; do
 		status=0
+		: >"$cmd_status"
 		# the whole boot suite in one test host: minutes of guests under TCG
 		testhost/run --timeout 2700 sh -c \
-			'timeout 20 build/tools/kvm-speed-probe || exit 99; exec "$@"' sh "$@" || status=$?
+			'timeout -k 5 20 build/tools/kvm-speed-probe || exit 99
+			"$@"; status=$?; echo $status >"$0"; exit $status' "$cmd_status" "$@" || status=$?
+		if [ -s "$cmd_status" ]; then
+			rm -f "$cmd_status"
+			return "$status"
+		fi
 		case $status in
 		99) echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2 ;;
 		98) echo "test host $attempt froze or died under the command; starting it again in another" >&2 ;;
-		*) return "$status" ;;
+		*) break ;;
 		esac
 	done
-	return 1
+	rm -f "$cmd_status"
+	return "$status"
 }

@@ -33,7 +33,7 @@ describe_threads() {
 		done
 		# where each thread is, when gdb is there to say
 		command -v gdb >/dev/null &&
-			timeout 60 gdb -p "$child" -batch -nx -ex 'thread apply all bt 12' 2>&1 |
+			timeout -k 2 15 gdb -p "$child" -batch -nx -ex 'thread apply all bt 12' 2>&1 |
 			grep -E '^(Thread|#)'
 	done
 }
@@ -50,10 +50,10 @@ vmm_timeout() {
 	# left running, it would keep a pipe the caller reads open past the VMM
 	# (a reader would then wait for its end of file until the sleep ends).
 	(
-		trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+		# jobs -p: the sleep, even when TERM comes before $! is read
+		trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM
 		sleep $((seconds - margin)) </dev/null >/dev/null 2>&1 &
-		sleeper=$!
-		wait "$sleeper" || exit 0
+		wait $! || exit 0
 		echo "still running after $((seconds - margin)) s:" >&2
 		describe_threads "$pid" >&2
 	) &
