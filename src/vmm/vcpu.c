@@ -149,7 +149,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		 * Remote IRR to clear; a device raises its irqfd again itself. */
 		return true;
 	case KVM_EXIT_SHUTDOWN: /* triple fault: how reboot=t and crashes end */
-		vm_request_stop(vm, VM_STOP_RESET);
+		vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_HLT:
 		vm_request_stop(vm, VM_STOP_SHUTDOWN);

@@ -706,13 +706,23 @@ void vm_flush(struct vm *vm)
 
 int vm_exit_status(struct vm *vm)
 {
+	static const char *const how[] = {
+		[VM_STOP_NONE] = "the VMM stopped it",
+		[VM_STOP_RESET] = "it rebooted: a kernel panic, or its init failed",
+		[VM_STOP_TRIPLE_FAULT] = "it crashed with a triple fault",
+		[VM_STOP_SHUTDOWN] = "it powered off",
+		[VM_STOP_ERROR] = "KVM could not run it further",
+	};
 	int status = vm->ports.exit_status;
+	enum vm_stop_reason reason = atomic_load(&vm->stop_reason);
+
 	if (status >= 0)
 		return status;
-	/* The guest ended without a workload status: a kernel panic, no init,
-	 * or a crash. Report it as libkrun reports a guest that could not set
-	 * the workload up. */
-	LOG_WRN("the guest stopped without reporting an exit status");
+	/* Reported as libkrun reports a guest that could not set the workload
+	 * up, and said, since nothing else may tell the user why. */
+	LOG_ERR("the guest stopped without reporting the workload's exit status (%s)",
+		(unsigned int)reason < sizeof(how) / sizeof(how[0]) && how[reason] ? how[reason]
+										    : "unknown");
 	return 125;
 }
 

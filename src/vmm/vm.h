@@ -48,7 +48,8 @@ struct vcpu {
 /* Why the VM stopped, for the log and the exit status. */
 enum vm_stop_reason {
 	VM_STOP_NONE = 0,
-	VM_STOP_RESET,    /* i8042 reset or triple fault: the guest rebooted */
+	VM_STOP_RESET,    /* i8042 reset: the guest rebooted */
+	VM_STOP_TRIPLE_FAULT, /* the guest crashed past its own fault handling */
 	VM_STOP_SHUTDOWN, /* KVM system event */
 	VM_STOP_ERROR,    /* KVM could not run the guest any further */
 };

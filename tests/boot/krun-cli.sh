@@ -70,6 +70,8 @@ check "escape: the workload got as far as its end" has escape '^done$'
 # reaches the VMM, which ends as for any guest that stopped without one.
 run pid1 125 --env KRUN_INIT_PID1=1 "$root" sh -c 'echo "pid=$$"; exit 5'
 check "pid1: KRUN_INIT_PID1=1 runs the workload as PID 1" has pid1 '^pid=1$'
+check "pid1: the user is told how the guest ended" has pid1 \
+	"stopped without reporting the workload's exit status (it rebooted"
 
 # stdio that is not a terminal: each stream a port of its own, input already
 # waiting at start delivered, its end seen as end of file, stdout and stderr
