@@ -648,11 +648,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 
 	/* A root share boots /init.krun, ours or, with the implicit init
 	 * disabled, the root's own (as libkrun's command line says either way). */
-	bool serving_init = false, has_root = false;
-	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
-		serving_init |= serves_init(cfg, &cfg->shares[i]);
+	bool has_root = false;
+	for (unsigned int i = 0; i < cfg->nr_shares; i++)
 		has_root |= is_root_share(&cfg->shares[i]);
-	}
+	bool serving_init = has_root && !cfg->implicit_init_disabled;
 	if (serving_init && cfg->exec_path && !(vm->workload_json = workload_json(cfg)))
 		return -ENOMEM;
 	ret = cfg->kernel_cmdline ? cmdline_add_raw(&cl, cfg->kernel_cmdline)
