@@ -128,6 +128,12 @@ struct fuse_req {
 	/* Where a request may wait (SETLKW): set when the caller can stop it;
 	 * NULL, and the request never waits. */
 	const atomic_bool *cancel;
+	/* The guest's buffers: the data of WRITE and READ goes between them
+	 * and the file directly, not through a copy (a hostile guest changing
+	 * the data meanwhile only changes what it reads or writes). */
+	const struct iovec *in, *out;
+	unsigned int nr_in, nr_out;
+	bool reply_data_in_place; /* reply_len bytes are in out after the header */
 };
 
 /* ---- node ids and handles ---- */
@@ -387,6 +393,70 @@ static int handle_release(struct fuse_server *s, uint64_t fh)
 }
 
 /* ---- requests and replies ---- */
+
+static size_t iov_total(const struct iovec *iov, unsigned int n)
+{
+	size_t total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (iov[i].iov_len > SIZE_MAX - total)
+			return SIZE_MAX;
+		total += iov[i].iov_len;
+	}
+	return total;
+}
+
+static void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n)
+{
+	uint8_t *p = dst;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(p, iov[i].iov_base, chunk);
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(iov[i].iov_base, p, chunk);
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+/* Bytes [offset, offset + len) of iov, clipped to its end, as iovecs of
+ * their own in slice (room for SLICE_MAX): how many, or -EINVAL when there
+ * are more. Memory the guest's buffers name, for preadv and pwritev. */
+#define SLICE_MAX 1024 /* the kernel's UIO_MAXIOV */
+static int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
+		     struct iovec slice[SLICE_MAX])
+{
+	int nr = 0;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk;
+
+		if (offset >= iov[i].iov_len) {
+			offset -= iov[i].iov_len;
+			continue;
+		}
+		if (nr == SLICE_MAX)
+			return -EINVAL;
+		chunk = iov[i].iov_len - offset < len ? iov[i].iov_len - offset : len;
+		slice[nr++] = (struct iovec){ (uint8_t *)iov[i].iov_base + offset, chunk };
+		offset = 0;
+		len -= chunk;
+	}
+	return nr;
+}
 
 static const void *req_arg(struct fuse_req *r, size_t size)
 {
@@ -1212,52 +1282,65 @@ static int op_create(struct fuse_req *r, struct fs_inode *node)
 static int op_read(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_read_in *in = req_arg(r, sizeof(*in));
+	const size_t data_at = sizeof(struct fuse_out_header);
+	struct iovec slice[SLICE_MAX];
 	struct fs_handle *h;
 	size_t size;
 	ssize_t n;
-	int ret;
+	int nr, ret;
 
 	(void)node;
 	if (!in)
 		return -EINVAL;
 	if (in->offset > (uint64_t)LLONG_MAX)
 		return -EINVAL;
+	size = in->size < MAX_WRITE ? in->size : MAX_WRITE;
+	nr = iov_slice(r->out, r->nr_out, data_at, size, slice);
+	if (nr < 0)
+		return nr;
 	ret = req_handle(r, in->fh, &h);
 	if (ret)
 		return ret;
-	size = in->size < r->reply_cap ? in->size : r->reply_cap;
 	if (h->vfile) {
 		const struct fuse_virtual_file *vf = h->vfile;
 
 		n = in->offset < vf->len ? (ssize_t)(vf->len - in->offset) : 0;
 		if ((size_t)n > size)
 			n = size;
-		if (n)
-			memcpy(r->reply, (const uint8_t *)vf->data + in->offset, n);
+		iov_scatter(slice, nr, (const uint8_t *)vf->data + in->offset, n);
 	} else {
-		n = pread(h->fd, r->reply, size, (off_t)in->offset);
+		n = preadv(h->fd, slice, nr, (off_t)in->offset);
 		if (n < 0)
 			ret = -errno;
 	}
 	handle_put(r->s, h);
-	if (!ret)
+	if (!ret) {
 		r->reply_len = n;
+		r->reply_data_in_place = true;
+	}
 	return ret;
 }
 
 static int op_write(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_write_in *in = req_arg(r, sizeof(*in));
+	const size_t data_at = sizeof(struct fuse_in_header) + sizeof(*in);
+	struct iovec slice[SLICE_MAX];
 	struct fuse_write_out *out;
 	struct fs_handle *h;
 	ssize_t n;
-	int ret;
+	int nr, ret;
 
 	(void)node;
+	/* The data follows in the guest's buffers, never copied: see
+	 * request_copy_len. */
 	if (!in)
 		return -EINVAL;
-	if (in->size > r->arg_len || in->offset > (uint64_t)LLONG_MAX)
+	if (in->size > r->hdr->len - data_at || in->offset > (uint64_t)LLONG_MAX)
 		return -EINVAL;
+	nr = iov_slice(r->in, r->nr_in, data_at, in->size, slice);
+	if (nr < 0)
+		return nr;
 	ret = req_handle(r, in->fh, &h);
 	if (ret)
 		return ret;
@@ -1267,7 +1350,7 @@ static int op_write(struct fuse_req *r, struct fs_inode *node)
 	}
 	if (!req_is_root_writer(r) || (in->write_flags & FUSE_WRITE_KILL_SUIDGID))
 		kill_priv(r->s, h->fd);
-	n = pwrite(h->fd, r->arg, in->size, (off_t)in->offset);
+	n = pwritev(h->fd, slice, nr, (off_t)in->offset);
 	if (n < 0)
 		ret = -errno;
 	handle_put(r->s, h);
@@ -2051,44 +2134,6 @@ static const struct fuse_op fuse_ops[] = {
 	[FUSE_INTERRUPT] = { NULL, OP_NO_NODE | OP_NO_REPLY },
 };
 
-static size_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	size_t total = 0;
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (iov[i].iov_len > SIZE_MAX - total)
-			return SIZE_MAX;
-		total += iov[i].iov_len;
-	}
-	return total;
-}
-
-static void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n)
-{
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(p, iov[i].iov_base, chunk);
-		p += chunk;
-		len -= chunk;
-	}
-}
-
-static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, p, chunk);
-		p += chunk;
-		len -= chunk;
-	}
-}
-
 static int dispatch(struct fuse_req *r)
 {
 	struct fuse_server *s = r->s;
@@ -2138,6 +2183,15 @@ void fuse_server_wake_waiting(struct fuse_server *s)
 	pthread_mutex_unlock(&s->plock_lock);
 }
 
+/* How much of a request is copied out of the guest's buffers before it is
+ * served: all of it, but for WRITE's data (op_write). */
+static size_t request_copy_len(const struct fuse_in_header *hdr)
+{
+	const size_t write_header = sizeof(*hdr) + sizeof(struct fuse_write_in);
+
+	return hdr->opcode == FUSE_WRITE && hdr->len > write_header ? write_header : hdr->len;
+}
+
 ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
 			   const struct iovec *out, unsigned int nr_out)
 {
@@ -2151,7 +2205,10 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	size_t in_total = iov_total(in, nr_in), out_total = iov_total(out, nr_out);
 	struct fuse_in_header hdr;
 	struct fuse_out_header *oh;
-	struct fuse_req r = { .s = s, .hdr = &hdr, .cancel = cancel };
+	struct fuse_req r = {
+		.s = s, .hdr = &hdr, .cancel = cancel,
+		.in = in, .nr_in = nr_in, .out = out, .nr_out = nr_out,
+	};
 	uint8_t *req_buf = NULL, *reply_buf;
 	size_t reply_cap;
 	uint32_t len;
@@ -2163,7 +2220,11 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	if (hdr.opcode != FUSE_FORGET && hdr.opcode != FUSE_BATCH_FORGET &&
 	    hdr.opcode != FUSE_INTERRUPT && out_total < sizeof(*oh))
 		return -EINVAL;
+	/* READ's data goes to the guest's buffers directly: only its header
+	 * comes through here. */
 	reply_cap = out_total < MAX_WRITE + 4096 ? out_total : MAX_WRITE + 4096;
+	if (hdr.opcode == FUSE_READ)
+		reply_cap = sizeof(*oh);
 	reply_buf = malloc(reply_cap > sizeof(*oh) ? reply_cap : sizeof(*oh));
 	if (!reply_buf)
 		return -ENOMEM;
@@ -2172,14 +2233,16 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 		LOG_RATELIMITED(LOG_WARN, "virtio-fs: request length %u, buffers %zu", hdr.len,
 				in_total);
 		ret = -EINVAL;
-	} else if (!(req_buf = malloc(hdr.len + 1))) {
+	} else if (!(req_buf = malloc(request_copy_len(&hdr) + 1))) {
 		ret = -ENOMEM;
 	} else {
-		iov_gather(req_buf, hdr.len, in, nr_in);
+		size_t copied = request_copy_len(&hdr);
+
+		iov_gather(req_buf, copied, in, nr_in);
 		/* A NUL past the end, so that no string scan can run off it. */
-		req_buf[hdr.len] = '\0';
+		req_buf[copied] = '\0';
 		r.arg = req_buf + sizeof(hdr);
-		r.arg_len = hdr.len - sizeof(hdr);
+		r.arg_len = copied - sizeof(hdr);
 		r.reply = reply_buf + sizeof(*oh);
 		r.reply_cap = reply_cap > sizeof(*oh) ? reply_cap - sizeof(*oh) : 0;
 		ret = dispatch(&r);
@@ -2198,7 +2261,7 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	oh->error = ret;
 	oh->unique = hdr.unique;
 	len = oh->len;
-	iov_scatter(out, nr_out, reply_buf, len);
+	iov_scatter(out, nr_out, reply_buf, r.reply_data_in_place ? sizeof(*oh) : len);
 	free(reply_buf);
 	return len;
 }

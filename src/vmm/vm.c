@@ -790,6 +790,24 @@ static void log_memory_use(const struct vm *vm)
 		(unsigned long long)((rss > guest ? rss - guest : 0) >> 10));
 }
 
+/* How busy each share was: a slow workload's first clue (requests per
+ * interrupt says how well they were batched). */
+static void log_share_use(const struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_shares; i++) {
+		const struct virtio_fs *fs = &vm->shares[i];
+
+		LOG_INF("virtio-fs %.*s: %llu requests (%llu malformed, %llu waited on a thread of "
+			"their own), %llu kicks, %llu interrupts",
+			(int)sizeof(fs->config.tag), (const char *)fs->config.tag,
+			(unsigned long long)fs->counters.requests,
+			(unsigned long long)fs->counters.malformed,
+			(unsigned long long)fs->counters.waited,
+			(unsigned long long)fs->vdev.counters.notifications,
+			(unsigned long long)fs->vdev.counters.interrupts);
+	}
+}
+
 int vmm_start(struct vm_config *cfg)
 {
 	static struct vm vm; /* large; lives until the process ends */
@@ -815,6 +833,7 @@ int vmm_start(struct vm_config *cfg)
 		console_restore(&vm.consoles[i]);
 	int status = ret < 0 ? 125 : vm_exit_status(&vm);
 	log_memory_use(&vm);
+	log_share_use(&vm);
 	uint64_t marker = vm.ports.boot_marker_ns;
 	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
 		(int)vm.stop_reason, (now_ns() - vm.start_ns) / 1e9, status,

@@ -586,6 +586,23 @@ static void test_files(struct fuse_server *s)
 	req_hdr(&q)->len = q.len;
 	CHECK_EQ_INT(send_raw(s, &q, q.len, &rp, sizeof(rp.hdr) + 4), sizeof(rp.hdr) + 4);
 	CHECK(!memcmp(rp.data, "hell", 4));
+	/* A write and a read of a MiB: the data goes between the file and the
+	 * guest's buffers directly, across their odd splits. */
+	{
+		static uint8_t big[1 << 20];
+
+		for (size_t i = 0; i < sizeof(big); i++)
+			big[i] = (uint8_t)(i * 7 + i / 4099);
+		CHECK_EQ_INT(write_data(s, id, fh, 3, big, sizeof(big), 0), 0);
+		CHECK_EQ_INT(read_data(s, id, fh, 3, sizeof(big)), 0);
+		CHECK_EQ_INT(reply_len(&rp), sizeof(big));
+		CHECK(!memcmp(rp.data, big, sizeof(big)));
+		/* past MAX_WRITE: what the server reads at most */
+		CHECK_EQ_INT(read_data(s, id, fh, 0, 3u << 20), 0);
+		CHECK_EQ_INT(reply_len(&rp), 1 << 20);
+		CHECK_EQ_INT(truncate(host_path("f"), 0), 0);
+		CHECK_EQ_INT(write_data(s, id, fh, 0, "hello world", 11, 0), 0);
+	}
 
 	/* setattr: size, mode, times, owner */
 	sa = (struct fuse_setattr_in){ .valid = FATTR_SIZE, .size = 5 };
