@@ -1,6 +1,8 @@
 /* vCPUs: one thread each, running KVM_RUN and handling its exits. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -114,7 +116,9 @@ static void handle_io(struct vm *vm, struct kvm_run *run)
 			 data + i * size, size);
 }
 
-/* What the guest was doing when KVM gave up on it: enough to debug it. */
+/* What the guest was doing: enough to debug it (the kernel's symbols name
+ * rip). At error level, which every level but off shows: a failure, or a
+ * description someone asked for. */
 static void log_vcpu_state(struct vcpu *vcpu, const char *what)
 {
 	struct kvm_regs r;
@@ -123,10 +127,42 @@ static void log_vcpu_state(struct vcpu *vcpu, const char *what)
 		LOG_ERR("vCPU %u: %s (registers unavailable)", vcpu->index, what);
 		return;
 	}
-	LOG_ERR("vCPU %u: %s: rip=0x%llx rsp=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx rdx=0x%llx "
-		"rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
+	LOG_ERR("vCPU %u: %s: rip=0x%llx rsp=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
+		"rdx=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
 		vcpu->index, what, r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cr0, s.cr3,
 		s.cr4, s.efer, s.cs.selector);
+}
+
+/* SIGUSR2 makes every vCPU log where its guest is (a guest that seems hung:
+ * spinning, or waiting, and where). Sent to the process, the signal lands
+ * on some thread, which passes it on to each vCPU thread; there it makes
+ * KVM_RUN return at once (immediate_exit, so a signal between two KVM_RUNs
+ * is not lost) and the thread logs its registers. */
+static struct vm *described_vm;
+static __thread struct vcpu *this_vcpu;
+
+static void on_describe_signal(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	if (this_vcpu && info->si_code == SI_TKILL) {
+		atomic_store(&this_vcpu->describe, true);
+		this_vcpu->run->immediate_exit = 1;
+		return;
+	}
+	for (unsigned int i = 0; described_vm && i < described_vm->nr_vcpus; i++) {
+		if (described_vm->vcpus[i].thread_started)
+			pthread_kill(described_vm->vcpus[i].thread, sig);
+	}
+}
+
+int vcpu_watch_describe_signal(struct vm *vm)
+{
+	struct sigaction sa = { .sa_sigaction = on_describe_signal,
+				 .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	described_vm = vm;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR2, &sa, NULL) < 0 ? -errno : 0;
 }
 
 /* Handle one exit; false when this vCPU (and the VM) is done. */
@@ -183,11 +219,18 @@ void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	this_vcpu = vcpu;
 	for (;;) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			int err = errno; /* logging may change errno */
+
+			if (err == EINTR && atomic_exchange(&vcpu->describe, false)) {
+				vcpu->run->immediate_exit = 0;
+				log_vcpu_state(vcpu, "described on request (SIGUSR2)");
+			}
+			if (err == EINTR || err == EAGAIN)
 				continue;
-			LOG_ERR("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(errno));
+			LOG_ERR("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(err));
 			vm_request_stop(vcpu->vm, VM_STOP_ERROR);
 			break;
 		}

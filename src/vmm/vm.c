@@ -685,6 +685,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 
 int vm_start_vcpus(struct vm *vm)
 {
+	int err = vcpu_watch_describe_signal(vm);
+
+	if (err < 0)
+		LOG_WRN("SIGUSR2 will not describe the vCPUs: %s", strerror(-err));
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		int ret = pthread_create(&v->thread, NULL, vcpu_thread, v);

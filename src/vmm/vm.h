@@ -43,6 +43,7 @@ struct vcpu {
 	struct kvm_run *run;
 	bool thread_started;
 	pthread_t thread;
+	atomic_bool describe; /* log the registers at the next KVM_RUN return */
 };
 
 /* Why the VM stopped, for the log and the exit status. */
@@ -107,6 +108,8 @@ void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len,
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
 void *vcpu_thread(void *opaque);
+/* SIGUSR2 from now on: each vCPU of vm logs its registers. */
+int vcpu_watch_describe_signal(struct vm *vm);
 void vcpu_destroy(struct vcpu *vcpu);
 
 #endif

@@ -119,6 +119,10 @@ env --default-signal=INT "$krun" "$root" sh -c \
 	</dev/null >"$work/sigint.log" 2>&1 &
 krun_pid=$!
 for _ in $(seq "${boot_timeout:-120}"); do has sigint '^ready$' && break; sleep 1; done
+# SIGUSR2 first: the VMM says where its vCPU is, and the guest runs on.
+kill -USR2 "$krun_pid"
+for _ in $(seq 30); do has sigint 'described on request' && break; sleep 1; done
+named=$(name_guest_rips "$work/sigint.log")
 kill -INT "$krun_pid"
 (sleep 60 && kill -KILL "$krun_pid") 2>/dev/null &
 killer=$!
@@ -128,6 +132,10 @@ kill "$killer" 2>/dev/null
 sed 's/^/[sigint] /' "$work/sigint.log"
 check "sigint: the workload's trap ran (status 7, got $status)" [ "$status" = 7 ]
 check "sigint: the workload said so" has sigint 'got-sigint$'
+echo "$named" | sed 's/^/[sigusr2] /'
+check "sigusr2: the VMM logged its vCPU's registers" \
+	has sigint 'vCPU 0: described on request (SIGUSR2): rip=0x[0-9a-f]* rsp='
+check "sigusr2: the guest's place named" grep -Eq '^guest rip [0-9a-f]{16} is in [a-z_]' <<<"$named"
 
 # An unprivileged user who may open /dev/kvm runs a microVM as well (no call
 # that needs a capability): nobody, in /dev/kvm's group, on a root it may

@@ -16,12 +16,33 @@ fail() {
 	exit 1
 }
 
+# name_guest_rips FILE: the guest kernel's function at each rip a VMM logged
+# into FILE when asked to describe its vCPUs (SIGUSR2), from the symbols of
+# $GUEST_VMLINUX (the boot tests get it from meson).
+name_guest_rips() {
+	local rip
+	[ -r "${GUEST_VMLINUX:-}" ] || return 0
+	for rip in $(grep -o 'described on request (SIGUSR2): rip=0x[0-9a-f]*' "$1" | sed 's/.*rip=0x//'); do
+		rip=$(printf %016x "0x$rip")
+		case $rip in
+		ffff*) echo "guest rip $rip is in $(nm -n "$GUEST_VMLINUX" |
+			awk -v rip="$rip" 'NF == 3 && $1 > rip { exit } NF == 3 { at = $3 } END { print at }')" ;;
+		*) echo "guest rip $rip is in user space" ;;
+		esac
+	done
+}
+
 # describe_threads PID: each thread of PID's children (the VMM under
 # timeout): name, state, kernel wait channel, CPU ticks used in one second,
-# and its stack.
+# and its stack; first, the VMM logs where each vCPU's guest is (SIGUSR2),
+# and when its log is a file, those places are named.
 describe_threads() {
-	local child task
+	local child task log
 	for child in $(pgrep -P "$1"); do
+		kill -USR2 "$child" 2>/dev/null
+		sleep 1
+		log=$(readlink "/proc/$child/fd/2" 2>/dev/null)
+		[ -f "$log" ] && name_guest_rips "$log"
 		declare -A before=()
 		for task in /proc/"$child"/task/*; do
 			before[$task]=$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)
