@@ -1294,7 +1294,12 @@ static int op_read(struct fuse_req *r, struct fs_inode *node)
 		return -EINVAL;
 	if (in->offset > (uint64_t)LLONG_MAX)
 		return -EINVAL;
-	size = in->size < MAX_WRITE ? in->size : MAX_WRITE;
+	/* the handler made sure the out header fits */
+	size = iov_total(r->out, r->nr_out) - data_at;
+	if (size > MAX_WRITE)
+		size = MAX_WRITE;
+	if (size > in->size)
+		size = in->size;
 	nr = iov_slice(r->out, r->nr_out, data_at, size, slice);
 	if (nr < 0)
 		return nr;
@@ -1307,7 +1312,8 @@ static int op_read(struct fuse_req *r, struct fs_inode *node)
 		n = in->offset < vf->len ? (ssize_t)(vf->len - in->offset) : 0;
 		if ((size_t)n > size)
 			n = size;
-		iov_scatter(slice, nr, (const uint8_t *)vf->data + in->offset, n);
+		if (n)
+			iov_scatter(slice, nr, (const uint8_t *)vf->data + in->offset, n);
 	} else {
 		n = preadv(h->fd, slice, nr, (off_t)in->offset);
 		if (n < 0)

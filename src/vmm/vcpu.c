@@ -137,21 +137,30 @@ static void log_vcpu_state(struct vcpu *vcpu, const char *what)
  * spinning, or waiting, and where). Sent to the process, the signal lands
  * on some thread, which passes it on to each vCPU thread; there it makes
  * KVM_RUN return at once (immediate_exit, so a signal between two KVM_RUNs
- * is not lost) and the thread logs its registers. */
-static struct vm *described_vm;
-static __thread struct vcpu *this_vcpu;
+ * is not lost) and the thread logs its registers. A signal the process
+ * passed on is never passed on again, wherever it lands. */
+static struct vm *_Atomic described_vm;
 
 static void on_describe_signal(int sig, siginfo_t *info, void *context)
 {
+	struct vm *vm = described_vm;
+
 	(void)context;
-	if (this_vcpu && info->si_code == SI_TKILL) {
-		atomic_store(&this_vcpu->describe, true);
-		this_vcpu->run->immediate_exit = 1;
+	if (!vm)
+		return;
+	if (info->si_code == SI_TKILL && info->si_pid == getpid()) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+			if (v->thread_started && pthread_equal(v->thread, pthread_self())) {
+				atomic_store(&v->describe, true);
+				v->run->immediate_exit = 1;
+			}
+		}
 		return;
 	}
-	for (unsigned int i = 0; described_vm && i < described_vm->nr_vcpus; i++) {
-		if (described_vm->vcpus[i].thread_started)
-			pthread_kill(described_vm->vcpus[i].thread, sig);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_kill(vm->vcpus[i].thread, sig);
 	}
 }
 
@@ -219,15 +228,15 @@ void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
-	this_vcpu = vcpu;
 	for (;;) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno; /* logging may change errno */
 
-			if (err == EINTR && atomic_exchange(&vcpu->describe, false)) {
-				vcpu->run->immediate_exit = 0;
+			/* immediate_exit first: a request coming meanwhile
+			 * stops the next KVM_RUN again */
+			vcpu->run->immediate_exit = 0;
+			if (err == EINTR && atomic_exchange(&vcpu->describe, false))
 				log_vcpu_state(vcpu, "described on request (SIGUSR2)");
-			}
 			if (err == EINTR || err == EAGAIN)
 				continue;
 			LOG_ERR("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(err));

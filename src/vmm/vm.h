@@ -41,7 +41,7 @@ struct vcpu {
 	unsigned int index;
 	int fd;
 	struct kvm_run *run;
-	bool thread_started;
+	atomic_bool thread_started; /* and thread set: read by a signal handler */
 	pthread_t thread;
 	atomic_bool describe; /* log the registers at the next KVM_RUN return */
 };

@@ -37,12 +37,17 @@ name_guest_rips() {
 # and its stack; first, the VMM logs where each vCPU's guest is (SIGUSR2),
 # and when its log is a file, those places are named.
 describe_threads() {
-	local child task log
+	local child task log caught
 	for child in $(pgrep -P "$1"); do
-		kill -USR2 "$child" 2>/dev/null
-		sleep 1
-		log=$(readlink "/proc/$child/fd/2" 2>/dev/null)
-		[ -f "$log" ] && name_guest_rips "$log"
+		# only once it catches SIGUSR2 (bit 12 - 1 of SigCgt): before its
+		# vCPUs run, the signal would kill it
+		caught=$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$child/status" 2>/dev/null)
+		if (((0x${caught:-0} >> 11) & 1)); then
+			kill -USR2 "$child" 2>/dev/null
+			sleep 1
+			log=$(readlink "/proc/$child/fd/2" 2>/dev/null)
+			[ -f "$log" ] && name_guest_rips "$log"
+		fi
 		declare -A before=()
 		for task in /proc/"$child"/task/*; do
 			before[$task]=$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)

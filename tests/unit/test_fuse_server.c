@@ -585,6 +585,7 @@ static void test_files(struct fuse_server *s)
 	req_add(&q, &(struct fuse_read_in){ .fh = fh, .size = 1 << 20 }, sizeof(struct fuse_read_in));
 	req_hdr(&q)->len = q.len;
 	CHECK_EQ_INT(send_raw(s, &q, q.len, &rp, sizeof(rp.hdr) + 4), sizeof(rp.hdr) + 4);
+	CHECK_EQ_INT(rp.hdr.len, sizeof(rp.hdr) + 4);
 	CHECK(!memcmp(rp.data, "hell", 4));
 	/* A write and a read of a MiB: the data goes between the file and the
 	 * guest's buffers directly, across their odd splits. */
@@ -909,6 +910,13 @@ static void test_dirs_and_virtual(struct fuse_server *s)
 	CHECK(!memcmp(rp.data, init_data + 10, reply_len(&rp)));
 	CHECK_EQ_INT(read_data(s, id, fh, UINT32_MAX * 4ull, 4096), 0);
 	CHECK_EQ_INT(reply_len(&rp), 0);
+	/* a reply buffer smaller than the read: what fits, and no more said */
+	req_begin(&q, FUSE_READ, id);
+	req_add(&q, &(struct fuse_read_in){ .fh = fh, .size = 4096 }, sizeof(struct fuse_read_in));
+	req_hdr(&q)->len = q.len;
+	CHECK_EQ_INT(send_raw(s, &q, q.len, &rp, sizeof(rp.hdr) + 4), sizeof(rp.hdr) + 4);
+	CHECK_EQ_INT(rp.hdr.len, sizeof(rp.hdr) + 4);
+	CHECK(!memcmp(rp.data, init_data, 4));
 	CHECK_EQ_INT(write_data(s, id, fh, 0, "x", 1, 0), -EBADF);
 	CHECK_EQ_INT(release(s, FUSE_RELEASE, id, fh), 0);
 	CHECK_EQ_INT(open_node(s, FUSE_OPEN, id, O_RDWR, &fh), -EACCES);
