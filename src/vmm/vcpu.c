@@ -18,6 +18,7 @@
 #define APIC_LVT_LINT1 0x360
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
+#define CR0_PG (1ull << 31)
 
 static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned int reg, uint32_t mode)
 {
@@ -127,10 +128,15 @@ static void log_vcpu_state(struct vcpu *vcpu, const char *what)
 		LOG_ERR("vCPU %u: %s (registers unavailable)", vcpu->index, what);
 		return;
 	}
+	/* Paging through a table outside RAM, the guest could not run at all:
+	 * the state is not one it put there (seen under nested emulation). */
+	bool impossible = (s.cr0 & CR0_PG) && !gm_ptr(&vcpu->vm->mem, s.cr3 & ~0xfffull, 4096);
 	LOG_ERR("vCPU %u: %s: rip=0x%llx rsp=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
-		"rdx=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
+		"rdx=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x%s",
 		vcpu->index, what, r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cr0, s.cr3,
-		s.cr4, s.efer, s.cs.selector);
+		s.cr4, s.efer, s.cs.selector,
+		impossible ? " (cr3 outside guest RAM: a state the guest cannot be in; KVM's or the "
+			     "host's fault, not the guest's)" : "");
 }
 
 /* SIGUSR2 makes every vCPU log where its guest is (a guest that seems hung:
