@@ -48,7 +48,10 @@ build_dir() {
 # it was seen to fail it for good); after either failure it starts again in
 # a new test host, at most twice: the failure is the test host's, and a
 # fresh one runs CMD from the start. CMD's own status, whatever it is, ends
-# it: the test host records it in a file of the shared directory.
+# it (the test host records it in a file of the shared directory), unless
+# CMD failed after a boot test wrote to $TESTHOST_BROKEN that the test host
+# crashed a guest (a triple fault, or a state no guest can be in: see
+# tests/boot/lib.sh): that too starts CMD again in a new one.
 run_guest_command() {
 	local probe_status=0
 	build/tools/kvm-speed-probe || probe_status=$?
@@ -64,18 +67,24 @@ run_guest_command() {
 		return "$probe_status"
 		;;
 	esac
-	local attempt status cmd_status
+	local attempt status cmd_status broken
 	cmd_status=$(mktemp "$PWD/.guest-command-status.XXXXXX")
+	broken=$(mktemp "$PWD/.guest-command-broken.XXXXXX")
 	for attempt in 1 2 3; do
 		status=0
 		: >"$cmd_status"
+		: >"$broken"
 		# the whole boot suite in one test host: minutes of guests under TCG
-		testhost/run --timeout 2700 sh -c \
+		TESTHOST_BROKEN=$broken testhost/run --timeout 2700 sh -c \
 			'timeout -k 5 20 build/tools/kvm-speed-probe || exit 99
 			"$@"; status=$?; echo $status >"$0"; exit $status' "$cmd_status" "$@" || status=$?
-		if [ -s "$cmd_status" ]; then
-			rm -f "$cmd_status"
+		if [ -s "$cmd_status" ] && { [ "$status" = 0 ] || [ ! -s "$broken" ] || [ $attempt = 3 ]; }; then
+			rm -f "$cmd_status" "$broken"
 			return "$status"
+		fi
+		if [ -s "$cmd_status" ]; then
+			echo "test host $attempt crashed a guest ($(head -n 1 "$broken")); running the command again in another" >&2
+			continue
 		fi
 		case $status in
 		99) echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2 ;;
@@ -83,6 +92,6 @@ run_guest_command() {
 		*) break ;;
 		esac
 	done
-	rm -f "$cmd_status"
+	rm -f "$cmd_status" "$broken"
 	return "$status"
 }
