@@ -78,11 +78,10 @@ run_guest_command() {
 		TESTHOST_BROKEN=$broken testhost/run --timeout 2700 sh -c \
 			'timeout -k 5 20 build/tools/kvm-speed-probe || exit 99
 			"$@"; status=$?; echo $status >"$0"; exit $status' "$cmd_status" "$@" || status=$?
-		if [ -s "$cmd_status" ] && { [ "$status" = 0 ] || [ ! -s "$broken" ] || [ $attempt = 3 ]; }; then
-			rm -f "$cmd_status" "$broken"
-			return "$status"
-		fi
 		if [ -s "$cmd_status" ]; then
+			# CMD ran: its status ends it, unless it failed after the
+			# test host crashed a guest
+			[ "$status" != 0 ] && [ -s "$broken" ] && [ $attempt -lt 3 ] || break
 			echo "test host $attempt crashed a guest ($(head -n 1 "$broken")); running the command again in another" >&2
 			continue
 		fi

@@ -33,15 +33,6 @@ run_program() { # name, expected status, program and args (stdin as given)
 	shift 2
 	vmm_timeout "${boot_timeout:-120}" "$@" >"$work/$name.out" 2>&1
 	local status=$?
-	# A guest stuck in a state it cannot be in (the VMM says so when asked
-	# where it is) is the test host's nested SVM failing, as the probe's
-	# guest sometimes does: said loudly, and that boot is run once more.
-	if [ "$status" = 124 ] && grep -q 'a state the guest cannot be in' "$work/$name.out"; then
-		sed "s/^/[$name, stuck] /" "$work/$name.out" | tr -d '\r'
-		echo "RETRY: $name: the test host corrupted the guest's state; running it again" >&2
-		vmm_timeout "${boot_timeout:-120}" "$@" >"$work/$name.out" 2>&1
-		status=$?
-	fi
 	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
 	sed "s/^/[$name] /" "$work/$name.log"
 	[ "$status" = "$want" ] || report_broken_test_host "krun-cli $name" "$work/$name.log"
