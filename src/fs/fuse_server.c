@@ -2216,13 +2216,14 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 		.in = in, .nr_in = nr_in, .out = out, .nr_out = nr_out,
 	};
 	uint8_t *req_buf = NULL, *reply_buf;
-	size_t reply_cap;
+	size_t reply_cap, copied;
 	uint32_t len;
 	int ret;
 
 	if (in_total < sizeof(hdr))
 		return -EINVAL;
 	iov_gather(&hdr, sizeof(hdr), in, nr_in);
+	copied = request_copy_len(&hdr);
 	if (hdr.opcode != FUSE_FORGET && hdr.opcode != FUSE_BATCH_FORGET &&
 	    hdr.opcode != FUSE_INTERRUPT && out_total < sizeof(*oh))
 		return -EINVAL;
@@ -2239,11 +2240,9 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 		LOG_RATELIMITED(LOG_WARN, "virtio-fs: request length %u, buffers %zu", hdr.len,
 				in_total);
 		ret = -EINVAL;
-	} else if (!(req_buf = malloc(request_copy_len(&hdr) + 1))) {
+	} else if (!(req_buf = malloc(copied + 1))) {
 		ret = -ENOMEM;
 	} else {
-		size_t copied = request_copy_len(&hdr);
-
 		iov_gather(req_buf, copied, in, nr_in);
 		/* A NUL past the end, so that no string scan can run off it. */
 		req_buf[copied] = '\0';
