@@ -1,0 +1,149 @@
+/* A request's arguments and its reply: reading what the guest sent
+ * without running off it, and writing no more than the guest's buffers
+ * hold. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "fs/internal.h"
+
+size_t iov_total(const struct iovec *iov, unsigned int n)
+{
+	size_t total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (iov[i].iov_len > SIZE_MAX - total)
+			return SIZE_MAX;
+		total += iov[i].iov_len;
+	}
+	return total;
+}
+
+void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n)
+{
+	uint8_t *p = dst;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(p, iov[i].iov_base, chunk);
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(iov[i].iov_base, p, chunk);
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+/* Bytes [offset, offset + len) of iov, clipped to its end, as iovecs of
+ * their own in slice: how many, or -EINVAL when there are more than
+ * SLICE_MAX. Memory the guest's buffers name, for preadv and pwritev. */
+int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
+	      struct iovec slice[SLICE_MAX])
+{
+	int nr = 0;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t chunk;
+
+		if (offset >= iov[i].iov_len) {
+			offset -= iov[i].iov_len;
+			continue;
+		}
+		if (nr == SLICE_MAX)
+			return -EINVAL;
+		chunk = iov[i].iov_len - offset < len ? iov[i].iov_len - offset : len;
+		slice[nr++] = (struct iovec){ (uint8_t *)iov[i].iov_base + offset, chunk };
+		offset = 0;
+		len -= chunk;
+	}
+	return nr;
+}
+
+const void *req_arg(struct fuse_req *r, size_t size)
+{
+	const void *p = r->arg;
+
+	if (r->arg_len < size)
+		return NULL;
+	r->arg += size;
+	r->arg_len -= size;
+	return p;
+}
+
+bool is_dot_or_dotdot(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..");
+}
+
+/* A name the guest gives for an entry of a directory: NUL-terminated within
+ * the request, one path component, not "." or "..". */
+int req_name(struct fuse_req *r, const char **name)
+{
+	const char *p = (const char *)r->arg;
+	const char *end = memchr(p, '\0', r->arg_len);
+
+	if (!end)
+		return -EINVAL;
+	if (end == p || strchr(p, '/') || is_dot_or_dotdot(p))
+		return -EINVAL;
+	if (end - p > NAME_MAX)
+		return -ENAMETOOLONG;
+	req_arg(r, end - p + 1);
+	*name = p;
+	return 0;
+}
+
+/* Room for size more bytes of reply, or NULL when the guest's buffer is
+ * too small. */
+void *reply_space(struct fuse_req *r, size_t size)
+{
+	void *p;
+
+	if (r->reply_cap - r->reply_len < size)
+		return NULL;
+	p = r->reply + r->reply_len;
+	memset(p, 0, size);
+	r->reply_len += size;
+	return p;
+}
+
+int reply_copy(struct fuse_req *r, const void *data, size_t size)
+{
+	void *p = reply_space(r, size);
+
+	if (!p)
+		return -ERANGE;
+	memcpy(p, data, size);
+	return 0;
+}
+
+bool req_is_root_writer(const struct fuse_req *r)
+{
+	return r->hdr->uid == 0;
+}
+
+/* A handle of the request's node, pinned; fh 0 is as valid as any. */
+int req_handle(struct fuse_req *r, uint64_t fh, struct fs_handle **out)
+{
+	struct fs_handle *h = handle_get(r->s, fh);
+
+	if (!h)
+		return -EBADF;
+	if (h->nodeid != r->hdr->nodeid && r->hdr->nodeid) {
+		handle_put(r->s, h);
+		return -EBADF;
+	}
+	*out = h;
+	return 0;
+}

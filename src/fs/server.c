@@ -1,0 +1,324 @@
+/* The server's front: a request's header checked and its arguments
+ * copied, the operation found by opcode and checked against the session
+ * and the share's mode, the reply written back; creating and destroying a
+ * server. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/ops.h"
+#include "util/log.h"
+
+enum {
+	OP_NO_NODE = 1 << 0,  /* no node id to check (handle-only or session) */
+	OP_MODIFIES = 1 << 1, /* refused on a read-only share */
+	OP_NO_REPLY = 1 << 2,
+	OP_BEFORE_INIT = 1 << 3,
+};
+
+struct fuse_op {
+	op_fn fn;
+	unsigned int flags;
+};
+
+static const struct fuse_op fuse_ops[] = {
+	[FUSE_INIT] = { op_init, OP_NO_NODE | OP_BEFORE_INIT },
+	[FUSE_DESTROY] = { op_destroy, OP_NO_NODE },
+	[FUSE_LOOKUP] = { op_lookup, 0 },
+	[FUSE_FORGET] = { op_forget, OP_NO_NODE | OP_NO_REPLY },
+	[FUSE_BATCH_FORGET] = { op_batch_forget, OP_NO_NODE | OP_NO_REPLY },
+	[FUSE_GETATTR] = { op_getattr, 0 },
+	[FUSE_SETATTR] = { op_setattr, OP_MODIFIES },
+	[FUSE_READLINK] = { op_readlink, 0 },
+	[FUSE_SYMLINK] = { op_symlink, OP_MODIFIES },
+	[FUSE_MKNOD] = { op_mknod, OP_MODIFIES },
+	[FUSE_MKDIR] = { op_mkdir, OP_MODIFIES },
+	[FUSE_UNLINK] = { op_unlink, OP_MODIFIES },
+	[FUSE_RMDIR] = { op_rmdir, OP_MODIFIES },
+	[FUSE_RENAME] = { op_rename, OP_MODIFIES },
+	[FUSE_RENAME2] = { op_rename2, OP_MODIFIES },
+	[FUSE_LINK] = { op_link, OP_MODIFIES },
+	[FUSE_OPEN] = { op_open, 0 },
+	[FUSE_CREATE] = { op_create, OP_MODIFIES },
+	[FUSE_READ] = { op_read, OP_NO_NODE },
+	[FUSE_WRITE] = { op_write, OP_NO_NODE | OP_MODIFIES },
+	[FUSE_FLUSH] = { op_flush, OP_NO_NODE },
+	[FUSE_FSYNC] = { op_fsync, OP_NO_NODE },
+	[FUSE_RELEASE] = { op_release, OP_NO_NODE },
+	[FUSE_OPENDIR] = { op_opendir, 0 },
+	[FUSE_READDIR] = { op_readdir, 0 },
+	[FUSE_READDIRPLUS] = { op_readdirplus, 0 },
+	[FUSE_RELEASEDIR] = { op_release, OP_NO_NODE },
+	[FUSE_FSYNCDIR] = { op_fsync, OP_NO_NODE },
+	[FUSE_STATFS] = { op_statfs, 0 },
+	[FUSE_ACCESS] = { op_access, 0 },
+	[FUSE_GETXATTR] = { op_getxattr, 0 },
+	[FUSE_LISTXATTR] = { op_listxattr, 0 },
+	[FUSE_SETXATTR] = { op_setxattr, OP_MODIFIES },
+	[FUSE_REMOVEXATTR] = { op_removexattr, OP_MODIFIES },
+	[FUSE_FALLOCATE] = { op_fallocate, OP_NO_NODE | OP_MODIFIES },
+	[FUSE_LSEEK] = { op_lseek, OP_NO_NODE },
+	[FUSE_COPY_FILE_RANGE] = { op_copy_file_range, OP_NO_NODE | OP_MODIFIES },
+	[FUSE_IOCTL] = { op_ioctl, 0 },
+	[FUSE_GETLK] = { op_getlk, 0 },
+	[FUSE_SETLK] = { op_setlk, 0 },
+	[FUSE_SETLKW] = { op_setlkw, 0 },
+	[FUSE_INTERRUPT] = { NULL, OP_NO_NODE | OP_NO_REPLY },
+};
+
+static int dispatch(struct fuse_req *r)
+{
+	struct fuse_server *s = r->s;
+	uint32_t opcode = r->hdr->opcode;
+	const struct fuse_op *op;
+	struct fs_inode *node = NULL;
+	bool initialized;
+	int ret;
+
+	if (opcode >= sizeof(fuse_ops) / sizeof(fuse_ops[0]) ||
+	    (!fuse_ops[opcode].fn && !fuse_ops[opcode].flags))
+		return -ENOSYS;
+	op = &fuse_ops[opcode];
+	if (!op->fn)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	initialized = s->initialized;
+	pthread_mutex_unlock(&s->lock);
+	if (!initialized && !(op->flags & OP_BEFORE_INIT))
+		return -EIO;
+	if (s->cfg.read_only && (op->flags & OP_MODIFIES))
+		return -EROFS;
+	if (!(op->flags & OP_NO_NODE)) {
+		node = inode_get(s, r->hdr->nodeid);
+		if (!node)
+			return -EBADF;
+	}
+	ret = op->fn(r, node);
+	inode_put(s, node);
+	return ret;
+}
+
+bool fuse_server_request_may_wait(const struct iovec *in, unsigned int nr_in)
+{
+	struct fuse_in_header hdr;
+
+	if (iov_total(in, nr_in) < sizeof(hdr))
+		return false;
+	iov_gather(&hdr, sizeof(hdr), in, nr_in);
+	return hdr.opcode == FUSE_SETLKW;
+}
+
+void fuse_server_wake_waiting(struct fuse_server *s)
+{
+	pthread_mutex_lock(&s->plock_lock);
+	pthread_cond_broadcast(&s->plocks_changed);
+	pthread_mutex_unlock(&s->plock_lock);
+}
+
+/* How much of a request is copied out of the guest's buffers before it is
+ * served: all of it, but for WRITE's data (op_write). */
+static size_t request_copy_len(const struct fuse_in_header *hdr)
+{
+	const size_t write_header = sizeof(*hdr) + sizeof(struct fuse_write_in);
+
+	return hdr->opcode == FUSE_WRITE && hdr->len > write_header ? write_header : hdr->len;
+}
+
+ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
+			   const struct iovec *out, unsigned int nr_out)
+{
+	return fuse_server_handle_waiting(s, in, nr_in, out, nr_out, NULL);
+}
+
+ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in,
+				   unsigned int nr_in, const struct iovec *out, unsigned int nr_out,
+				   const atomic_bool *cancel)
+{
+	size_t in_total = iov_total(in, nr_in), out_total = iov_total(out, nr_out);
+	struct fuse_in_header hdr;
+	struct fuse_out_header *oh;
+	struct fuse_req r = {
+		.s = s, .hdr = &hdr, .cancel = cancel,
+		.in = in, .nr_in = nr_in, .out = out, .nr_out = nr_out,
+	};
+	uint8_t *req_buf = NULL, *reply_buf;
+	size_t reply_cap, copied;
+	uint32_t len;
+	int ret;
+
+	if (in_total < sizeof(hdr))
+		return -EINVAL;
+	iov_gather(&hdr, sizeof(hdr), in, nr_in);
+	copied = request_copy_len(&hdr);
+	if (hdr.opcode != FUSE_FORGET && hdr.opcode != FUSE_BATCH_FORGET &&
+	    hdr.opcode != FUSE_INTERRUPT && out_total < sizeof(*oh))
+		return -EINVAL;
+	/* READ's data goes to the guest's buffers directly: only its header
+	 * comes through here. */
+	reply_cap = out_total < MAX_WRITE + 4096 ? out_total : MAX_WRITE + 4096;
+	if (hdr.opcode == FUSE_READ)
+		reply_cap = sizeof(*oh);
+	reply_buf = malloc(reply_cap > sizeof(*oh) ? reply_cap : sizeof(*oh));
+	if (!reply_buf)
+		return -ENOMEM;
+
+	if (hdr.len != in_total || hdr.len < sizeof(hdr) || hdr.len > MAX_REQUEST) {
+		LOG_RATELIMITED(LOG_WARN, "virtio-fs: request length %u, buffers %zu", hdr.len,
+				in_total);
+		ret = -EINVAL;
+	} else if (!(req_buf = malloc(copied + 1))) {
+		ret = -ENOMEM;
+	} else {
+		iov_gather(req_buf, copied, in, nr_in);
+		/* A NUL past the end, so that no string scan can run off it. */
+		req_buf[copied] = '\0';
+		r.arg = req_buf + sizeof(hdr);
+		r.arg_len = copied - sizeof(hdr);
+		r.reply = reply_buf + sizeof(*oh);
+		r.reply_cap = reply_cap > sizeof(*oh) ? reply_cap - sizeof(*oh) : 0;
+		ret = dispatch(&r);
+	}
+	free(req_buf);
+
+	if (hdr.opcode < sizeof(fuse_ops) / sizeof(fuse_ops[0]) &&
+	    (fuse_ops[hdr.opcode].flags & OP_NO_REPLY)) {
+		free(reply_buf);
+		return 0;
+	}
+	if (ret)
+		r.reply_len = 0;
+	oh = (struct fuse_out_header *)reply_buf;
+	oh->len = sizeof(*oh) + r.reply_len;
+	oh->error = ret;
+	oh->unique = hdr.unique;
+	len = oh->len;
+	iov_scatter(out, nr_out, reply_buf, r.reply_data_in_place ? sizeof(*oh) : len);
+	free(reply_buf);
+	return len;
+}
+
+/* Every inode the guest holds is an open fd here, and the guest caches many
+ * more than the usual soft limit of 1024: allow what the hard limit allows,
+ * as virtiofsd does. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
+{
+	struct fuse_server *s;
+	struct stat st;
+	unsigned int max_inodes = cfg->max_inodes ? cfg->max_inodes : DEFAULT_MAX_INODES;
+	unsigned int max_handles = cfg->max_handles ? cfg->max_handles : DEFAULT_MAX_HANDLES;
+	int fd, ret;
+
+	for (unsigned int i = 0; i < cfg->nr_virtual_files; i++) {
+		const char *name = cfg->virtual_files[i].name;
+
+		if (!*name || strchr(name, '/') || is_dot_or_dotdot(name))
+			return -EINVAL;
+	}
+	if (max_inodes > (1u << 30) || max_handles > (1u << 30) || cfg->nr_virtual_files > 1024)
+		return -EINVAL;
+	raise_nofile_limit();
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->nr_inodes = FUSE_ROOT_INDEX + 1 + cfg->nr_virtual_files + max_inodes;
+	s->nr_handles = max_handles + 1;
+	for (s->hash_mask = 1; s->hash_mask < s->nr_inodes; s->hash_mask <<= 1)
+		;
+	s->inode_hash = calloc(s->hash_mask--, sizeof(*s->inode_hash));
+	s->inodes = calloc(s->nr_inodes, sizeof(*s->inodes));
+	s->handles = calloc(s->nr_handles, sizeof(*s->handles));
+	s->proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!s->inode_hash || !s->inodes || !s->handles) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (s->proc_self_fd < 0 || fd < 0 || stat_fd(fd, &st)) {
+		ret = -errno;
+		goto fail;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->plock_lock, NULL);
+	pthread_condattr_t cond_attr;
+	pthread_condattr_init(&cond_attr);
+	pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->plocks_changed, &cond_attr);
+	pthread_condattr_destroy(&cond_attr);
+	/* each lock owner holds an fd, as each open file does */
+	s->max_plocks = max_handles;
+	/* Free lists in ascending order; the root and virtual files take the
+	 * first slots for good. */
+	for (uint32_t i = s->nr_inodes - 1; i > 0; i--) {
+		s->inodes[i].fd = -1;
+		s->inodes[i].next = s->free_inode;
+		s->free_inode = i;
+	}
+	for (uint32_t i = s->nr_handles - 1; i > 0; i--) {
+		s->handles[i].fd = -1;
+		pthread_mutex_init(&s->handles[i].dir_lock, NULL);
+		s->handles[i].next_free = s->free_handle;
+		s->free_handle = i;
+	}
+	s->free_inode = FUSE_ROOT_INDEX + 1 + cfg->nr_virtual_files;
+	s->inodes[FUSE_ROOT_INDEX] = (struct fs_inode){
+		.fd = fd, .in_use = true, .dev = st.st_dev, .ino = st.st_ino, .nlookup = 1,
+	};
+	inode_hash_add(s, &s->inodes[FUSE_ROOT_INDEX]);
+	for (unsigned int i = 0; i < cfg->nr_virtual_files; i++)
+		s->inodes[FUSE_ROOT_INDEX + 1 + i] = (struct fs_inode){
+			.fd = -1, .in_use = true, .vfile = &cfg->virtual_files[i],
+		};
+	*out = s;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (s->proc_self_fd >= 0)
+		close(s->proc_self_fd);
+	free(s->inode_hash);
+	free(s->inodes);
+	free(s->handles);
+	free(s);
+	return ret;
+}
+
+void fuse_server_destroy(struct fuse_server *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 1; i < s->nr_handles; i++) {
+		s->handles[i].released = true;
+		s->handles[i].pins = 0;
+		if (s->handles[i].in_use)
+			handle_unref_locked(s, &s->handles[i]);
+		pthread_mutex_destroy(&s->handles[i].dir_lock);
+	}
+	for (uint32_t i = 0; i < s->nr_inodes; i++) {
+		plocks_free(s, &s->inodes[i]);
+		if (s->inodes[i].fd >= 0)
+			close(s->inodes[i].fd);
+	}
+	close(s->proc_self_fd);
+	pthread_cond_destroy(&s->plocks_changed);
+	pthread_mutex_destroy(&s->plock_lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s->inode_hash);
+	free(s->inodes);
+	free(s->handles);
+	free(s);
+}
