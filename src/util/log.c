@@ -1,5 +1,6 @@
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level == LOG_OFF || (int)level > current_level)
 		return;
+	/* Callers log a failure and then return -errno: isatty() and write()
+	 * must not change what they return (isatty on a pipe sets ENOTTY). */
+	int saved_errno = errno;
 	int fd = log_fd < 0 ? STDERR_FILENO : log_fd;
 	bool color = log_style == 1 || (log_style == 0 && isatty(fd));
 	char line[1024];
@@ -53,6 +57,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	/* one write per line so lines from several threads do not interleave */
 	ssize_t unused = write(fd, line, n);
 	(void)unused;
+	errno = saved_errno;
 }
 
 bool log_ratelimit_allow(struct log_ratelimit *rl)
