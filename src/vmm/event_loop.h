@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EVENT_LOOP_MAX_HANDLERS 64
+/* Enough for the most a VM uses: the stop and signal fds, each share's 3
+ * queues (8 shares), and per stdio console set (the implicit one and 4
+ * more) 10 queues, 2 inputs and 3 outputs: 2 + 24 + 5 * 15 = 101. */
+#define EVENT_LOOP_MAX_HANDLERS 128
 
 typedef void (*event_handler_fn)(void *opaque, uint32_t events);
 

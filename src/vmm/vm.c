@@ -705,6 +705,9 @@ void vm_flush(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_consoles; i++)
 		console_flush(&vm->consoles[i]);
+	/* after every flush: two consoles may share an fd's blocking mode */
+	for (unsigned int i = 0; i < vm->nr_consoles; i++)
+		console_restore(&vm->consoles[i]);
 }
 
 int vm_exit_status(struct vm *vm)
@@ -833,8 +836,6 @@ int vmm_start(struct vm_config *cfg)
 	if (ret < 0)
 		LOG_ERR("the event loop failed: %s", strerror(-ret));
 	vm_flush(&vm);
-	for (unsigned int i = 0; i < vm.nr_consoles; i++)
-		console_restore(&vm.consoles[i]);
 	int status = ret < 0 ? 125 : vm_exit_status(&vm);
 	log_memory_use(&vm);
 	log_share_use(&vm);

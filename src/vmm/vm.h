@@ -99,7 +99,8 @@ int vm_start_vcpus(struct vm *vm);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 /* The process exit status for a VM that stopped. */
 int vm_exit_status(struct vm *vm);
-/* Write out what the guest's devices still hold (console output). */
+/* Write out what the guest's devices still hold (console output), then give
+ * the host's terminals and fds their settings back: the VM is over. */
 void vm_flush(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Split irqchip: a vCPU's access at offset in the I/O APIC's MMIO window. */

@@ -3,9 +3,13 @@
  * (or nothing, /dev/null, a file) dispatched by one event-loop turn at a time. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include "check.h"
 #include "mmio_access.h"
 #include "devices/console/console.h"
+#include "util/log.h"
 #include "virtio/mmio.h"
 
 #define MEM_SIZE 0x100000
@@ -425,6 +430,396 @@ static void test_output_error(void)
 	bench_destroy(&b);
 }
 
+/* --- a host reader that does not keep up ----------------------------------- */
+
+#define PIPE_SIZE 4096 /* the output pipe's capacity in these tests: one page */
+
+/* Fail the program, loudly, if what follows blocks: the console must never
+ * make its caller wait for the host's reader. */
+static const char *watchdog_what;
+
+static void watchdog_fired(int sig)
+{
+	static const char msg[] = "test-console: blocked for 5 s: ";
+	ssize_t unused;
+
+	(void)sig;
+	unused = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	unused = write(STDERR_FILENO, watchdog_what, strlen(watchdog_what));
+	unused = write(STDERR_FILENO, "\n", 1);
+	(void)unused;
+	_exit(1);
+}
+
+static void watchdog_arm(const char *what)
+{
+	watchdog_what = what;
+	alarm(5);
+}
+
+static void watchdog_disarm(void)
+{
+	alarm(0);
+}
+
+/* Byte i of the stream the guest writes: no period short enough for a lost
+ * or repeated block (of the buffer's size, say) to go unseen. */
+static uint8_t stream_byte(uint64_t i)
+{
+	return (uint8_t)(((uint32_t)i * 2654435761u) >> 13);
+}
+
+/* What the guest queues: 7 chains in the ring's 8 descriptors, 4 times the
+ * bound in all, one chain (two buffers) larger than the bound on its own. */
+static const uint32_t flood_chains[][2] = {
+	{ 1000 }, { 100 * 1024, 3 * 1024 }, { 40 * 1024 }, { 40 * 1024 },
+	{ 7 }, { 40 * 1024 }, { 40 * 1024 },
+};
+#define FLOOD_CHAINS ARRAY_SIZE(flood_chains)
+#define FLOOD_BYTES (1000 + 103 * 1024 + 4 * 40 * 1024 + 7)
+
+struct flood {
+	uint16_t heads[FLOOD_CHAINS];
+	uint64_t ends[FLOOD_CHAINS]; /* stream offset after each chain */
+};
+
+/* Queue the flood on transmit queue q, not kicked. */
+static void queue_flood(struct bench *b, unsigned int q, struct flood *f)
+{
+	static char data[2][100 * 1024];
+	uint64_t offset = 0;
+
+	for (unsigned int i = 0; i < FLOOD_CHAINS; i++) {
+		struct seg segs[2];
+		unsigned int n = 0;
+
+		for (; n < 2 && flood_chains[i][n]; n++) {
+			for (uint32_t j = 0; j < flood_chains[i][n]; j++)
+				data[n][j] = stream_byte(offset++);
+			segs[n] = (struct seg){ .data = data[n], .len = flood_chains[i][n] };
+		}
+		f->heads[i] = add_chain(b, q, segs, n);
+		f->ends[i] = offset;
+	}
+	CHECK_EQ_INT(offset, FLOOD_BYTES);
+}
+
+/* The console writes into a pipe of PIPE_SIZE bytes nobody reads yet. */
+static void bench_init_small_pipe(struct bench *b)
+{
+	bench_init(b, -1);
+	CHECK_EQ_INT(fcntl(b->out[1], F_SETPIPE_SZ, PIPE_SIZE), PIPE_SIZE);
+}
+
+/* The device stopped taking the guest's chains at the bound: the pipe and
+ * the buffer are full, the chains that did not fit wait in the ring. */
+static void check_backed_up(struct bench *b, unsigned int q, int out_fd, const struct flood *f)
+{
+	uint16_t used = used_ring(q)->idx;
+	const struct console_port *p = &b->con.ports[q == CONSOLE_TX_QUEUE ? 0 : (q - 1) / 2 - 1];
+
+	CHECK_EQ_INT(pending(out_fd), PIPE_SIZE);
+	/* full, or nearly: a kick stops after one buffer's worth */
+	CHECK(p->output.len <= CONSOLE_OUTPUT_BUFFER);
+	CHECK(p->output.len >= CONSOLE_OUTPUT_BUFFER - PIPE_SIZE);
+	CHECK(used < FLOOD_CHAINS);
+	/* the chains given back are all in the pipe and the buffer; the next
+	 * one at most partly */
+	CHECK(used == 0 || f->ends[used - 1] <= PIPE_SIZE + CONSOLE_OUTPUT_BUFFER);
+	CHECK(f->ends[used] > PIPE_SIZE + CONSOLE_OUTPUT_BUFFER);
+}
+
+/* The guest floods queue q and kicks: the kick returns at once, and the
+ * device is backed up. */
+static void back_up(struct bench *b, unsigned int q, int out_fd, struct flood *f)
+{
+	queue_flood(b, q, f);
+	watchdog_arm("a kick with the output pipe full");
+	kick(b, q);
+	watchdog_disarm();
+	check_backed_up(b, q, out_fd, f);
+}
+
+/* Read the pipe, turning the loop between reads (its watch writes more as
+ * room appears), until nothing more comes: how many bytes came. */
+static uint64_t drain(struct bench *b, int fd, uint8_t *got, uint64_t size)
+{
+	uint64_t n = 0;
+
+	for (int quiet = 0; quiet < 3;) {
+		ssize_t r = read(fd, got + n, size - n);
+
+		if (r > 0) {
+			n += r;
+			quiet = 0;
+		} else {
+			quiet++;
+		}
+		event_loop_run_once(&b->loop, 0);
+	}
+	return n;
+}
+
+/* Everything the guest queued arrived once, in order, and every chain went
+ * back once, in order. */
+static void check_all_arrived(unsigned int q, const uint8_t *got, uint64_t n, const struct flood *f)
+{
+	uint64_t bad = 0;
+
+	CHECK_EQ_INT(n, FLOOD_BYTES);
+	for (uint64_t i = 0; i < n && i < FLOOD_BYTES; i++)
+		bad += got[i] != stream_byte(i);
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(used_ring(q)->idx, FLOOD_CHAINS);
+	for (unsigned int i = 0; i < FLOOD_CHAINS; i++)
+		CHECK_EQ_INT(used_ring(q)->ring[i].id, f->heads[i]);
+}
+
+/* A pipe nobody reads: the kick returns at once, the device stops taking
+ * the guest's chains at the bound, and resumes as the reader drains it;
+ * everything arrives once, in order. (Before the bound, the kick blocked in
+ * poll() for good: the watchdog fails this test.) */
+static void test_output_backpressure(uint64_t features)
+{
+	static const char *const after[] = { "after\n" };
+	static uint8_t got[FLOOD_BYTES + 2 * PIPE_SIZE];
+	struct bench b;
+	struct flood f;
+
+	bench_init_small_pipe(&b);
+	driver_init(&b, features, true);
+	back_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
+	/* more kicks fill the buffer to the bound and take nothing past it;
+	 * the watch stays quiet */
+	uint16_t used = used_ring(CONSOLE_TX_QUEUE)->idx;
+	kick(&b, CONSOLE_TX_QUEUE);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, used);
+	CHECK_EQ_INT(b.con.ports[0].output.len, CONSOLE_OUTPUT_BUFFER);
+	CHECK_EQ_INT(b.con.ports[0].tx_taken + f.ends[used - 1],
+		     PIPE_SIZE + CONSOLE_OUTPUT_BUFFER);
+	CHECK_EQ_INT(run_until_idle(&b), 0);
+	CHECK_EQ_INT(pending(b.out[0]), PIPE_SIZE);
+
+	watchdog_arm("draining the output");
+	check_all_arrived(CONSOLE_TX_QUEUE, got, drain(&b, b.out[0], got, sizeof(got)), &f);
+	watchdog_disarm();
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_out, FLOOD_BYTES);
+	CHECK_EQ_INT(b.con.ports[0].output.len, 0);
+	/* the ring was read to its end: the driver is asked to kick at its
+	 * next buffer (while backed up, it was not: no kick storm) */
+	if (features & (1ull << VIRTIO_RING_F_EVENT_IDX))
+		CHECK_EQ_INT(((uint16_t *)used_ring(CONSOLE_TX_QUEUE)->ring)[4 * QUEUE_SIZE],
+			     FLOOD_CHAINS);
+	transmit(&b, after, 1);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK(strcmp(output(&b), "after\n") == 0);
+	CHECK_EQ_INT(run_until_idle(&b), 0);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+}
+
+/* Lines the log got while the test held it. */
+static int log_lines_with(int log_fd, const char *what)
+{
+	static char text[4096];
+	ssize_t n = read(log_fd, text, sizeof(text) - 1);
+	int count = 0;
+
+	text[n > 0 ? n : 0] = '\0';
+	for (const char *s = text; (s = strstr(s, what)); s++)
+		count++;
+	return count;
+}
+
+/* The reader goes away while the output is backed up: the output ends
+ * (said once in the log), what waited is dropped, and the guest's chains,
+ * those waiting and those to come, go back without being written. (Before,
+ * the first kick blocked for good.) */
+static void test_output_reader_gone(void)
+{
+	static const char *const more[] = { "nobody hears this\n" };
+	struct bench b;
+	struct flood f;
+	int log_pipe[2];
+
+	make_output_pipe(log_pipe);
+	log_set_fd(log_pipe[1]);
+	log_set_level(LOG_WARN);
+	bench_init_small_pipe(&b);
+	driver_up(&b);
+	back_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
+
+	close_fd(&b.out[0]);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, FLOOD_CHAINS);
+	CHECK_EQ_INT(b.con.ports[0].counters.output_errors, 1);
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_out, PIPE_SIZE);
+	CHECK(!console_output_open(&b.con.ports[0].output));
+	transmit(&b, more, 1);
+	transmit(&b, more, 1);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, FLOOD_CHAINS + 2);
+	watchdog_arm("flushing an output whose reader is gone");
+	console_flush(&b.con);
+	watchdog_disarm();
+	CHECK_EQ_INT(run_until_idle(&b), 0);
+	CHECK_EQ_INT(b.con.ports[0].counters.output_errors, 1);
+	CHECK_EQ_INT(log_lines_with(log_pipe[0], "output of port console ended"), 1);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+	log_set_level(LOG_ERROR);
+	log_set_fd(-1);
+	close(log_pipe[0]);
+	close(log_pipe[1]);
+}
+
+/* The VMM's loop, as vm.c wires it: a kick arrives on an eventfd, as do a
+ * virtio-fs kick (any other fd) and the stop request. */
+struct loop_bench {
+	struct bench *b;
+	int kick_fd, other_fd, stop_fd;
+	unsigned int others;
+};
+
+static void read_eventfd(int fd)
+{
+	uint64_t count;
+
+	CHECK_EQ_INT(read(fd, &count, sizeof(count)), sizeof(count));
+}
+
+static void write_eventfd(int fd)
+{
+	uint64_t one = 1;
+
+	CHECK_EQ_INT(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+static void on_test_kick(void *opaque, uint32_t events)
+{
+	struct loop_bench *l = opaque;
+
+	(void)events;
+	read_eventfd(l->kick_fd);
+	virtio_mmio_notify(&l->b->t, CONSOLE_TX_QUEUE);
+}
+
+static void on_other(void *opaque, uint32_t events)
+{
+	struct loop_bench *l = opaque;
+
+	(void)events;
+	read_eventfd(l->other_fd);
+	l->others++;
+}
+
+static void on_test_stop(void *opaque, uint32_t events)
+{
+	struct loop_bench *l = opaque;
+
+	(void)events;
+	read_eventfd(l->stop_fd);
+	l->b->loop.stop = true;
+}
+
+struct slow_reader {
+	int fd;
+	uint8_t *got;
+	uint64_t size, n;
+};
+
+/* Reads a little at a time until the pipe's writer is gone. */
+static void *read_slowly(void *opaque)
+{
+	struct slow_reader *r = opaque;
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+
+	while (poll(&p, 1, 2000) > 0) {
+		ssize_t n = read(r->fd, r->got + r->n, r->size - r->n < 1000 ? r->size - r->n : 1000);
+		if (n <= 0 && !(n < 0 && errno == EAGAIN))
+			break;
+		if (n > 0)
+			r->n += n;
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* While the console is backed up, the loop serves other fds and the stop
+ * request; the final flush then waits for the slow reader and loses
+ * nothing. (Before, the loop blocked in the kick's handler for good.) */
+static void test_stop_while_backed_up(void)
+{
+	static uint8_t got[FLOOD_BYTES + 2 * PIPE_SIZE];
+	struct bench b;
+	struct flood f;
+	struct loop_bench l = { .b = &b };
+	struct slow_reader reader = { .got = got, .size = sizeof(got) };
+	pthread_t thread;
+
+	bench_init_small_pipe(&b);
+	l.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	l.other_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	l.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK_EQ_INT(event_loop_add(&b.loop, l.kick_fd, EPOLLIN, on_test_kick, &l), 0);
+	CHECK_EQ_INT(event_loop_add(&b.loop, l.other_fd, EPOLLIN, on_other, &l), 0);
+	CHECK_EQ_INT(event_loop_add(&b.loop, l.stop_fd, EPOLLIN, on_test_stop, &l), 0);
+	driver_up(&b);
+	queue_flood(&b, CONSOLE_TX_QUEUE, &f);
+
+	watchdog_arm("the event loop, serving a kick with the output pipe full");
+	write_eventfd(l.kick_fd);
+	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 1);
+	check_backed_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
+	write_eventfd(l.other_fd);
+	write_eventfd(l.kick_fd);
+	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 2);
+	CHECK_EQ_INT(l.others, 1);
+	write_eventfd(l.stop_fd);
+	CHECK_EQ_INT(event_loop_run(&b.loop), 0);
+	watchdog_disarm();
+	check_backed_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
+
+	/* the VM is over: what the guest queued reaches the slow reader */
+	reader.fd = b.out[0];
+	CHECK_EQ_INT(pthread_create(&thread, NULL, read_slowly, &reader), 0);
+	watchdog_arm("the final flush, with a reader that reads");
+	console_flush(&b.con);
+	watchdog_disarm();
+	console_destroy(&b.con); /* our duplicate of the pipe goes */
+	virtio_mmio_destroy(&b.t);
+	close_fd(&b.out[1]); /* the reader sees the end */
+	pthread_join(thread, NULL);
+	check_all_arrived(CONSOLE_TX_QUEUE, got, reader.n, &f);
+	event_loop_destroy(&b.loop);
+	close_fd(&b.out[0]);
+	close(l.kick_fd);
+	close(l.other_fd);
+	close(l.stop_fd);
+}
+
+/* A reader that keeps up does not let one port keep the loop: a kick takes
+ * one buffer's worth and comes back through the loop for the rest. (Before,
+ * one kick wrote all of it.) */
+static void test_output_batches(void)
+{
+	static uint8_t got[FLOOD_BYTES + 2 * PIPE_SIZE];
+	struct bench b;
+	struct flood f;
+
+	bench_init(&b, -1);
+	CHECK_EQ_INT(fcntl(b.out[1], F_SETPIPE_SZ, 512 * 1024), 512 * 1024);
+	driver_up(&b);
+	queue_flood(&b, CONSOLE_TX_QUEUE, &f);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK_EQ_INT(pending(b.out[0]), CONSOLE_OUTPUT_BUFFER);
+	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, 1);
+	CHECK(run_until_idle(&b) >= 3);
+	check_all_arrived(CONSOLE_TX_QUEUE, got, drain(&b, b.out[0], got, sizeof(got)), &f);
+	bench_destroy(&b);
+}
+
 static void test_receive(void)
 {
 	struct bench b;
@@ -480,6 +875,34 @@ static void test_receive_waits_for_buffer(uint64_t features)
 	/* out of buffers again: the last byte waits, quietly */
 	CHECK(run_until_idle(&b) <= 1);
 	CHECK_EQ_INT(pending(b.in[0]), 1);
+	bench_destroy(&b);
+}
+
+/* Input that floods stays in its own pipe: the console holds none of it,
+ * the guest's receive buffers take what they hold, and the loop goes quiet
+ * until the guest offers more. (Passes without the output bound too: it
+ * shows the input side needed none.) */
+static void test_input_flood(void)
+{
+	static char junk[4096];
+	struct bench b;
+	struct seg bufs[] = { { .len = 16 }, { .len = 16 } };
+	uint64_t flooded = 0;
+	ssize_t n;
+
+	bench_init_piped(&b);
+	fcntl(b.in[1], F_SETFL, O_NONBLOCK);
+	while ((n = write(b.in[1], junk, sizeof(junk))) > 0)
+		flooded += n;
+	CHECK(flooded >= 4096);
+	driver_up(&b);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[0], 1);
+	add_chain(&b, CONSOLE_RX_QUEUE, &bufs[1], 1);
+	kick(&b, CONSOLE_RX_QUEUE);
+	CHECK(run_until_idle(&b) <= 3);
+	check_used(CONSOLE_RX_QUEUE, 2, 1, 16);
+	CHECK_EQ_INT(pending(b.in[0]), flooded - 32);
+	CHECK_EQ_INT(run_until_idle(&b), 0);
 	bench_destroy(&b);
 }
 
@@ -1007,6 +1430,28 @@ static void test_multiport_input(void)
 	bench_destroy(&b);
 }
 
+/* A named port whose reader does not keep up holds back no other port.
+ * (Before, the kick on its queue blocked for good.) */
+static void test_multiport_backpressure(void)
+{
+	static const char *const text[] = { "port 0 goes on\n" };
+	static uint8_t got[FLOOD_BYTES + 2 * PIPE_SIZE];
+	unsigned int txq = port_rx_queue(STDOUT_PORT) + 1;
+	struct bench b;
+	struct flood f;
+
+	bench_init_multiport(&b, -1, -1);
+	CHECK_EQ_INT(fcntl(b.out2[1], F_SETPIPE_SZ, PIPE_SIZE), PIPE_SIZE);
+	multiport_up(&b);
+	back_up(&b, txq, b.out2[0], &f);
+	transmit(&b, text, 1);
+	kick(&b, CONSOLE_TX_QUEUE);
+	CHECK(strcmp(output(&b), "port 0 goes on\n") == 0);
+	check_all_arrived(txq, got, drain(&b, b.out2[0], got, sizeof(got)), &f);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+}
+
 /* Port 0 too waits for the guest's console to be set up, and keeps the host
  * side open at the end of its input (a terminal has no end of file). */
 static void test_multiport_console_input(void)
@@ -1166,6 +1611,7 @@ int main(void)
 {
 	/* what the VMM does: a closed output is an error, not a signal */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, watchdog_fired);
 	if (gm_add_anon(&gm, 0, MEM_SIZE) < 0) {
 		fprintf(stderr, "cannot map guest memory\n");
 		return 1;
@@ -1174,10 +1620,16 @@ int main(void)
 	test_transmit();
 	test_flush();
 	test_output_error();
+	test_output_backpressure(1ull << VIRTIO_F_VERSION_1);
+	test_output_backpressure((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX));
+	test_output_reader_gone();
+	test_stop_while_backed_up();
+	test_output_batches();
 	test_receive();
 	test_receive_waits_for_buffer(1ull << VIRTIO_F_VERSION_1);
 	test_receive_waits_for_buffer((1ull << VIRTIO_F_VERSION_1) |
 				      (1ull << VIRTIO_RING_F_EVENT_IDX));
+	test_input_flood();
 	test_receive_eof();
 	test_hangup_while_idle();
 	test_terminal();
@@ -1189,6 +1641,7 @@ int main(void)
 	test_reset();
 	test_multiport_setup();
 	test_multiport_input();
+	test_multiport_backpressure();
 	test_multiport_console_input();
 	test_multiport_resize();
 	test_stdio_ports();

@@ -3,7 +3,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,28 +64,6 @@ static void console_config_read(struct virtio_device *dev, uint32_t offset, void
 	};
 
 	memcpy(data, (const uint8_t *)&config + offset, len);
-}
-
-/* Blocks until all of buf is written: output is never dropped while the fd
- * takes it, even when it is non-blocking and full. */
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd, .events = POLLOUT };
-				poll(&p, 1, -1);
-				continue;
-			}
-			return -errno;
-		}
-		buf += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* --- control queue --------------------------------------------------------- */
@@ -229,28 +206,109 @@ static void receive_control(struct console *c)
 
 /* --- data ------------------------------------------------------------------ */
 
-static void transmit(struct console *c, unsigned int port)
+/* How much one call of transmit takes from the guest at most before it lets
+ * the loop serve the rest (a guest writing as fast as the host reads must
+ * not keep the loop to itself): it comes back through the output's watch. */
+#define TRANSMIT_BATCH CONSOLE_OUTPUT_BUFFER
+
+static const char *port_label(const struct console_port *p)
+{
+	return p->name[0] ? p->name : "console";
+}
+
+/* Write what the port's output holds; a reader that went away is said once. */
+static void write_output(struct console_port *p)
+{
+	ssize_t n = console_output_write(&p->output);
+
+	if (n >= 0) {
+		p->counters.bytes_out += n;
+		return;
+	}
+	p->counters.output_errors++;
+	LOG_WRN("console: the output of port %s ended (%s): what the guest writes there is "
+		"discarded from now on", port_label(p), strerror(-n));
+}
+
+/* Copy the readable bytes of c->chain past the first p->tx_taken into the
+ * port's output, as far as it has room: whether the whole chain is in. */
+static bool take_chain(struct console *c, struct console_port *p)
+{
+	const struct virtq_chain *chain = c->chain;
+	uint64_t skip = p->tx_taken;
+
+	for (unsigned int i = 0; i < chain->nr_bufs && !chain->bufs[i].writable; i++) {
+		const struct virtq_buf *b = &chain->bufs[i];
+		uint32_t room = console_output_room(&p->output), left, n;
+
+		if (skip >= b->len) {
+			skip -= b->len;
+			continue;
+		}
+		left = b->len - skip;
+		n = left < room ? left : room;
+		console_output_put(&p->output, (const uint8_t *)b->host + skip, n);
+		p->tx_taken += n;
+		skip = 0;
+		if (n < left)
+			return false;
+	}
+	p->tx_taken = 0;
+	return true;
+}
+
+/* Take the guest's chains into the port's output while it has room (all of
+ * them, to be discarded, where the port has no output); one that does not
+ * fit whole goes in partly and stays first in the ring. Returns how many
+ * bytes it took (or discarded), and in *more whether it stopped with chains
+ * left. */
+static uint64_t take_chains(struct console *c, struct console_port *p, bool *more, bool *pushed)
+{
+	struct virtq *q = &c->queues[tx_queue_of(p - c->ports)];
+	bool keep = console_output_open(&p->output);
+	uint64_t before, taken = 0;
+
+	*more = true;
+	while (!keep || console_output_room(&p->output) > 0) {
+		if (!c->active || virtio_pop(&c->vdev, q, c->chain) != 1) {
+			*more = false;
+			break;
+		}
+		before = p->output.len;
+		bool whole = !keep || take_chain(c, p);
+		taken += keep ? p->output.len - before : c->chain->readable_bytes;
+		if (!whole) {
+			virtq_unpop(q); /* the rest waits for room */
+			break;
+		}
+		virtq_push(q, c->chain->head, 0);
+		*pushed = true;
+	}
+	return taken;
+}
+
+/* Move the port's output along: what the buffer holds to the host's fd,
+ * then the guest's chains into the buffer and on, until the ring is empty,
+ * the fd full (it is then watched for room, and the chains not taken wait
+ * in the ring: the guest's backpressure) or a batch done. all: no batch
+ * limit, for the final flush. */
+static void transmit(struct console *c, unsigned int port, bool all)
 {
 	struct console_port *p = &c->ports[port];
 	struct virtq *q = &c->queues[tx_queue_of(port)];
-	bool pushed = false;
+	/* An fd the loop cannot watch gives no way back: no batch for it. */
+	bool batch = !all && p->output.watched, more = true, pushed = false;
+	uint64_t taken = 0;
 
-	while (virtio_pop(&c->vdev, q, c->chain) == 1) {
-		for (unsigned int i = 0; i < c->chain->nr_bufs && p->out_fd >= 0; i++) {
-			const struct virtq_buf *b = &c->chain->bufs[i];
-			if (b->writable)
-				break;
-			int ret = write_all(p->out_fd, b->host, b->len);
-			if (ret < 0) {
-				p->counters.output_errors++;
-				LOG_RATELIMITED(LOG_WARN, "console: output lost: %s", strerror(-ret));
-				break;
-			}
-			p->counters.bytes_out += b->len;
-		}
-		virtq_push(q, c->chain->head, 0);
-		pushed = true;
+	write_output(p);
+	while (more && !(batch && taken >= TRANSMIT_BATCH)) {
+		if (console_output_open(&p->output) && console_output_room(&p->output) == 0)
+			break; /* the fd is full, and watched */
+		taken += take_chains(c, p, &more, &pushed);
+		write_output(p);
 	}
+	if (more && batch)
+		console_output_watch(&p->output);
 	if (pushed)
 		virtio_signal_used(&c->vdev, q);
 }
@@ -361,6 +419,19 @@ static void on_input(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The output has room again (or is watched to come back after a batch). */
+static void on_output_room(void *opaque, uint32_t events)
+{
+	struct console_port *p = opaque;
+	struct console *c = p->console;
+
+	(void)events;
+	pthread_mutex_lock(&c->lock);
+	p->output.armed = false; /* one event per arming */
+	transmit(c, p - c->ports, false);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* --- device ops ------------------------------------------------------------ */
 
 static int console_activate(struct virtio_device *dev)
@@ -375,7 +446,7 @@ static int console_activate(struct virtio_device *dev)
 		c->ports[0].guest_open = true;
 	for (unsigned int i = 0; i < (c->multiport ? c->nr_ports : 1); i++) {
 		start_input(c, &c->ports[i]);
-		transmit(c, i);
+		transmit(c, i, false);
 	}
 	if (c->multiport)
 		receive_control(c);
@@ -395,7 +466,7 @@ static void console_queue_notify(struct virtio_device *dev, unsigned int queue)
 	} else {
 		unsigned int port = queue < CONSOLE_CTRL_RX_QUEUE ? 0 : queue / 2 - 1;
 		if (queue == tx_queue_of(port))
-			transmit(c, port);
+			transmit(c, port, false);
 		else
 			start_input(c, &c->ports[port]); /* new receive buffers */
 	}
@@ -403,7 +474,8 @@ static void console_queue_notify(struct virtio_device *dev, unsigned int queue)
 }
 
 /* An armed watch may still fire once: its handler then finds the port
- * closed and lets the watch lapse. */
+ * closed and lets the watch lapse. Output already taken from the guest is
+ * still written; a chain taken in part is the old ring's. */
 static void console_reset(struct virtio_device *dev)
 {
 	struct console *c = console_of(dev);
@@ -414,6 +486,7 @@ static void console_reset(struct virtio_device *dev)
 	for (unsigned int i = 0; i < c->nr_ports; i++) {
 		c->ports[i].guest_open = false;
 		c->ports[i].ctrl_owed = 0;
+		c->ports[i].tx_taken = 0;
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -472,7 +545,8 @@ static void make_raw(struct console *c, int fd)
 }
 
 /* The port reads its own duplicate of the input, so that two ports (or two
- * consoles) on one fd are two entries in the event loop. */
+ * consoles) on one fd are two entries in the event loop. What it sets up
+ * before an error is console_destroy's to undo. */
 static int init_port(struct console *c, unsigned int index, const struct console_port_config *cfg)
 {
 	struct console_port *p = &c->ports[index];
@@ -482,8 +556,9 @@ static int init_port(struct console *c, unsigned int index, const struct console
 	if ((index > 0 && cfg->name == NULL) || (cfg->name && name_len == 0) ||
 	    name_len > CONSOLE_PORT_NAME_MAX)
 		return -EINVAL;
-	*p = (struct console_port){ .console = c, .in_fd = -1, .out_fd = cfg->out_fd };
 	memcpy(p->name, cfg->name ? cfg->name : "", name_len);
+	if ((ret = console_output_init(&p->output, cfg->out_fd, c->loop, on_output_room, p)) < 0)
+		return ret;
 	if (cfg->in_fd < 0)
 		return 0;
 	p->in_fd = fcntl(cfg->in_fd, F_DUPFD_CLOEXEC, 0);
@@ -531,7 +606,8 @@ int console_init(struct console *c, const struct console_port_config *ports,
 	};
 	pthread_mutex_init(&c->lock, NULL);
 	for (unsigned int i = 0; i < CONSOLE_MAX_PORTS; i++)
-		c->ports[i] = (struct console_port){ .console = c, .in_fd = -1, .out_fd = -1 };
+		c->ports[i] = (struct console_port){ .console = c, .in_fd = -1,
+						     .output = { .fd = -1 } };
 	for (unsigned int i = 0; i < CONSOLE_NR_QUEUES; i++) {
 		if ((ret = virtq_init(&c->queues[i], CONSOLE_QUEUE_SIZE)) < 0)
 			return ret;
@@ -539,9 +615,9 @@ int console_init(struct console *c, const struct console_port_config *ports,
 	if (!(c->chain = virtq_chain_alloc(&c->queues[0])))
 		return -ENOMEM;
 	for (unsigned int i = 0; i < nr_ports; i++) {
+		c->nr_ports++; /* counted first: console_destroy undoes a part */
 		if ((ret = init_port(c, i, &ports[i])) < 0)
 			return ret;
-		c->nr_ports++;
 	}
 	/* The guest's tty does the line editing: ours passes every key. */
 	if (ports[0].in_fd >= 0 && !ports[0].name)
@@ -578,8 +654,17 @@ void console_interrupt(struct console *c)
 void console_flush(struct console *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (unsigned int i = 0; c->active && i < c->nr_ports; i++)
-		transmit(c, i);
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		struct console_output *o = &c->ports[i].output;
+
+		transmit(c, i, true);
+		while (console_output_open(o) && o->len > 0) {
+			pthread_mutex_unlock(&c->lock);
+			console_output_wait(o);
+			pthread_mutex_lock(&c->lock);
+			transmit(c, i, true);
+		}
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -588,6 +673,8 @@ void console_restore(struct console *c)
 	if (c->termios_saved)
 		tcsetattr(c->term_fd_raw, TCSANOW, &c->saved_termios);
 	c->termios_saved = false;
+	for (unsigned int i = 0; i < c->nr_ports; i++)
+		console_output_restore(&c->ports[i].output);
 }
 
 void console_destroy(struct console *c)
@@ -599,6 +686,7 @@ void console_destroy(struct console *c)
 			event_loop_remove(c->loop, p->in_fd);
 		if (p->in_fd >= 0)
 			close(p->in_fd);
+		console_output_destroy(&p->output);
 	}
 	free(c->chain);
 	pthread_mutex_destroy(&c->lock);

@@ -14,7 +14,19 @@
  *
  * Input from a terminal is put in raw mode (the guest's tty does the line
  * editing) until console_restore(); the guest learns the terminal's size and
- * its changes (console_resized) through the control queue. */
+ * its changes (console_resized) through the control queue.
+ *
+ * Nothing waits on the host: input is read only when epoll says it is there,
+ * straight into the guest's receive buffers (no buffer of ours, so a flood
+ * waits in the host's pipe while the guest offers none); output goes through
+ * a bounded buffer per port (output.h), and past it the guest's transmit
+ * buffers wait in its ring until the host reader takes more.
+ *
+ * Threads: the event loop's thread serves kicks (through the transport),
+ * input, room on an output, SIGWINCH and SIGINT, and after the loop ends
+ * console_flush and console_restore; vCPU threads reach activate, reset and
+ * the config space through the transport. Lock order: the transport's lock,
+ * then the console's; nothing waits for the host while holding either. */
 #ifndef KRUN_DEVICES_CONSOLE_H
 #define KRUN_DEVICES_CONSOLE_H
 
@@ -23,6 +35,7 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "devices/console/output.h"
 #include "virtio/device.h"
 #include "vmm/event_loop.h"
 
@@ -44,7 +57,7 @@ enum {
 struct console_port_config {
 	const char *name; /* NULL for port 0, the console; else a name for the guest */
 	int in_fd;	  /* input, or -1; duplicated, the caller keeps its own */
-	int out_fd;	  /* output, or -1 to discard it */
+	int out_fd;	  /* output, or -1 to discard it; duplicated likewise */
 };
 
 struct console_port_counters {
@@ -56,7 +69,7 @@ struct console_port_counters {
 struct console_port {
 	struct console *console;
 	char name[CONSOLE_PORT_NAME_MAX + 1]; /* "" for port 0 */
-	int in_fd, out_fd;
+	int in_fd;
 	bool input_watched;	 /* in_fd is in the event loop */
 	bool input_unpollable;	 /* a regular file or the like: always ready */
 	bool input_eof;
@@ -64,6 +77,10 @@ struct console_port {
 	uint8_t typed[8];	 /* keys the VMM types itself (a forwarded ^C) */
 	unsigned int nr_typed;
 	unsigned int ctrl_owed;	 /* control messages due to the guest (CTRL_* bits) */
+	struct console_output output;
+	/* Bytes of the first chain in the transmit ring already in output: a
+	 * chain larger than the room left goes in by parts. */
+	uint64_t tx_taken;
 	struct console_port_counters counters;
 };
 
@@ -80,8 +97,9 @@ struct console {
 	int term_fd_raw; /* port 0's terminal input, made raw, or -1 */
 	bool termios_saved;
 	struct termios saved_termios;
-	/* The event loop (input, kicks) and vCPU threads (reset) reach the
-	 * queues and ports. */
+	/* Guards everything above (the queues, the ports, their outputs):
+	 * the event loop (kicks, input, output room) and vCPU threads
+	 * (activate, reset) reach them. */
 	pthread_mutex_t lock;
 	_Atomic uint64_t bad_control; /* control messages from the guest ignored */
 };
@@ -109,9 +127,12 @@ void console_resized(struct console *c);
  * is not a terminal). */
 void console_interrupt(struct console *c);
 /* Write out whatever the guest queued and has not been written yet: called
- * when the VM stops so nothing the guest wrote is lost. */
+ * when the VM stops so nothing the guest wrote is lost. Unlike everything
+ * else here, it waits for a slow reader (without the lock), as any writer to
+ * a pipe does; a reader that went away ends it. */
 void console_flush(struct console *c);
-/* Give the terminal its settings back. */
+/* Give the terminal its settings back, and the outputs their blocking mode:
+ * after console_flush, when the VM is over. */
 void console_restore(struct console *c);
 void console_destroy(struct console *c);
 
