@@ -59,6 +59,10 @@ int inode_attr(struct fuse_server *s, struct fs_inode *in, struct fuse_attr *a)
 		vfile_attr(s, in->vfile, a);
 		return 0;
 	}
+	if (inode_sealed(in)) {
+		sealed_attr(in->ino, a);
+		return 0;
+	}
 	ret = stat_fd(in->fd, &st);
 	if (!ret)
 		attr_from_stat(a, &st);

@@ -74,7 +74,7 @@ int op_setattr(struct fuse_req *r, struct fs_inode *node)
 			return -errno;
 	}
 	if (in->valid & FATTR_MODE) {
-		ret = chmod_fd(r->s, node->fd, in->mode & 07777);
+		ret = chmod_fd(r->s, node->fd, chmod_mode(r, node->fd, in->mode & 07777));
 		if (ret)
 			return ret;
 	}

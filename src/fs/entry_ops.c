@@ -35,14 +35,21 @@ int lookup_entry(struct fuse_server *s, struct fs_inode *parent, const char *nam
 	if (fd < 0)
 		return fd;
 	ret = stat_fd(fd, &st);
+	if (!ret)
+		ret = confine_node(&fd, &st);
 	if (ret) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return ret;
 	}
 	ret = inode_insert(s, fd, &st, &e->nodeid);
-	if (!ret)
+	if (ret)
+		return ret;
+	if (fd < 0)
+		sealed_attr(st.st_ino, &e->attr);
+	else
 		attr_from_stat(&e->attr, &st);
-	return ret;
+	return 0;
 }
 
 int reply_entry(struct fuse_req *r, struct fs_inode *parent, const char *name)
@@ -109,7 +116,7 @@ int reply_created(struct fuse_req *r, struct fs_inode *parent, const char *name,
 {
 	struct fuse_entry_out e;
 	struct fs_inode *in;
-	struct stat pst;
+	struct stat pst = { 0 };
 	gid_t gid = r->hdr->gid;
 	int ret = lookup_entry(r->s, parent, name, &e);
 
@@ -117,14 +124,15 @@ int reply_created(struct fuse_req *r, struct fs_inode *parent, const char *name,
 		return ret;
 	/* Below a set-group-ID directory the entry keeps the directory's group,
 	 * which the host already gave it. */
-	if (!stat_fd(parent->fd, &pst) && (pst.st_mode & S_ISGID))
+	stat_fd(parent->fd, &pst);
+	if (pst.st_mode & S_ISGID)
 		gid = (gid_t)-1;
 	in = inode_get(r->s, e.nodeid);
 	if (in && geteuid() == 0)
 		fchownat(in->fd, "", r->hdr->uid, gid,
 			 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	if (in && set_mode)
-		set_created_mode(r->s, in->fd, mode & 07777);
+		set_created_mode(r, in->fd, &pst, mode & 07777);
 	if (in)
 		inode_attr(r->s, in, &e.attr);
 	inode_put(r->s, in);
@@ -222,7 +230,7 @@ int op_link(struct fuse_req *r, struct fs_inode *node)
 	old = inode_get(r->s, in->oldnodeid);
 	if (!old)
 		return -EBADF;
-	if (old->vfile) {
+	if (old->vfile || inode_sealed(old)) {
 		ret = -EPERM;
 	} else if (!linkat(old->fd, "", node->fd, name, AT_EMPTY_PATH)) {
 		ret = 0;
@@ -285,6 +293,8 @@ static int rename_entry(struct fuse_req *r, struct fs_inode *node, uint64_t newd
 		ret = -EPERM;
 	else if (node->vfile || newparent->vfile)
 		ret = -ENOTDIR;
+	else if (inode_sealed(newparent))
+		ret = -EACCES; /* it takes no name (confine.c) */
 	else if (syscall(SYS_renameat2, node->fd, oldname, newparent->fd, newname, flags))
 		ret = -errno;
 	inode_put(r->s, newparent);

@@ -4,7 +4,9 @@
  *
  * It serves one host directory (the share's root) and confines the guest to
  * it: every path is resolved beneath the root (openat2 RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS on O_PATH handles), node ids and file handles are
+ * RESOLVE_NO_MAGICLINKS on O_PATH handles), a mount of a pseudo filesystem
+ * (procfs, sysfs, ...) inside it is an empty directory (confine.c has the
+ * rule), node ids and file handles are
  * table indexes checked on every use, device nodes cannot be opened, and
  * set-user/group-ID bits and file capabilities are dropped when a file is
  * changed by an unprivileged writer. Everything in a request is untrusted. */
@@ -37,12 +39,14 @@ struct fuse_server_config {
 	const struct fuse_virtual_file *virtual_files;
 	unsigned int nr_virtual_files;
 	/* The guest init reports the workload's exit status with an ioctl on
-	 * the root directory (libkrun's 0x7602); NULL: the ioctl is refused. */
+	 * the root directory (libkrun's 0x7602), from pid 1 only; NULL: the
+	 * ioctl is refused. */
 	void (*exit_code)(void *opaque, int code);
 	void *opaque;
 };
 
-/* 0, or -errno (the root cannot be opened, out of memory). */
+/* 0, or -errno (the root cannot be opened, out of memory; ENOTSUP: the root
+ * is on a filesystem shares do not serve). */
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out);
 
 /* Serve one request. in: the request as the driver wrote it (fuse_in_header

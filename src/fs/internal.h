@@ -52,7 +52,7 @@ struct fs_plock {
 };
 
 struct fs_inode {
-	int fd; /* O_PATH, or -1 for a virtual file */
+	int fd; /* O_PATH, or -1 for a virtual file or a sealed node */
 	struct fs_plock *plocks; /* under the server's plock_lock */
 	uint32_t generation;
 	bool in_use;
@@ -166,6 +166,16 @@ int req_handle(struct fuse_req *r, uint64_t fh, struct fs_handle **out);
 /* confine.c */
 int open_beneath(int dirfd, const char *name, uint64_t flags, uint64_t mode);
 int inode_open(struct fuse_server *s, struct fs_inode *in, int flags);
+int confine_root(int fd, const char *path);
+int confine_node(int *fd, const struct stat *st);
+void sealed_attr(ino_t ino, struct fuse_attr *a);
+
+/* A directory on a filesystem shares do not serve (confine.c): a node that
+ * keeps no fd, shown to the guest as an empty directory. */
+static inline bool inode_sealed(const struct fs_inode *in)
+{
+	return in->fd < 0 && !in->vfile;
+}
 
 /* attr.c */
 int stat_fd(int fd, struct stat *st);
@@ -182,7 +192,8 @@ int reply_attr(struct fuse_req *r, struct fs_inode *node);
 /* perm.c */
 int chmod_fd(struct fuse_server *s, int fd, mode_t mode);
 void kill_priv(struct fuse_server *s, int fd);
-void set_created_mode(struct fuse_server *s, int fd, mode_t mode);
+void set_created_mode(struct fuse_req *r, int fd, const struct stat *parent, mode_t mode);
+mode_t chmod_mode(const struct fuse_req *r, int fd, mode_t mode);
 
 /* entry_ops.c */
 int lookup_entry(struct fuse_server *s, struct fs_inode *parent, const char *name,

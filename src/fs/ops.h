@@ -8,6 +8,9 @@
 
 typedef int (*op_fn)(struct fuse_req *r, struct fs_inode *node);
 
+/* confine.c: what a sealed node (inode_sealed) answers in place of op. */
+int sealed_op(struct fuse_req *r, struct fs_inode *node, op_fn op);
+
 int op_lookup(struct fuse_req *r, struct fs_inode *node);
 int op_forget(struct fuse_req *r, struct fs_inode *node);
 int op_batch_forget(struct fuse_req *r, struct fs_inode *node);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "fs/ops.h"
+#include "util/log.h"
 
 int op_init(struct fuse_req *r, struct fs_inode *node)
 {
@@ -84,6 +85,17 @@ int op_ioctl(struct fuse_req *r, struct fs_inode *node)
 	if (in->cmd != KRUN_IOCTL_EXIT_CODE || node != &r->s->inodes[FUSE_ROOT_INDEX] ||
 	    !r->s->cfg.exit_code)
 		return -ENOTTY;
+	/* Only the guest's init sets the exit status. The guest kernel gives the
+	 * caller's pid as seen from the pid namespace the share was mounted in:
+	 * the guest's first one, for the root the kernel mounts and the shares
+	 * our init mounts. Pid 1 there is the init and nothing else (a process
+	 * of a nested pid namespace, a container's init included, has another
+	 * pid in it). A guest root that wants to pass for the init can ptrace
+	 * it anyway, so guest root is all this lets through. */
+	if (r->hdr->pid != 1) {
+		LOG_RATELIMITED(LOG_WARN, "virtio-fs: exit status from pid %u refused", r->hdr->pid);
+		return -EPERM;
+	}
 	ret = req_handle(r, in->fh, &h);
 	if (ret)
 		return ret;

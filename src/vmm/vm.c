@@ -318,7 +318,7 @@ static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline
 				.name = WORKLOAD_JSON_NAME,
 				.data = vm->workload_json,
 				.len = strlen(vm->workload_json),
-				.mode = 0444,
+				.mode = 0400, /* its environment may hold secrets: root's */
 			};
 		}
 	}

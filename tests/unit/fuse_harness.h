@@ -276,6 +276,50 @@ static inline int setattr(struct fuse_server *s, uint64_t nodeid, const struct f
 	return send_req(s, &q, &rp);
 }
 
+/* Walks a directory listing; returns how many entries had name. */
+static inline int count_in_listing(struct fuse_server *s, uint64_t nodeid, bool plus,
+				   const char *name, uint32_t chunk, int *entries)
+{
+	uint64_t fh, off = 0;
+	int found = 0, rounds = 0;
+
+	*entries = 0;
+	CHECK_EQ_INT(open_node(s, FUSE_OPENDIR, nodeid, O_RDONLY, &fh), 0);
+	for (;;) {
+		size_t pos = 0;
+
+		req_begin(&q, plus ? FUSE_READDIRPLUS : FUSE_READDIR, nodeid);
+		req_add(&q, &(struct fuse_read_in){ .fh = fh, .offset = off, .size = chunk },
+			sizeof(struct fuse_read_in));
+		CHECK_EQ_INT(send_req(s, &q, &rp), 0);
+		if (reply_len(&rp) == 0 || ++rounds > 1000)
+			break;
+		while (pos < reply_len(&rp)) {
+			struct fuse_dirent *d;
+			size_t size;
+
+			if (plus) {
+				struct fuse_direntplus *dp = (void *)(rp.data + pos);
+
+				d = &dp->dirent;
+				size = FUSE_DIRENTPLUS_SIZE(dp);
+				if (dp->entry_out.nodeid && dp->entry_out.nodeid != ROOT)
+					forget(s, dp->entry_out.nodeid, 1);
+			} else {
+				d = (void *)(rp.data + pos);
+				size = FUSE_DIRENT_SIZE(d);
+			}
+			if (d->namelen == strlen(name) && !memcmp(d->name, name, d->namelen))
+				found++;
+			(*entries)++;
+			off = d->off;
+			pos += size;
+		}
+	}
+	CHECK_EQ_INT(release(s, FUSE_RELEASEDIR, nodeid, fh), 0);
+	return found;
+}
+
 /* ---- host side ---- */
 
 static inline char *host_path(const char *name)

@@ -511,50 +511,6 @@ static void test_entries(struct fuse_server *s)
 	CHECK_EQ_INT(lookup(s, dir, "reg", &e), -ENOENT);
 }
 
-/* Walks a directory listing; returns how many entries had name. */
-static int count_in_listing(struct fuse_server *s, uint64_t nodeid, bool plus, const char *name,
-			    uint32_t chunk, int *entries)
-{
-	uint64_t fh, off = 0;
-	int found = 0, rounds = 0;
-
-	*entries = 0;
-	CHECK_EQ_INT(open_node(s, FUSE_OPENDIR, nodeid, O_RDONLY, &fh), 0);
-	for (;;) {
-		size_t pos = 0;
-
-		req_begin(&q, plus ? FUSE_READDIRPLUS : FUSE_READDIR, nodeid);
-		req_add(&q, &(struct fuse_read_in){ .fh = fh, .offset = off, .size = chunk },
-			sizeof(struct fuse_read_in));
-		CHECK_EQ_INT(send_req(s, &q, &rp), 0);
-		if (reply_len(&rp) == 0 || ++rounds > 1000)
-			break;
-		while (pos < reply_len(&rp)) {
-			struct fuse_dirent *d;
-			size_t size;
-
-			if (plus) {
-				struct fuse_direntplus *dp = (void *)(rp.data + pos);
-
-				d = &dp->dirent;
-				size = FUSE_DIRENTPLUS_SIZE(dp);
-				if (dp->entry_out.nodeid && dp->entry_out.nodeid != ROOT)
-					forget(s, dp->entry_out.nodeid, 1);
-			} else {
-				d = (void *)(rp.data + pos);
-				size = FUSE_DIRENT_SIZE(d);
-			}
-			if (d->namelen == strlen(name) && !memcmp(d->name, name, d->namelen))
-				found++;
-			(*entries)++;
-			off = d->off;
-			pos += size;
-		}
-	}
-	CHECK_EQ_INT(release(s, FUSE_RELEASEDIR, nodeid, fh), 0);
-	return found;
-}
-
 static void test_dirs_and_virtual(struct fuse_server *s)
 {
 	struct fuse_entry_out e;
