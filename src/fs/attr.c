@@ -1,5 +1,6 @@
-/* What the guest is told about an inode: the host's stat, and the
- * attributes of the in-memory virtual files. */
+/* What the guest is told about an inode: the host's stat (with a device
+ * node's stand-in shown as the node, devnode.c), and the attributes of the
+ * in-memory virtual files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -8,7 +9,10 @@
 
 int stat_fd(int fd, struct stat *st)
 {
-	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	devnode_stat(fd, st);
+	return 0;
 }
 
 void attr_from_stat(struct fuse_attr *a, const struct stat *st)

@@ -72,6 +72,7 @@ int op_setattr(struct fuse_req *r, struct fs_inode *node)
 
 		if (fchownat(node->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			return -errno;
+		devnode_chowned(node->fd);
 	}
 	if (in->valid & FATTR_MODE) {
 		ret = chmod_fd(r->s, node->fd, chmod_mode(r, node->fd, in->mode & 07777));

@@ -75,7 +75,8 @@ static int dir_snapshot(struct fuse_server *s, struct fs_handle *h)
 		for (unsigned int i = 0; is_root && i < s->cfg.nr_virtual_files; i++)
 			shadowed |= !strcmp(vf[i].name, d->d_name);
 		if (!shadowed)
-			ret = dir_add(h, &cap, d->d_ino, d->d_type, d->d_name);
+			ret = dir_add(h, &cap, d->d_ino,
+				      devnode_dirent_type(dirfd(dir), d->d_name, d->d_type), d->d_name);
 	}
 	if (!ret && errno)
 		ret = -errno;

@@ -184,17 +184,20 @@ int op_mknod(struct fuse_req *r, struct fs_inode *node)
 	case S_IFREG:
 	case S_IFIFO:
 	case S_IFSOCK:
+		if (mknodat(node->fd, name, in->mode & (S_IFMT | 07777), 0))
+			return -errno;
 		break;
 	case S_IFCHR:
 	case S_IFBLK:
-		/* A device node in the share would be the guest's key to the host's
-		 * devices for anyone on the host who opens it. */
-		return -EPERM;
+		/* A real device node in the share would be the guest's key to the
+		 * host's devices for anyone on the host who opens it: a stand-in. */
+		ret = devnode_create(node->fd, name, in->mode, in->rdev);
+		if (ret)
+			return ret;
+		break;
 	default:
 		return -EINVAL;
 	}
-	if (mknodat(node->fd, name, in->mode & (S_IFMT | 07777), 0))
-		return -errno;
 	return reply_created(r, node, name, in->mode, true);
 }
 

@@ -35,6 +35,10 @@
 #define MAX_REQUEST (MAX_WRITE + 2 * PATH_MAX + 4096)
 #define ATTR_TIMEOUT_S 5
 #define XATTR_MAX 65536
+/* The server's own xattrs on the host: the guest neither sees nor sets
+ * them (xattr.c); its security.* and trusted.* are stored beneath. */
+#define XATTR_KRUN_PREFIX "user.krun."
+#define XATTR_MAPPED_CAPABILITY XATTR_KRUN_PREFIX "security.capability"
 #define MAX_DIR_ENTRIES (1u << 20)
 /* libkrun's guest init reports the exit status with _IO('v', 2) on "/". */
 #define KRUN_IOCTL_EXIT_CODE 0x7602
@@ -178,6 +182,7 @@ static inline bool inode_sealed(const struct fs_inode *in)
 }
 
 /* attr.c */
+/* The inode as the guest sees it: a device node's stand-in as the node. */
 int stat_fd(int fd, struct stat *st);
 void attr_from_stat(struct fuse_attr *a, const struct stat *st);
 uint64_t vfile_ino(const struct fuse_server *s, const struct fuse_virtual_file *vf);
@@ -202,6 +207,13 @@ int reply_entry(struct fuse_req *r, struct fs_inode *parent, const char *name);
 int reply_created(struct fuse_req *r, struct fs_inode *parent, const char *name,
 		  mode_t mode, bool set_mode);
 int req_new_name(struct fuse_req *r, struct fs_inode *parent, const char **name);
+
+/* devnode.c: device nodes the guest makes, as stand-ins on the host */
+void devnode_stat(int fd, struct stat *st);
+uint32_t devnode_dirent_type(int dirfd, const char *name, uint32_t type);
+int devnode_create(int dirfd, const char *name, mode_t mode, uint32_t rdev);
+bool devnode_chmod(int fd, mode_t perms, int *ret);
+void devnode_chowned(int fd);
 
 /* locks.c */
 void plocks_free(struct fuse_server *s, struct fs_inode *in);

@@ -14,7 +14,10 @@
 int chmod_fd(struct fuse_server *s, int fd, mode_t mode)
 {
 	char name[16];
+	int ret;
 
+	if (devnode_chmod(fd, mode, &ret))
+		return ret;
 	if (!syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH))
 		return 0;
 	if (errno != ENOSYS)
@@ -39,6 +42,7 @@ void kill_priv(struct fuse_server *s, int fd)
 	if (mode != (st.st_mode & 07777))
 		chmod_fd(s, fd, mode);
 	fremovexattr(fd, "security.capability");
+	fremovexattr(fd, XATTR_MAPPED_CAPABILITY);
 }
 
 /* Whether the guest's caller may keep set-group-ID on a file of group gid,

@@ -819,9 +819,36 @@ static void test_xattrs(void)
 	MUST(symlink("x", "xl"));
 	T_ERR("user.* on a symlink refused", lsetxattr("xl", "user.l", "l", 1, 0), EPERM);
 	T_EQ("getxattr follows a symlink", getxattr("xl", "user.fd", buf, sizeof(buf)), 4);
+	/* security.* and trusted.* are the guest's own, stored mapped on the
+	 * host; the server's user.krun.* is nobody's to set (src/fs/xattr.c) */
+	T_SYS("trusted.* as root", setxattr("x", "trusted.t", "t", 1, 0));
+	T_EQ("trusted.* reads back", getxattr("x", "trusted.t", buf, sizeof(buf)), 1);
+	T_SYS("set a file capability",
+	      setxattr("x", "security.capability", "\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00"
+			"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20, 0));
+	T_EQ("the file capability reads back", getxattr("x", "security.capability", buf, sizeof(buf)),
+	     20);
+	T_ERR("the server's user.krun.* refused",
+	      setxattr("x", "user.krun.node", "c 0644 1:3", 10, 0), EPERM);
+	T_TRUE("the file stays a file", S_ISREG(st_of("x").st_mode));
 }
 
 /* ---- fifos, sockets, device nodes ---- */
+
+/* readdir's d_type of the device nodes "null" and "loop". */
+static void check_device_types(void)
+{
+	DIR *dir = opendir(".");
+	struct dirent *de;
+	int found = 0;
+
+	while (dir && (de = readdir(dir)))
+		found += (!strcmp(de->d_name, "null") && de->d_type == DT_CHR) +
+			 (!strcmp(de->d_name, "loop") && de->d_type == DT_BLK);
+	if (dir)
+		closedir(dir);
+	T_EQ("readdir d_type of char and block devices", found, 2);
+}
 
 static void test_special(void)
 {
@@ -840,23 +867,45 @@ static void test_special(void)
 	close(fd);
 	T_SYS("mknod S_IFIFO", mknod("fifo2", S_IFIFO | 0600, 0));
 	T_TRUE("mknod makes a fifo", S_ISFIFO(st_of("fifo2").st_mode) && MODE("fifo2") == 0600);
-	/* Our server refuses device nodes on purpose (src/fs/fuse_server.c
-	 * op_mknod): one in the share would open the host's device for anyone on
-	 * the host. */
-	if (mknod("null", S_IFCHR | 0666, makedev(1, 3)) && errno == EPERM) {
-		SKIP("mknod a char device as root", "refused by the server's policy (EPERM)");
-	} else {
-		st = st_of("null");
-		T_TRUE("mknod a char device as root",
-		       S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
-		fd = open("null", O_RDWR);
-		T_TRUE("the device node opens the guest's device",
-		       fd >= 0 && write(fd, "x", 1) == 1 && read(fd, buf, 1) == 0);
-		if (fd >= 0)
-			close(fd);
-	}
 	T_SYS("mknod a regular file", mknod("reg", S_IFREG | 0644, 0));
 	T_TRUE("mknod S_IFREG makes a file", S_ISREG(st_of("reg").st_mode));
+
+	/* Device nodes: empty files with an xattr on the host (src/fs/devnode.c),
+	 * nodes here, opened by this kernel. */
+	T_SYS("mknod a char device as root", mknod("null", S_IFCHR | 0666, makedev(1, 3)));
+	st = st_of("null");
+	T_TRUE("mknod makes a char device", S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+	T_EQ("the char device's mode, umask applied", MODE("null"), 0644);
+	fd = open("null", O_RDWR);
+	T_TRUE("the device node opens the guest's device",
+	       fd >= 0 && write(fd, "x", 1) == 1 && read(fd, buf, 1) == 0);
+	if (fd >= 0)
+		close(fd);
+	T_SYS("mknod a block device", mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
+	st = st_of("loop");
+	T_TRUE("mknod makes a block device", S_ISBLK(st.st_mode) && st.st_rdev == makedev(7, 0));
+	T_ERR("mknod of an existing name", mknod("loop", S_IFBLK | 0600, makedev(7, 0)), EEXIST);
+	T_SYS("chmod a device node", chmod("loop", 06640));
+	st = st_of("loop");
+	T_TRUE("chmod keeps the type and sets the mode",
+	       S_ISBLK(st.st_mode) && (st.st_mode & 07777) == 06640);
+	T_SYS("chown a device node", chown("loop", NOBODY, NOBODY));
+	st = st_of("loop");
+	T_TRUE("chown drops set-user-ID only (no group execute)",
+	       S_ISBLK(st.st_mode) && (st.st_mode & 07777) == 02640 && st.st_uid == NOBODY);
+	T_SYS("link a device node", link("loop", "loop2"));
+	T_EQ("link count after link", NLINK("loop"), 2);
+	st = st_of("loop2");
+	T_TRUE("the link is the same device", S_ISBLK(st.st_mode) && st.st_rdev == makedev(7, 0));
+	T_SYS("rename a device node", rename("loop2", "loop3"));
+	st = st_of("loop3");
+	T_TRUE("rename keeps the device", S_ISBLK(st.st_mode) && st.st_rdev == makedev(7, 0));
+	check_device_types();
+	T_SYS("unlink a device node", unlink("loop"));
+	T_EQ("link count after unlink", NLINK("loop3"), 1);
+	T_SYS("unlink its last name", unlink("loop3"));
+	T_ERR("the device node is gone", access("loop3", F_OK), ENOENT);
+	T_SYS("unlink the char device", unlink("null"));
 
 	strcpy(sa.sun_path, "sock");
 	srv = socket(AF_UNIX, SOCK_STREAM, 0);
