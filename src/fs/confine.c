@@ -27,7 +27,10 @@
  *   share): the lookup fails with EACCES, as a name that would leave the
  *   share does;
  * - the share's root on a refused filesystem: fuse_server_create fails with
- *   ENOTSUP, and the log says the filesystem's type.
+ *   ENOTSUP, and the log says the filesystem's type. A root on FUSE is
+ *   served (fuse-overlayfs, sshfs: the user chose those files), and nodes
+ *   on the root's own filesystem (its st_dev) pass without a second look;
+ *   a FUSE mount inside the share is refused as any other.
  * The server thus holds no fd of a refused filesystem beyond the lookup that
  * finds one.
  *
@@ -87,8 +90,8 @@ static const uint32_t allowed_fs[] = {
 	/* Not FUSE (FUSE_SUPER_MAGIC): it names a protocol, not what the daemon
 	 * behind it serves, and lxcfs, the common one inside container roots,
 	 * serves /proc and /sys views (its older versions writable cgroup
-	 * trees) with root's authority. The cost: a share on fuse-overlayfs, on
-	 * sshfs or on virtiofs (libkrun itself in a VM) is refused. Not
+	 * trees) with root's authority. A share whose root is on FUSE is served
+	 * all the same (confine_root): the user chose it. Not
 	 * hugetlbfs either: huge pages are a host pool, and its files take no
 	 * write(2). */
 };
@@ -107,7 +110,10 @@ int confine_root(int fd, const char *path)
 
 	if (fstatfs(fd, &sfs))
 		return -errno;
-	if (fs_allowed((uint32_t)sfs.f_type))
+	/* FUSE as the root itself is the user's own choice of files (a
+	 * container root on fuse-overlayfs, an sshfs); only FUSE mounts found
+	 * inside a share are refused. */
+	if (fs_allowed((uint32_t)sfs.f_type) || sfs.f_type == FUSE_SUPER_MAGIC)
 		return 0;
 	LOG_ERR("the share %s is on a filesystem of type 0x%lx, which shares do not serve "
 		"(only filesystems of stored files; see src/fs/confine.c)",
@@ -115,10 +121,13 @@ int confine_root(int fd, const char *path)
 	return -ENOTSUP;
 }
 
-int confine_node(int *fd, const struct stat *st)
+int confine_node(const struct fuse_server *s, int *fd, const struct stat *st)
 {
 	struct statfs sfs;
 
+	/* the root's own filesystem passed confine_root */
+	if (st->st_dev == s->inodes[FUSE_ROOT_INDEX].dev)
+		return 0;
 	if (fstatfs(*fd, &sfs))
 		return -errno;
 	if (fs_allowed((uint32_t)sfs.f_type))

@@ -36,7 +36,7 @@ int lookup_entry(struct fuse_server *s, struct fs_inode *parent, const char *nam
 		return fd;
 	ret = stat_fd(fd, &st);
 	if (!ret)
-		ret = confine_node(&fd, &st);
+		ret = confine_node(s, &fd, &st);
 	if (ret) {
 		if (fd >= 0)
 			close(fd);

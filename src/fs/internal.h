@@ -171,7 +171,7 @@ int req_handle(struct fuse_req *r, uint64_t fh, struct fs_handle **out);
 int open_beneath(int dirfd, const char *name, uint64_t flags, uint64_t mode);
 int inode_open(struct fuse_server *s, struct fs_inode *in, int flags);
 int confine_root(int fd, const char *path);
-int confine_node(int *fd, const struct stat *st);
+int confine_node(const struct fuse_server *s, int *fd, const struct stat *st);
 void sealed_attr(ino_t ino, struct fuse_attr *a);
 
 /* A directory on a filesystem shares do not serve (confine.c): a node that

@@ -1,7 +1,8 @@
 /* The FUSE server's confinement to real files and its permission rules
  * (src/fs/confine.c, perm.c, session.c), driven as a guest would. The test
  * enters a private mount namespace of its own and mounts a procfs, a sysfs
- * and a tmpfs (a volume's stand-in) inside the share; it needs root, and
+ * a tmpfs (a volume's stand-in) and a FUSE mount (served by a second server
+ * of ours over /dev/fuse) inside the share; it needs root, and
  * fails when it cannot have that namespace. */
 #include "fs/fuse_server.h"
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -272,6 +274,111 @@ static void test_pseudo_filesystems(void)
 	CHECK_EQ_INT(unlink(host_path("plain")), 0);
 }
 
+/* ---- a FUSE mount, served by a second server of ours over /dev/fuse ---- */
+
+struct fuse_mount {
+	int dev_fd;
+	struct fuse_server *server; /* the files behind the mount */
+	pthread_t thread;
+};
+
+/* Answers the host kernel's requests until the mount goes (ENODEV). */
+static void *serve_fuse_mount(void *arg)
+{
+	struct fuse_mount *m = arg;
+	static uint8_t in[(1 << 20) + 8192], out[(1 << 20) + 4096];
+	ssize_t n, len;
+
+	while ((n = read(m->dev_fd, in, sizeof(in))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n <= 0)
+			continue;
+		len = fuse_server_handle(m->server, &(struct iovec){ in, (size_t)n }, 1,
+					 &(struct iovec){ out, sizeof(out) }, 1);
+		if (len > 0 && write(m->dev_fd, out, (size_t)len) < 0 && errno == ENODEV)
+			break;
+	}
+	return NULL;
+}
+
+/* Mounts FUSE on the share's name, with files of the share's source dir. */
+static void fuse_mount(struct fuse_mount *m, const char *source, const char *name)
+{
+	struct fuse_server_config cfg = { .root_dir = NULL };
+	char opts[128], src[600];
+
+	snprintf(src, sizeof(src), "%s", host_path(source));
+	cfg.root_dir = src;
+	CHECK_EQ_INT(fuse_server_create(&cfg, &m->server), 0);
+	m->dev_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (m->dev_fd < 0) {
+		perror("test-fs-confine: /dev/fuse");
+		exit(1);
+	}
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		 m->dev_fd);
+	if (mount("krun-test", host_path(name), "fuse.krun-test", MS_NOSUID | MS_NODEV, opts)) {
+		perror("test-fs-confine: mount fuse");
+		exit(1);
+	}
+	CHECK_EQ_INT(pthread_create(&m->thread, NULL, serve_fuse_mount, m), 0);
+}
+
+static void fuse_umount(struct fuse_mount *m, const char *name)
+{
+	share_umount(name);
+	close(m->dev_fd); /* ends the serving thread's read */
+	pthread_join(m->thread, NULL);
+	fuse_server_destroy(m->server);
+}
+
+/* FUSE inside a share is refused like any filesystem not on the list (it
+ * names a protocol, not what it serves: lxcfs is FUSE), but a share whose
+ * root is on FUSE is the user's own choice (fuse-overlayfs, sshfs) and is
+ * served, its files and directories alike. */
+static void test_fuse(void)
+{
+	struct fuse_server_config cfg = { .root_dir = NULL };
+	struct fuse_server *s, *on_fuse = NULL;
+	struct fuse_mount m;
+	struct fuse_entry_out e;
+	uint64_t dir;
+	int n;
+
+	CHECK_EQ_INT(mkdir(host_path("behind"), 0755), 0);
+	CHECK_EQ_INT(mkdir(host_path("behind/sub"), 0755), 0);
+	host_write("behind/sub/file", "on fuse", 0644);
+	CHECK_EQ_INT(mkdir(host_path("fuse"), 0755), 0);
+	s = new_server(false, 0, 0);
+	fuse_mount(&m, "behind", "fuse");
+
+	/* inside the share: a sealed, empty directory */
+	CHECK_EQ_INT(lookup(s, ROOT, "fuse", &e), 0);
+	CHECK_EQ_INT(e.attr.mode, S_IFDIR | 0555);
+	CHECK_EQ_INT(lookup(s, e.nodeid, "sub", NULL), -ENOENT);
+	CHECK_EQ_INT(count_in_listing(s, e.nodeid, false, "sub", 4096, &n), 0);
+	fuse_server_destroy(s);
+
+	/* as the share's root: served, down its tree */
+	cfg.root_dir = host_path("fuse");
+	CHECK_EQ_INT(fuse_server_create(&cfg, &on_fuse), 0);
+	if (on_fuse) {
+		CHECK_EQ_INT(fuse_init(on_fuse, 7, FUSE_DO_READDIRPLUS), 0);
+		CHECK_EQ_INT(lookup(on_fuse, ROOT, "sub", &e), 0);
+		dir = e.nodeid;
+		CHECK_EQ_INT(e.attr.mode & S_IFMT, S_IFDIR);
+		CHECK_EQ_INT(lookup(on_fuse, dir, "file", &e), 0);
+		CHECK_EQ_INT(e.attr.size, 7);
+		CHECK_EQ_INT(count_in_listing(on_fuse, dir, true, "file", 4096, &n), 1);
+		fuse_server_destroy(on_fuse);
+	}
+
+	fuse_umount(&m, "fuse");
+	CHECK_EQ_INT(rmdir(host_path("fuse")), 0);
+	CHECK_EQ_INT(unlink(host_path("behind/sub/file")), 0);
+	CHECK_EQ_INT(rmdir(host_path("behind/sub")), 0);
+	CHECK_EQ_INT(rmdir(host_path("behind")), 0);
+}
+
 /* Set-group-ID as the kernel gives it, for guest user 1000 (group 1000)
  * against a server running as root. */
 static void test_setgid(void)
@@ -393,6 +500,7 @@ int main(void)
 		return 1;
 
 	test_pseudo_filesystems();
+	test_fuse();
 	test_setgid();
 	test_exit_status_from_init();
 	test_root_only_virtual_file();
