@@ -7,7 +7,7 @@ step() { printf '\n==== %s\n' "$*"; }
 
 install_dependencies() {
 	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
-		libelf-dev libssl-dev libjson-c-dev cpio xz-utils busybox-static qemu-system-x86 time)
+		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static qemu-system-x86 time)
 	local missing=() p sudo=
 	for p in "${deps[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

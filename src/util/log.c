@@ -27,6 +27,12 @@ void log_set_fd(int fd)
 	log_fd = fd;
 }
 
+int log_get_fd(void)
+{
+	int fd = log_fd;
+	return fd < 0 ? STDERR_FILENO : fd;
+}
+
 void log_set_style(uint32_t style)
 {
 	log_style = style;

@@ -21,6 +21,8 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* fd < 0: stderr. */
 void log_set_fd(int fd);
+/* Where lines go now; async-signal-safe. */
+int log_get_fd(void);
 /* color: 0 auto (when the fd is a terminal), 1 always, 2 never */
 void log_set_style(uint32_t style);
 

@@ -12,6 +12,7 @@
 #include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/mptable.h"
 #include "util/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define APIC_LVT_LINT0 0x350
@@ -234,6 +235,10 @@ void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	if (sandbox_enter(SANDBOX_VCPU) < 0) {
+		vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	for (;;) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno; /* logging may change errno */

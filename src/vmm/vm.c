@@ -23,6 +23,7 @@
 #include "util/log.h"
 #include "vmm/cmdline.h"
 #include "vmm/init_blob.h"
+#include "vmm/sandbox.h"
 #include "vmm/speed_probe.h"
 #include "vmm/workload_json.h"
 
@@ -632,6 +633,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 
 	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .console_signal_fd = -1,
 			   .start_ns = now_ns() };
+	/* Opened now: the event loop may open no file once in its sandbox. */
+	vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	vm->loop.epoll_fd = -1;
 	ports_init(&vm->ports, on_guest_reset, vm);
 	cmdline_init(&cl);
@@ -760,19 +763,22 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	if (vm->statm_fd >= 0)
+		close(vm->statm_fd);
 }
 
-/* krun_setgid/krun_setuid: the VMM gives up its identity once everything
- * that needed it (opening devices, files) is done, before the guest runs. */
-static int drop_privileges(const struct vm_config *cfg)
+static int enter_fs_worker_sandbox(void)
 {
-	if (cfg->has_gid && setgid(cfg->gid) < 0) {
-		LOG_ERR("setgid(%u): %s", (unsigned int)cfg->gid, strerror(errno));
-		return -errno;
-	}
-	if (cfg->has_uid && setuid(cfg->uid) < 0) {
-		LOG_ERR("setuid(%u): %s", (unsigned int)cfg->uid, strerror(errno));
-		return -errno;
+	return sandbox_enter(SANDBOX_FS_WORKER);
+}
+
+/* The shares' workers enter their filters before any vCPU runs. */
+static int sandbox_shares(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_shares; i++) {
+		int ret = virtio_fs_on_workers(&vm->shares[i], enter_fs_worker_sandbox);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
@@ -782,12 +788,13 @@ static int drop_privileges(const struct vm_config *cfg)
 static void log_memory_use(const struct vm *vm)
 {
 	unsigned long size_pages, resident_pages;
-	FILE *statm = fopen("/proc/self/statm", "re");
-	int fields = statm ? fscanf(statm, "%lu %lu", &size_pages, &resident_pages) : 0;
+	char statm[128];
+	ssize_t n = vm->statm_fd >= 0 ? pread(vm->statm_fd, statm, sizeof(statm) - 1, 0) : -1;
 
-	if (statm)
-		fclose(statm);
-	if (fields != 2)
+	if (n <= 0)
+		return;
+	statm[n] = '\0';
+	if (sscanf(statm, "%lu %lu", &size_pages, &resident_pages) != 2)
 		return;
 	uint64_t rss = (uint64_t)resident_pages * sysconf(_SC_PAGESIZE);
 	uint64_t guest = gm_resident_bytes(&vm->mem);
@@ -822,8 +829,11 @@ int vmm_start(struct vm_config *cfg)
 
 	/* A closed stdout must end the console's output, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = drop_privileges(cfg)) < 0 ||
-	    (ret = vm_start_vcpus(&vm)) < 0) {
+	/* The vCPUs start after the workers' sandboxes and before the loop's,
+	 * which they would inherit (see vmm/sandbox.h). */
+	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = sandbox_drop_identity(cfg)) < 0 ||
+	    (ret = sandbox_prepare()) < 0 || (ret = sandbox_shares(&vm)) < 0 ||
+	    (ret = vm_start_vcpus(&vm)) < 0 || (ret = sandbox_enter(SANDBOX_EVENT_LOOP)) < 0) {
 		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
 			/* vCPUs already run guest code: there is no going back. */
 			vm_flush(&vm);
@@ -839,6 +849,7 @@ int vmm_start(struct vm_config *cfg)
 	int status = ret < 0 ? 125 : vm_exit_status(&vm);
 	log_memory_use(&vm);
 	log_share_use(&vm);
+	sandbox_log_cost();
 	uint64_t marker = vm.ports.boot_marker_ns;
 	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
 		(int)vm.stop_reason, (now_ns() - vm.start_ns) / 1e9, status,

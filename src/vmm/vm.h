@@ -91,6 +91,7 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
 	uint64_t start_ns; /* krun_start_enter, for the boot-time log */
+	int statm_fd; /* /proc/self/statm, for the memory report at the end */
 };
 
 int vm_build(struct vm *vm, const struct vm_config *cfg);

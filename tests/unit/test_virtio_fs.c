@@ -26,6 +26,7 @@
 #include "check.h"
 #include "mmio_access.h"
 #include "virtio/mmio.h"
+#include "vmm/sandbox.h"
 
 #define MEM_SIZE (4u << 20)
 #define RING_SIZE 8
@@ -279,6 +280,11 @@ static void *queue_driver(void *arg)
 static const uint32_t features_ok = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 				   VIRTIO_CONFIG_S_FEATURES_OK;
 
+static int enter_fs_worker_sandbox(void)
+{
+	return sandbox_enter(SANDBOX_FS_WORKER);
+}
+
 /* A session with a FUSE_INIT done, straight to the server, as the guest's
  * mount does first; every queue set up, the device active. */
 static struct driver *driver_start(char *dir)
@@ -296,6 +302,9 @@ static struct driver *driver_start(char *dir)
 	CHECK(d->irq_fd >= 0);
 	CHECK_EQ_INT(fuse_server_create(&cfg, &server), 0);
 	CHECK_EQ_INT(virtio_fs_init(&d->fs, "test", server), 0);
+	/* the workers serve under their seccomp filter, as in the VMM */
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	CHECK_EQ_INT(virtio_fs_on_workers(&d->fs, enter_fs_worker_sandbox), 0);
 	const struct virtio_mmio_config mmio = {
 		.base = 0xd0000000, .irq = 5, .raise_irq = raise_irq, .irq_opaque = d,
 	};

@@ -139,19 +139,28 @@ static void *worker_thread(void *opaque)
 	struct virtio_fs_worker *w = opaque;
 	char name[16];
 
-	/* Named, or it inherits the name of the vCPU thread that started it. */
+	/* Named, or it inherits the name of the thread that built the device. */
 	snprintf(name, sizeof(name), "virtio-fs-q%u", w->queue);
 	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->pending && !w->stop)
+		while (!w->stop && !w->run && !(w->active && w->pending))
 			pthread_cond_wait(&w->kicked, &w->lock);
 		if (w->stop)
 			break;
+		if (w->run) {
+			w->run_ret = w->run();
+			w->run = NULL;
+			pthread_cond_broadcast(&w->idle);
+			continue;
+		}
 		w->pending = false;
+		w->serving = true;
 		pthread_mutex_unlock(&w->lock);
 		serve_queue(w);
 		pthread_mutex_lock(&w->lock);
+		w->serving = false;
+		pthread_cond_broadcast(&w->idle);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -177,21 +186,55 @@ static void drop_waiting(struct virtio_fs *fs)
 	atomic_store(&fs->cancel_waiting, false);
 }
 
-static void stop_workers(struct virtio_fs *fs)
+/* Each worker stops serving, and is waited for if it was. */
+static void park_workers(struct virtio_fs *fs)
 {
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
 		struct virtio_fs_worker *w = &fs->workers[i];
-		if (!w->running)
+
+		pthread_mutex_lock(&w->lock);
+		w->active = false;
+		while (w->serving)
+			pthread_cond_wait(&w->idle, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (fs->server)
+		drop_waiting(fs);
+}
+
+static void end_workers(struct virtio_fs *fs)
+{
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		if (!w->started)
 			continue;
 		pthread_mutex_lock(&w->lock);
 		w->stop = true;
 		pthread_cond_signal(&w->kicked);
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->thread, NULL);
-		w->running = false;
+		w->started = false;
 	}
 	if (fs->server)
 		drop_waiting(fs);
+}
+
+int virtio_fs_on_workers(struct virtio_fs *fs, int (*fn)(void))
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES && ret == 0; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		w->run = fn;
+		pthread_cond_signal(&w->kicked);
+		while (w->run)
+			pthread_cond_wait(&w->idle, &w->lock);
+		ret = w->run_ret;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return ret;
 }
 
 static int fs_activate(struct virtio_device *dev)
@@ -203,15 +246,11 @@ static int fs_activate(struct virtio_device *dev)
 		if (!fs->queues[i].ready)
 			continue;
 		/* Buffers may already wait: kicks before DRIVER_OK are dropped. */
+		pthread_mutex_lock(&w->lock);
+		w->active = true;
 		w->pending = true;
-		w->stop = false;
-		int ret = pthread_create(&w->thread, NULL, worker_thread, w);
-		if (ret != 0) {
-			LOG_ERR("virtio-fs: cannot start a queue worker: %s", strerror(ret));
-			stop_workers(fs);
-			return -ret;
-		}
-		w->running = true;
+		pthread_cond_signal(&w->kicked);
+		pthread_mutex_unlock(&w->lock);
 	}
 	return 0;
 }
@@ -228,7 +267,7 @@ static void fs_queue_notify(struct virtio_device *dev, unsigned int queue)
 
 static void fs_reset(struct virtio_device *dev)
 {
-	stop_workers(fs_of(dev));
+	park_workers(fs_of(dev));
 }
 
 static const struct virtio_device_ops virtio_fs_ops = {
@@ -264,6 +303,7 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 		w->queue = i;
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->kicked, NULL);
+		pthread_cond_init(&w->idle, NULL);
 		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0)
 			return ret;
 		w->chain = virtq_chain_alloc(&fs->queues[i]);
@@ -271,17 +311,27 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 		if (!w->chain || !w->iov)
 			return -ENOMEM;
 	}
+	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
+		struct virtio_fs_worker *w = &fs->workers[i];
+		if ((ret = pthread_create(&w->thread, NULL, worker_thread, w)) != 0) {
+			LOG_ERR("virtio-fs: cannot start a queue worker: %s", strerror(ret));
+			end_workers(fs);
+			return -ret;
+		}
+		w->started = true;
+	}
 	return 0;
 }
 
 void virtio_fs_destroy(struct virtio_fs *fs)
 {
-	stop_workers(fs);
+	end_workers(fs);
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
 		free(fs->workers[i].chain);
 		free(fs->workers[i].iov);
 		pthread_mutex_destroy(&fs->workers[i].lock);
 		pthread_cond_destroy(&fs->workers[i].kicked);
+		pthread_cond_destroy(&fs->workers[i].idle);
 	}
 	if (fs->server)
 		fuse_server_destroy(fs->server);

@@ -33,15 +33,24 @@ struct virtio_fs_waiting {
 	struct iovec iov[];
 };
 
+/* A queue's worker lives as long as the device, so that no vCPU (whose
+ * register writes activate and reset the device) ever creates it: a thread
+ * inherits its creator's seccomp filter. It serves its queue while active. */
 struct virtio_fs_worker {
 	struct virtio_fs *fs;
 	unsigned int queue;
 	pthread_t thread;
-	bool running;
+	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t kicked;
+	pthread_cond_t kicked; /* to the worker: pending, active, stop, run */
+	pthread_cond_t idle;   /* from the worker: serving ended, run done */
+	/* under lock: */
 	bool pending; /* a kick, or a waiting request done, not yet served */
+	bool active;  /* the device is activated and this queue ready */
+	bool serving;
 	bool stop;
+	int (*run)(void); /* virtio_fs_on_workers' fn, until run */
+	int run_ret;
 	struct virtio_fs_waiting *waiting; /* under lock: running or done */
 	unsigned int nr_waiting;
 	struct virtq_chain *chain;
@@ -67,6 +76,10 @@ struct virtio_fs {
 /* tag: the mount tag the guest names (at most 36 bytes). The server is owned
  * by the device from here on. */
 int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *server);
+/* Each worker calls fn on its own thread, and the caller waits for them
+ * all: what is set per thread (the VMM's seccomp filter). 0, or the first
+ * error fn returns. */
+int virtio_fs_on_workers(struct virtio_fs *fs, int (*fn)(void));
 void virtio_fs_destroy(struct virtio_fs *fs);
 
 #endif

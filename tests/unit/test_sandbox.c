@@ -1,0 +1,727 @@
+/* The VMM's sandbox (src/vmm/sandbox.c), each case in a forked child, since
+ * a filter, no_new_privs and an identity are for good: every thread kind's
+ * work goes through under its filter (the FUSE worker's over a real share),
+ * a call outside its allow-list ends the child by SIGSYS with the log line
+ * that names it, no_new_privs keeps a set-user-ID program from gaining
+ * anything, and the identity drop leaves no supplementary group. Needs root
+ * (it changes identities). */
+#include "vmm/sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "check.h"
+#include "devices/fs/virtio_fs.h"
+#include "fuse_harness.h"
+#include "util/log.h"
+#include "vmm/event_loop.h"
+#include "vmm/ports.h"
+
+/* ---- a child ---- */
+
+struct outcome {
+	int status;
+	char out[8192]; /* its stdout and stderr */
+};
+
+/* Runs body(arg) in a child whose stdout and stderr come back in o->out;
+ * the child exits 1 when one of its checks failed. */
+static void run_child(void (*body)(void *), void *arg, struct outcome *o)
+{
+	int fds[2];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	CHECK_EQ_INT(pipe2(fds, O_CLOEXEC), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		/* no core file for the SIGSYS the violation cases end with */
+		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		check_failures = 0;
+		body(arg);
+		fflush(stdout);
+		_exit(check_failures ? 1 : 0);
+	}
+	close(fds[1]);
+	while (len < sizeof(o->out) - 1 && (n = read(fds[0], o->out + len, sizeof(o->out) - 1 - len)) > 0)
+		len += n;
+	o->out[len] = '\0';
+	close(fds[0]);
+	CHECK_EQ_INT(waitpid(pid, &o->status, 0), pid);
+}
+
+static void show(const char *what, const struct outcome *o)
+{
+	fprintf(stderr, "--- %s: status 0x%x, its output:\n%s---\n", what, o->status, o->out);
+}
+
+static void expect_success(const char *what, void (*body)(void *), void *arg)
+{
+	static struct outcome o;
+
+	run_child(body, arg, &o);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0);
+	if (!WIFEXITED(o.status) || WEXITSTATUS(o.status) != 0)
+		show(what, &o);
+}
+
+/* ---- what every thread does ---- */
+
+static atomic_int usr2_seen;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2_seen++;
+}
+
+static void *no_work(void *arg)
+{
+	return arg;
+}
+
+/* Before the filter, the VMM has started threads (glibc sets up its own
+ * signals at the first) and its SIGUSR2 handler. */
+static void enter(enum sandbox_kind kind)
+{
+	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
+	pthread_t th;
+
+	CHECK_EQ_INT(pthread_create(&th, NULL, no_work, NULL), 0);
+	pthread_join(th, NULL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	CHECK_EQ_INT(sandbox_enter(kind), 0);
+}
+
+/* A wait with a deadline, as the VMM's threads wait (none sleeps). */
+static void wait_ms(long ms)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ms * 1000000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&lock);
+	CHECK_EQ_INT(pthread_cond_timedwait(&cond, &lock, &until), ETIMEDOUT);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Locks, memory, clocks, a log line, a signal passed on (SIGUSR2's). */
+static void everyday_work(void)
+{
+	char *big = malloc(1 << 20), *bigger;
+
+	CHECK(big != NULL);
+	memset(big, 1, 1 << 20);
+	bigger = realloc(big, 4 << 20);
+	CHECK(bigger != NULL);
+	free(bigger);
+	CHECK(time(NULL) > 0);
+	wait_ms(1);
+	LOG_ERR("a log line from a filtered thread");
+	CHECK_EQ_INT(pthread_kill(pthread_self(), SIGUSR2), 0);
+	CHECK_EQ_INT(usr2_seen, 1);
+}
+
+/* ---- a vCPU's work ---- */
+
+static void on_reset(void *opaque)
+{
+	(void)opaque;
+}
+
+/* On a thread of its own, which ends under the filter as a vCPU's does. */
+static void *vcpu_thread(void *arg)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct pollfd pfd = { .events = POLLOUT };
+	struct guest_ports ports;
+	struct kvm_regs regs;
+	struct winsize ws;
+	uint8_t byte = 0x0a;
+	char buf[8];
+	int p[2];
+
+	(void)arg;
+	CHECK_EQ_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	ports_init(&ports, on_reset, NULL);
+	enter(SANDBOX_VCPU);
+	everyday_work();
+	/* the KVM calls pass the filter (and fail here: no KVM fd) */
+	CHECK(ioctl(efd, KVM_RUN, 0) < 0 && errno == ENOTTY);
+	CHECK(ioctl(efd, KVM_GET_REGS, &regs) < 0 && errno == ENOTTY);
+	CHECK(ioctl(efd, KVM_GET_SREGS, &regs) < 0 && errno == ENOTTY);
+	CHECK(ioctl(efd, KVM_SET_GSI_ROUTING, &regs) < 0 && errno == ENOTTY);
+	/* an interrupt; the CMOS clock and the boot marker of port I/O */
+	CHECK_EQ_INT(write(efd, &(uint64_t){ 1 }, 8), 8);
+	ports_io(&ports, 0x70, true, &byte, 1);
+	ports_io(&ports, 0x71, false, &byte, 1);
+	ports_io(&ports, KRUN_CTL_BOOT_MARKER, true, &byte, 1);
+	CHECK(ports.boot_marker_ns != 0);
+	/* a console run by a register write: output, input, its watch, the
+	 * terminal's size */
+	pfd.fd = p[1];
+	CHECK_EQ_INT(poll(&pfd, 1, 0), 1);
+	CHECK_EQ_INT(write(p[1], "out", 3), 3);
+	CHECK_EQ_INT(readv(p[0], &(struct iovec){ buf, sizeof(buf) }, 1), 3);
+	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev), 0);
+	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_MOD, p[0], &ev), 0);
+	CHECK(ioctl(p[0], TIOCGWINSZ, &ws) < 0 && errno == ENOTTY);
+	return NULL;
+}
+
+static void vcpu_work(void *arg)
+{
+	pthread_t th;
+
+	CHECK_EQ_INT(pthread_create(&th, NULL, vcpu_thread, arg), 0);
+	pthread_join(th, NULL);
+}
+
+/* ---- the event loop's work ---- */
+
+static int kicks;
+
+static void on_kick(void *opaque, uint32_t events)
+{
+	uint64_t count;
+
+	(void)events;
+	if (read(*(int *)opaque, &count, sizeof(count)) == sizeof(count))
+		kicks++;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct signalfd_siginfo info;
+
+	(void)events;
+	if (read(*(int *)opaque, &info, sizeof(info)) == sizeof(info) && info.ssi_signo == SIGUSR1)
+		kicks += 10;
+}
+
+static void event_loop_work(void *arg)
+{
+	struct event_loop loop;
+	struct termios t = { 0 };
+	unsigned char vec;
+	sigset_t usr1;
+	char buf[64];
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), sfd, p[2];
+	int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	sfd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK);
+	CHECK_EQ_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	CHECK_EQ_INT(event_loop_init(&loop), 0);
+	CHECK_EQ_INT(event_loop_add(&loop, efd, EPOLLIN, on_kick, &efd), 0);
+	CHECK_EQ_INT(event_loop_add(&loop, sfd, EPOLLIN, on_signal, &sfd), 0);
+	enter(SANDBOX_EVENT_LOOP);
+	everyday_work();
+	/* a queue kick; SIGINT's way (a signal read from the signalfd) */
+	CHECK_EQ_INT(write(efd, &(uint64_t){ 1 }, 8), 8);
+	CHECK_EQ_INT(event_loop_run_once(&loop, 1000), 1);
+	CHECK_EQ_INT(pthread_kill(pthread_self(), SIGUSR1), 0);
+	CHECK_EQ_INT(event_loop_run_once(&loop, 1000), 1);
+	CHECK_EQ_INT(kicks, 11);
+	/* the console: input, output waiting for room, its watches */
+	CHECK_EQ_INT(event_loop_add(&loop, p[0], EPOLLIN | EPOLLONESHOT, on_kick, &p[0]), 0);
+	CHECK_EQ_INT(event_loop_modify(&loop, p[0], EPOLLIN | EPOLLOUT), 0);
+	CHECK_EQ_INT(write(p[1], "in", 2), 2);
+	CHECK_EQ_INT(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 0), 1);
+	CHECK_EQ_INT(readv(p[0], &(struct iovec){ buf, sizeof(buf) }, 1), 2);
+	CHECK(ioctl(p[0], TIOCGWINSZ, buf) < 0 && errno == ENOTTY);
+	CHECK(tcsetattr(p[0], TCSANOW, &t) < 0 && errno == ENOTTY);
+	/* the memory report at the end */
+	CHECK_EQ_INT(mincore(page, 4096, &vec), 0);
+	CHECK(pread(statm, buf, sizeof(buf), 0) > 0);
+}
+
+/* ---- a virtio-fs worker's work, over a real share ---- */
+
+/* A request with one fixed-size argument; the reply in rp. */
+static int request(struct fuse_server *s, uint32_t opcode, uint64_t node, const void *arg,
+		   size_t len)
+{
+	req_begin(&q, opcode, node);
+	req_add(&q, arg, len);
+	return send_req(s, &q, &rp);
+}
+
+/* A request whose argument is one struct of type, as the initializers set it. */
+#define REQUEST(s, opcode, node, type, ...) \
+	request(s, opcode, node, &(type){ __VA_ARGS__ }, sizeof(type))
+
+static int xattr_request(struct fuse_server *s, uint32_t opcode, uint64_t node, uint32_t size,
+			 const char *name, const char *value)
+{
+	req_begin(&q, opcode, node);
+	if (opcode == FUSE_SETXATTR)
+		req_add(&q, &(struct fuse_setxattr_in){ .size = size }, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	else
+		req_add(&q, &(struct fuse_getxattr_in){ .size = size }, sizeof(struct fuse_getxattr_in));
+	if (name)
+		req_str(&q, name);
+	if (value)
+		req_add(&q, value, size);
+	return send_req(s, &q, &rp);
+}
+
+static int lock_request(struct fuse_server *s, uint32_t opcode, uint64_t node, uint64_t fh,
+			uint64_t owner, uint32_t type)
+{
+	struct fuse_lk_in in = { .fh = fh, .owner = owner,
+				 .lk = { .end = INT64_MAX, .type = type, .pid = (uint32_t)owner } };
+
+	return request(s, opcode, node, &in, sizeof(in));
+}
+
+struct waiter {
+	struct fuse_server *s;
+	uint64_t node, fh;
+	atomic_bool cancel;
+	int error;
+};
+
+/* A SETLKW on a thread of its own, started under the filter as the worker
+ * starts one. */
+static void *wait_for_lock(void *arg)
+{
+	struct waiter *w = arg;
+	struct fuse_lk_in in = { .fh = w->fh, .owner = 2,
+				 .lk = { .end = INT64_MAX, .type = F_WRLCK, .pid = 2 } };
+	static struct req wq;
+	static struct reply wrp;
+
+	req_begin(&wq, FUSE_SETLKW, w->node);
+	req_add(&wq, &in, sizeof(in));
+	req_hdr(&wq)->len = wq.len;
+	CHECK_EQ_INT(fuse_server_handle_waiting(w->s, &(struct iovec){ wq.buf, wq.len }, 1,
+						&(struct iovec){ &wrp, sizeof(wrp) }, 1, &w->cancel),
+		     sizeof(wrp.hdr));
+	w->error = wrp.hdr.error;
+	return NULL;
+}
+
+static void fs_locks(struct fuse_server *s, uint64_t node, uint64_t fh)
+{
+	struct waiter w = { .s = s, .node = node, .fh = fh };
+	pthread_t th;
+
+	CHECK_EQ_INT(lock_request(s, FUSE_SETLK, node, fh, 1, F_WRLCK), 0);
+	CHECK_EQ_INT(lock_request(s, FUSE_GETLK, node, fh, 2, F_WRLCK), 0);
+	CHECK_EQ_INT(((struct fuse_lk_out *)rp.data)->lk.type, F_WRLCK);
+	CHECK_EQ_INT(pthread_create(&th, NULL, wait_for_lock, &w), 0);
+	wait_ms(20); /* till it waits */
+	CHECK_EQ_INT(lock_request(s, FUSE_SETLK, node, fh, 1, F_UNLCK), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(w.error, 0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_FLUSH, node, struct fuse_flush_in, .fh = fh, .lock_owner = 2), 0);
+}
+
+static void fs_xattrs(struct fuse_server *s, uint64_t node)
+{
+	CHECK_EQ_INT(xattr_request(s, FUSE_SETXATTR, node, 5, "user.sandbox", "value"), 0);
+	CHECK_EQ_INT(xattr_request(s, FUSE_GETXATTR, node, 64, "user.sandbox", NULL), 0);
+	CHECK(reply_len(&rp) == 5 && !memcmp(rp.data, "value", 5));
+	CHECK_EQ_INT(xattr_request(s, FUSE_LISTXATTR, node, 4096, NULL, NULL), 0);
+	CHECK(memmem(rp.data, reply_len(&rp), "user.sandbox", 13) != NULL);
+	CHECK_EQ_INT(name_op(s, FUSE_REMOVEXATTR, node, "", 0, "user.sandbox"), 0);
+}
+
+/* How many entries a READDIR of the root returns. */
+static int root_entries(struct fuse_server *s, uint32_t opcode)
+{
+	uint64_t fh = 0;
+	int n = 0;
+
+	CHECK_EQ_INT(open_node(s, FUSE_OPENDIR, ROOT, O_RDONLY, &fh), 0);
+	CHECK_EQ_INT(REQUEST(s, opcode, ROOT, struct fuse_read_in, .fh = fh, .size = 4096), 0);
+	for (size_t pos = 0; pos < reply_len(&rp); n++) {
+		if (opcode == FUSE_READDIRPLUS) {
+			struct fuse_direntplus *dp = (void *)(rp.data + pos);
+			pos += FUSE_DIRENTPLUS_SIZE(dp);
+		} else {
+			pos += FUSE_DIRENT_SIZE((struct fuse_dirent *)(rp.data + pos));
+		}
+	}
+	CHECK_EQ_INT(release(s, FUSE_RELEASEDIR, ROOT, fh), 0);
+	return n;
+}
+
+static void fs_worker_work(void *arg)
+{
+	struct fuse_server *s = new_server(false, 0, 0);
+	struct fuse_setattr_in attr = { .valid = FATTR_MODE | FATTR_SIZE | FATTR_MTIME,
+					.mode = 0600, .size = 3, .mtime = 1 };
+	uint64_t node = 0, fh = 0, node2 = 0, fh2 = 0, dir;
+
+	(void)arg;
+	enter(SANDBOX_FS_WORKER);
+	everyday_work();
+	/* a file created, written (by a user other than root), read */
+	CHECK_EQ_INT(create(s, ROOT, "f", O_RDWR, 0644, &node, &fh), 0);
+	CHECK_EQ_INT(write_data(s, node, fh, 0, "hello", 5, 1000), 0);
+	CHECK_EQ_INT(read_data(s, node, fh, 0, 64), 0);
+	CHECK(reply_len(&rp) == 5 && !memcmp(rp.data, "hello", 5));
+	CHECK_EQ_INT(setattr(s, node, &attr, 0), 0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_FSYNC, node, struct fuse_fsync_in, .fh = fh), 0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_FSYNC, node, struct fuse_fsync_in, .fh = fh,
+			     .fsync_flags = FUSE_FSYNC_FDATASYNC),
+		     0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_FALLOCATE, node, struct fuse_fallocate_in, .fh = fh,
+			     .length = 8192),
+		     0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_LSEEK, node, struct fuse_lseek_in, .fh = fh,
+			     .whence = SEEK_DATA),
+		     0);
+	CHECK_EQ_INT(create(s, ROOT, "copy", O_RDWR, 0644, &node2, &fh2), 0);
+	CHECK_EQ_INT(REQUEST(s, FUSE_COPY_FILE_RANGE, node, struct fuse_copy_file_range_in,
+			     .fh_in = fh, .nodeid_out = node2, .fh_out = fh2, .len = 3),
+		     0);
+	fs_xattrs(s, node);
+	fs_locks(s, node, fh);
+	/* entries of every kind, renamed, linked, listed */
+	CHECK_EQ_INT(mkdir_op(s, ROOT, "d"), 0);
+	dir = lookup_id(s, ROOT, "d");
+	CHECK_EQ_INT(mknod_op(s, dir, "fifo", S_IFIFO | 0644, 0), 0);
+	req_begin(&q, FUSE_SYMLINK, dir);
+	req_str(&q, "ln");
+	req_str(&q, "../f");
+	CHECK_EQ_INT(send_req(s, &q, &rp), 0);
+	CHECK_EQ_INT(request(s, FUSE_READLINK, lookup_id(s, dir, "ln"), "", 0), 0);
+	CHECK_EQ_INT(name_op(s, FUSE_LINK, dir, &(struct fuse_link_in){ .oldnodeid = node },
+			     sizeof(struct fuse_link_in), "hard"),
+		     0);
+	CHECK_EQ_INT(rename_op(s, ROOT, "copy", dir, "moved", 0), 0);
+	CHECK_EQ_INT(root_entries(s, FUSE_READDIR), 5); /* . .. init.krun f d */
+	CHECK_EQ_INT(root_entries(s, FUSE_READDIRPLUS), 5);
+	CHECK_EQ_INT(request(s, FUSE_STATFS, ROOT, "", 0), 0);
+	/* and all of it gone again */
+	CHECK_EQ_INT(release(s, FUSE_RELEASE, node, fh), 0);
+	CHECK_EQ_INT(release(s, FUSE_RELEASE, node2, fh2), 0);
+	for (const char *const *n = (const char *const[]){ "fifo", "ln", "hard", "moved", NULL }; *n;
+	     n++)
+		CHECK_EQ_INT(name_op(s, FUSE_UNLINK, dir, "", 0, *n), 0);
+	CHECK_EQ_INT(name_op(s, FUSE_RMDIR, ROOT, "", 0, "d"), 0);
+	CHECK_EQ_INT(name_op(s, FUSE_UNLINK, ROOT, "", 0, "f"), 0);
+	/* glibc's pthread_create falls back on clone, which the filter allows
+	 * for threads */
+	CHECK(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
+	fuse_server_destroy(s);
+}
+
+/* ---- the workers of a virtio-fs device ---- */
+
+/* How many of this process's threads run under a seccomp filter. */
+static int filtered_threads(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *d;
+	int n = 0;
+
+	while (tasks && (d = readdir(tasks))) {
+		char path[300], line[128];
+		FILE *status;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", d->d_name);
+		if (d->d_name[0] == '.' || !(status = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), status))
+			n += !strcmp(line, "Seccomp:\t2\n");
+		fclose(status);
+	}
+	if (tasks)
+		closedir(tasks);
+	return n;
+}
+
+static int enter_fs_worker_sandbox(void)
+{
+	return sandbox_enter(SANDBOX_FS_WORKER);
+}
+
+static void virtio_fs_workers(void *arg)
+{
+	static struct virtio_fs fs;
+
+	(void)arg;
+	CHECK_EQ_INT(virtio_fs_init(&fs, "test", new_server(false, 0, 0)), 0);
+	CHECK_EQ_INT(filtered_threads(), 0);
+	/* no filter compiled yet */
+	CHECK_EQ_INT(virtio_fs_on_workers(&fs, enter_fs_worker_sandbox), -EINVAL);
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	CHECK_EQ_INT(virtio_fs_on_workers(&fs, enter_fs_worker_sandbox), 0);
+	/* each worker its own, not this thread */
+	CHECK_EQ_INT(filtered_threads(), VIRTIO_FS_NR_QUEUES);
+	virtio_fs_destroy(&fs);
+}
+
+/* ---- violations ---- */
+
+static void call_execve(void)
+{
+	execl("/bin/true", "true", (char *)NULL);
+}
+
+static void call_kvm_create_vcpu(void)
+{
+	ioctl(STDIN_FILENO, KVM_CREATE_VCPU, 0);
+}
+
+static void call_socket(void)
+{
+	socket(AF_INET, SOCK_STREAM, 0);
+}
+
+static void call_fork(void)
+{
+	if (fork() == 0)
+		_exit(0);
+}
+
+static void call_open(void)
+{
+	open("/etc/passwd", O_RDONLY);
+}
+
+static void call_ptrace(void)
+{
+	ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+}
+
+static const struct violation {
+	enum sandbox_kind kind;
+	const char *name;
+	int nr;
+	void (*call)(void);
+} violations[] = {
+	{ SANDBOX_VCPU, "vCPU", __NR_execve, call_execve },
+	/* an ioctl, but not one of its requests */
+	{ SANDBOX_VCPU, "vCPU", __NR_ioctl, call_kvm_create_vcpu },
+	{ SANDBOX_FS_WORKER, "virtio-fs worker", __NR_socket, call_socket },
+	/* a clone, but of a process */
+	{ SANDBOX_FS_WORKER, "virtio-fs worker", __NR_clone, call_fork },
+	{ SANDBOX_EVENT_LOOP, "event loop", __NR_openat, call_open },
+	{ SANDBOX_EVENT_LOOP, "event loop", __NR_ptrace, call_ptrace },
+};
+
+static void violate(void *arg)
+{
+	const struct violation *v = arg;
+
+	enter(v->kind);
+	v->call();
+	printf("the forbidden call returned\n");
+}
+
+static void test_violations(void)
+{
+	static struct outcome o;
+
+	for (size_t i = 0; i < sizeof(violations) / sizeof(violations[0]); i++) {
+		const struct violation *v = &violations[i];
+		char line[128];
+
+		run_child(violate, (void *)v, &o);
+		snprintf(line, sizeof(line),
+			 "libkrun: error: sandbox: the %s thread made system call %d (`ausyscall %d`",
+			 v->name, v->nr, v->nr);
+		CHECK(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGSYS);
+		CHECK(strstr(o.out, line) != NULL);
+		if (!WIFSIGNALED(o.status) || !strstr(o.out, line))
+			show(line, &o);
+	}
+}
+
+/* ---- identity ---- */
+
+static void drop_to(uid_t uid, gid_t gid, const gid_t *groups, size_t nr_groups)
+{
+	CHECK_EQ_INT(setgroups(nr_groups, groups), 0);
+	CHECK_EQ_INT(setresgid(gid, gid, gid), 0);
+	CHECK_EQ_INT(setresuid(uid, uid, uid), 0);
+}
+
+static void identity_from_root(void *arg)
+{
+	const struct vm_config cfg = { .has_uid = true, .uid = 65534, .has_gid = true, .gid = 65533 };
+
+	(void)arg;
+	CHECK_EQ_INT(setgroups(2, (gid_t[]){ 0, 4242 }), 0);
+	CHECK_EQ_INT(sandbox_drop_identity(&cfg), 0);
+	CHECK_EQ_INT(getgroups(0, NULL), 0);
+	CHECK(getuid() == 65534 && geteuid() == 65534);
+	CHECK(getgid() == 65533 && getegid() == 65533);
+}
+
+static void identity_unchanged(void *arg)
+{
+	const struct vm_config cfg = { 0 };
+
+	(void)arg;
+	CHECK_EQ_INT(setgroups(1, (gid_t[]){ 4242 }), 0);
+	CHECK_EQ_INT(sandbox_drop_identity(&cfg), 0);
+	CHECK_EQ_INT(getgroups(0, NULL), 1);
+	CHECK_EQ_INT(geteuid(), 0);
+}
+
+/* Without CAP_SETGID: groups it cannot drop are an error, none is not. */
+static void identity_unprivileged(void *arg)
+{
+	const struct vm_config cfg = { .has_uid = true, .uid = 1000, .has_gid = true, .gid = 1000 };
+	bool with_groups = arg != NULL;
+
+	drop_to(1000, 1000, (gid_t[]){ 4242 }, with_groups);
+	CHECK_EQ_INT(sandbox_drop_identity(&cfg), with_groups ? -EPERM : 0);
+}
+
+static void test_identity(void)
+{
+	static struct outcome o;
+
+	expect_success("identity from root", identity_from_root, NULL);
+	expect_success("identity unchanged", identity_unchanged, NULL);
+	expect_success("identity, unprivileged, no groups", identity_unprivileged, NULL);
+	run_child(identity_unprivileged, "with groups", &o);
+	CHECK(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0);
+	CHECK(strstr(o.out, "cannot drop the supplementary groups before becoming uid 1000") != NULL);
+}
+
+/* ---- no_new_privs ---- */
+
+static void *nnp_of_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+}
+
+static void no_new_privs(void *arg)
+{
+	pthread_t th;
+	void *nnp;
+
+	(void)arg;
+	CHECK_EQ_INT(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 0);
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	CHECK_EQ_INT(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+	CHECK_EQ_INT(pthread_create(&th, NULL, nnp_of_thread, NULL), 0);
+	pthread_join(th, &nnp);
+	CHECK_EQ_INT((intptr_t)nnp, 1);
+}
+
+/* A set-user-ID root copy of id(1), run by uid 65534: with no_new_privs
+ * its effective uid stays 65534. */
+static char setuid_id[300];
+
+static void run_setuid_id(void *with_nnp)
+{
+	const struct vm_config cfg = { .has_uid = true, .uid = 65534, .has_gid = true, .gid = 65534 };
+
+	CHECK_EQ_INT(sandbox_drop_identity(&cfg), 0);
+	if (with_nnp)
+		CHECK_EQ_INT(sandbox_prepare(), 0);
+	fflush(stdout);
+	execl(setuid_id, "id", (char *)NULL);
+	printf("cannot run %s: %s\n", setuid_id, strerror(errno));
+}
+
+static bool make_setuid_id(char *dir)
+{
+	int in = open("/usr/bin/id", O_RDONLY | O_CLOEXEC), out;
+	char buf[65536];
+	ssize_t n;
+
+	snprintf(setuid_id, sizeof(setuid_id), "%s/id", dir);
+	out = open(setuid_id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0)
+		return false;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			return false;
+	close(in);
+	close(out);
+	return chmod(dir, 0755) == 0 && chmod(setuid_id, 04755) == 0;
+}
+
+static void test_no_new_privs(void)
+{
+	static struct outcome o;
+	char dir[300];
+
+	expect_success("no_new_privs", no_new_privs, NULL);
+	/* uid 65534 must reach it */
+	CHECK_EQ_INT(chmod(tmp_dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/setuid-XXXXXX", tmp_dir);
+	CHECK(mkdtemp(dir) && make_setuid_id(dir));
+	/* without it, the program gains root: else this test proves nothing
+	 * (a nosuid mount, say) */
+	run_child(run_setuid_id, NULL, &o);
+	CHECK(strstr(o.out, "euid=0(root)") != NULL);
+	if (!strstr(o.out, "euid=0(root)"))
+		show("set-user-ID id without no_new_privs (on a nosuid mount?)", &o);
+	run_child(run_setuid_id, "nnp", &o);
+	CHECK(strstr(o.out, "uid=65534") != NULL && !strstr(o.out, "euid=0"));
+	if (!strstr(o.out, "uid=65534") || strstr(o.out, "euid=0"))
+		show("set-user-ID id with no_new_privs", &o);
+	unlink(setuid_id);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test-sandbox changes identities: it must run as root\n");
+		return 1;
+	}
+	if (harness_setup())
+		return 1;
+	expect_success("vCPU's work", vcpu_work, NULL);
+	expect_success("event loop's work", event_loop_work, NULL);
+	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
+	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
+	test_violations();
+	test_identity();
+	test_no_new_privs();
+	harness_teardown();
+	return CHECK_DONE();
+}
