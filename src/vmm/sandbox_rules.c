@@ -9,6 +9,7 @@
  * kind's work under its filter, the boot tests a real guest. */
 #include "vmm/sandbox_rules.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -67,9 +68,9 @@ static const struct sandbox_rule vcpu[] = {
 	ALLOW_IOCTL(KVM_SET_GSI_ROUTING),
 	/* a device register written runs the device here (activation, a queue
 	 * notified by a write KVM's ioeventfd did not match): the console reads
-	 * the terminal's size and its input, re-arms the input's watch, and
-	 * waits for an output that is full */
-	ALLOW_IOCTL(TIOCGWINSZ), ALLOW(readv), ALLOW(epoll_ctl), ALLOW(poll),
+	 * the terminal's size and its input, writes what it can of its output
+	 * (never waiting: the fd is non-blocking) and re-arms the watches */
+	ALLOW_IOCTL(TIOCGWINSZ), ALLOW(readv), ALLOW(writev), ALLOW(epoll_ctl),
 };
 
 /* A virtio-fs worker: every file operation of src/fs/. Its lock waiters
@@ -96,8 +97,10 @@ static const struct sandbox_rule fs_worker[] = {
 	ALLOW(fdatasync),
 	/* POSIX locks as open file description locks */
 	ALLOW(fcntl),
-	/* xattrs, through a node's /proc/self/fd path or on an fd */
-	ALLOW(getxattr), ALLOW(setxattr), ALLOW(listxattr), ALLOW(removexattr),
+	/* xattrs, through a node's /proc/self/fd path or on an fd; a listing's
+	 * entry by name beneath its directory, unfollowed (a device node's
+	 * stand-in, devnode.c) */
+	ALLOW(getxattr), ALLOW(lgetxattr), ALLOW(setxattr), ALLOW(listxattr), ALLOW(removexattr),
 	ALLOW(fgetxattr), ALLOW(fsetxattr), ALLOW(flistxattr), ALLOW(fremovexattr),
 	/* the fd budget follows RLIMIT_NOFILE: this process's limits only */
 	ALLOW_IF(prlimit64, 0, ~0ull, 0),
@@ -117,9 +120,11 @@ static const struct sandbox_rule event_loop[] = {
 	/* eventfds (queue kicks, the stop request), the signalfd (SIGINT,
 	 * SIGWINCH), the console's input */
 	ALLOW(read), ALLOW(readv),
-	/* console output to an fd that is full; the terminal's size; its mode
-	 * given back at the end (tcsetattr) */
-	ALLOW(poll), ALLOW_IOCTL(TIOCGWINSZ), ALLOW_IOCTL(TCSETS),
+	/* console output, as the reader takes it (writev), and at the end
+	 * waited for (poll) before each output gets its blocking mode back
+	 * (fcntl); the terminal's size; its mode given back (tcsetattr) */
+	ALLOW(writev), ALLOW(poll), ALLOW_IF(fcntl, 1, ~0ull, F_GETFL),
+	ALLOW_IF(fcntl, 1, ~0ull, F_SETFL), ALLOW_IOCTL(TIOCGWINSZ), ALLOW_IOCTL(TCSETS),
 	/* the memory report at the end: guest pages resident (mincore), the
 	 * process's RSS from /proc/self/statm opened at build time */
 	ALLOW(mincore), ALLOW(pread64),

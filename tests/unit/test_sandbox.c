@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sysmacros.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -169,7 +170,6 @@ static void *vcpu_thread(void *arg)
 {
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct pollfd pfd = { .events = POLLOUT };
 	struct guest_ports ports;
 	struct kvm_regs regs;
 	struct winsize ws;
@@ -193,11 +193,9 @@ static void *vcpu_thread(void *arg)
 	ports_io(&ports, 0x71, false, &byte, 1);
 	ports_io(&ports, KRUN_CTL_BOOT_MARKER, true, &byte, 1);
 	CHECK(ports.boot_marker_ns != 0);
-	/* a console run by a register write: output, input, its watch, the
-	 * terminal's size */
-	pfd.fd = p[1];
-	CHECK_EQ_INT(poll(&pfd, 1, 0), 1);
-	CHECK_EQ_INT(write(p[1], "out", 3), 3);
+	/* a console run by a register write: output (never waited for),
+	 * input, its watch, the terminal's size */
+	CHECK_EQ_INT(writev(p[1], &(struct iovec){ "out", 3 }, 1), 3);
 	CHECK_EQ_INT(readv(p[0], &(struct iovec){ buf, sizeof(buf) }, 1), 3);
 	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev), 0);
 	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_MOD, p[0], &ev), 0);
@@ -270,6 +268,11 @@ static void event_loop_work(void *arg)
 	CHECK_EQ_INT(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 0), 1);
 	CHECK_EQ_INT(readv(p[0], &(struct iovec){ buf, sizeof(buf) }, 1), 2);
 	CHECK(ioctl(p[0], TIOCGWINSZ, buf) < 0 && errno == ENOTTY);
+	/* output as the reader takes it; at the end, the outputs waited for
+	 * and given their blocking mode back, the terminal its mode */
+	CHECK_EQ_INT(writev(p[1], &(struct iovec){ "out", 3 }, 1), 3);
+	CHECK_EQ_INT(poll(&(struct pollfd){ .fd = p[1], .events = POLLOUT }, 1, 0), 1);
+	CHECK(fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) & ~O_NONBLOCK) == 0);
 	CHECK(tcsetattr(p[0], TCSANOW, &t) < 0 && errno == ENOTTY);
 	/* the memory report at the end */
 	CHECK_EQ_INT(mincore(page, 4096, &vec), 0);
@@ -433,8 +436,11 @@ static void fs_worker_work(void *arg)
 			     sizeof(struct fuse_link_in), "hard"),
 		     0);
 	CHECK_EQ_INT(rename_op(s, ROOT, "copy", dir, "moved", 0), 0);
-	CHECK_EQ_INT(root_entries(s, FUSE_READDIR), 5); /* . .. init.krun f d */
-	CHECK_EQ_INT(root_entries(s, FUSE_READDIRPLUS), 5);
+	/* a device node (its empty stand-in, which a listing looks into) */
+	CHECK_EQ_INT(mknod_op(s, ROOT, "null", S_IFCHR | 0666, makedev(1, 3)), 0);
+	CHECK_EQ_INT(root_entries(s, FUSE_READDIR), 6); /* . .. init.krun f d null */
+	CHECK_EQ_INT(root_entries(s, FUSE_READDIRPLUS), 6);
+	CHECK_EQ_INT(name_op(s, FUSE_UNLINK, ROOT, "", 0, "null"), 0);
 	CHECK_EQ_INT(request(s, FUSE_STATFS, ROOT, "", 0), 0);
 	/* and all of it gone again */
 	CHECK_EQ_INT(release(s, FUSE_RELEASE, node, fh), 0);
