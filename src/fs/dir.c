@@ -1,95 +1,109 @@
-/* Directory listings: taken at offset 0 and served by index, so that the
- * virtual files can be merged into the root and offsets stay stable. */
+/* Directory listings, served straight from the host directory: nothing of a
+ * listing is kept between requests, so an open directory costs the host its
+ * fd and no more, however many the guest opens and however big they are.
+ *
+ * The guest's offsets are the host's own cookies (getdents64's d_off, which
+ * the handle's fd is seeked back to), as virtiofsd does. Those are below
+ * 2^63, which leaves the offsets with the top bit set to the root's virtual
+ * files: they follow the host's entries, and hide a host entry of their
+ * name. */
 #include <dirent.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs/ops.h"
 
-void dir_entries_free(struct fs_handle *h)
+#define VFILE_OFFSET (1ull << 63)
+/* What one getdents64 reads: a few dozen entries, on the worker's stack. */
+#define DIR_READ_SIZE 8192
+
+/* One READDIR or READDIRPLUS reply being filled. */
+struct dir_reply {
+	struct fuse_req *r;
+	struct fs_inode *dir;
+	bool plus;
+	size_t end; /* the reply may grow up to here */
+};
+
+/* Appends one entry, whose successor is at offset next; false when it does
+ * not fit. READDIRPLUS looks it up too: one that cannot be looked up stays a
+ * plain name (node id 0). */
+static bool dir_emit(struct dir_reply *dr, uint64_t ino, uint32_t type, const char *name,
+		     uint64_t next)
 {
-	for (size_t i = 0; i < h->nr_entries; i++)
-		free(h->entries[i].name);
-	free(h->entries);
-	h->entries = NULL;
-	h->nr_entries = 0;
+	size_t namelen = strlen(name);
+	size_t head = dr->plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+	size_t size = FUSE_DIRENT_ALIGN(head + namelen);
+	struct fuse_dirent *d;
+
+	if (dr->r->reply_len + size > dr->end || !(d = reply_space(dr->r, size)))
+		return false;
+	if (dr->plus) {
+		struct fuse_direntplus *dp = (struct fuse_direntplus *)d;
+
+		if (!is_dot_or_dotdot(name))
+			lookup_entry(dr->r->s, dr->dir, name, &dp->entry_out);
+		d = &dp->dirent;
+	}
+	d->ino = ino;
+	d->off = next;
+	d->namelen = namelen;
+	d->type = type;
+	memcpy(d->name, name, namelen);
+	return true;
 }
 
-static int dir_add(struct fs_handle *h, size_t *cap, uint64_t ino, uint32_t type,
-		   const char *name)
+/* The host's entries from the cookie offset on, as many as fit; *at_end
+ * once the directory has no more. Under the handle's dir_lock: the fd's
+ * position is the listing's. */
+static int dir_emit_host(struct dir_reply *dr, int fd, uint64_t offset, bool *at_end)
 {
-	struct dir_entry *e;
+	char buf[DIR_READ_SIZE] __attribute__((aligned(8)));
+	ssize_t n, pos;
 
-	if (h->nr_entries == *cap) {
-		size_t new_cap = *cap ? *cap * 2 : 64;
+	if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
+		return -errno;
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (pos = 0; pos < n; pos += ((struct dirent64 *)(buf + pos))->d_reclen) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + pos);
 
-		if (new_cap > MAX_DIR_ENTRIES)
-			return -ENOMEM;
-		e = realloc(h->entries, new_cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		h->entries = e;
-		*cap = new_cap;
+			if (vfile_named(dr->r->s, dr->dir, d->d_name))
+				continue;
+			if (!dir_emit(dr, d->d_ino, devnode_dirent_type(fd, d->d_name, d->d_type),
+				      d->d_name, (uint64_t)d->d_off))
+				return 0;
+		}
 	}
-	e = &h->entries[h->nr_entries];
-	e->name = strdup(name);
-	if (!e->name)
-		return -ENOMEM;
-	e->ino = ino;
-	e->type = type;
-	e->namelen = strlen(name);
-	h->nr_entries++;
+	if (n < 0)
+		return -errno;
+	*at_end = true;
 	return 0;
 }
 
-/* Lists the directory anew: what a readdir from offset 0 must show. */
-static int dir_snapshot(struct fuse_server *s, struct fs_handle *h)
+/* The root's virtual files from the index'th on, as many as fit. */
+static void dir_emit_virtual(struct dir_reply *dr, uint64_t index)
 {
-	const struct fuse_virtual_file *vf = s->cfg.virtual_files;
-	bool is_root = h->nodeid == FUSE_ROOT_INDEX;
-	size_t cap = 0;
-	struct dirent *d;
-	DIR *dir;
-	int fd, ret = 0;
+	const struct fuse_server *s = dr->r->s;
 
-	dir_entries_free(h);
-	if (is_root)
-		for (unsigned int i = 0; i < s->cfg.nr_virtual_files && !ret; i++)
-			ret = dir_add(h, &cap, vfile_ino(s, &vf[i]), DT_REG, vf[i].name);
-	if (ret)
-		return ret;
-	fd = dup(h->fd);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(dir);
-	while (!ret && (errno = 0, d = readdir(dir))) {
-		bool shadowed = false;
+	if (dr->dir != &s->inodes[FUSE_ROOT_INDEX])
+		return;
+	for (uint64_t i = index; i < s->cfg.nr_virtual_files; i++) {
+		const struct fuse_virtual_file *vf = &s->cfg.virtual_files[i];
 
-		for (unsigned int i = 0; is_root && i < s->cfg.nr_virtual_files; i++)
-			shadowed |= !strcmp(vf[i].name, d->d_name);
-		if (!shadowed)
-			ret = dir_add(h, &cap, d->d_ino,
-				      devnode_dirent_type(dirfd(dir), d->d_name, d->d_type), d->d_name);
+		if (!dir_emit(dr, vfile_ino(s, vf), DT_REG, vf->name, VFILE_OFFSET | (i + 1)))
+			return;
 	}
-	if (!ret && errno)
-		ret = -errno;
-	closedir(dir);
-	return ret;
 }
 
 static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
 {
 	const struct fuse_read_in *in = req_arg(r, sizeof(*in));
-	size_t limit, base;
+	struct dir_reply dr = { .r = r, .dir = node, .plus = plus };
 	struct fs_handle *h;
-	int ret = 0;
+	bool at_end = false;
+	size_t base;
+	int ret;
 
 	if (!in)
 		return -EINVAL;
@@ -100,37 +114,18 @@ static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
 		handle_put(r->s, h);
 		return -ENOTDIR;
 	}
-	limit = in->size < r->reply_cap ? in->size : r->reply_cap;
 	base = r->reply_len;
+	dr.end = base + (in->size < r->reply_cap - base ? in->size : r->reply_cap - base);
 	pthread_mutex_lock(&h->dir_lock);
-	if (in->offset == 0 || !h->entries)
-		ret = dir_snapshot(r->s, h);
-	for (uint64_t i = in->offset; !ret && i < h->nr_entries; i++) {
-		const struct dir_entry *de = &h->entries[i];
-		size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
-		size_t size = FUSE_DIRENT_ALIGN(head + de->namelen);
-		struct fuse_dirent *d;
-
-		if (r->reply_len - base + size > limit)
-			break;
-		d = reply_space(r, size);
-		if (plus) {
-			struct fuse_direntplus *dp = (struct fuse_direntplus *)d;
-
-			/* An entry that cannot be looked up stays a plain name. */
-			if (!is_dot_or_dotdot(de->name))
-				lookup_entry(r->s, node, de->name, &dp->entry_out);
-			d = &dp->dirent;
-		}
-		d->ino = de->ino;
-		d->off = i + 1;
-		d->namelen = de->namelen;
-		d->type = de->type;
-		memcpy(d->name, de->name, de->namelen);
-	}
+	if (!(in->offset & VFILE_OFFSET))
+		ret = dir_emit_host(&dr, h->fd, in->offset, &at_end);
+	if (at_end || (in->offset & VFILE_OFFSET))
+		dir_emit_virtual(&dr, at_end ? 0 : in->offset & ~VFILE_OFFSET);
 	pthread_mutex_unlock(&h->dir_lock);
 	handle_put(r->s, h);
-	return ret;
+	/* What was listed before a failure is worth having; the next request
+	 * starts after it, and fails if the host still does. */
+	return r->reply_len > base ? 0 : ret;
 }
 
 int op_readdir(struct fuse_req *r, struct fs_inode *node)

@@ -36,6 +36,9 @@ struct fuse_server_config {
 	bool read_only; /* every change refused with EROFS */
 	unsigned int max_inodes;  /* node ids the guest may hold; 0: a default */
 	unsigned int max_handles; /* open files and directories; 0: a default */
+	/* fds the share may hold, nodes, handles and lock owners together (see
+	 * fuse_server_fd_budget); 0: the process's whole budget */
+	unsigned int max_fds;
 	const struct fuse_virtual_file *virtual_files;
 	unsigned int nr_virtual_files;
 	/* The guest init reports the workload's exit status with an ioctl on
@@ -45,8 +48,16 @@ struct fuse_server_config {
 	void *opaque;
 };
 
+/* Every node, open file and lock owner the guest holds is an fd of the
+ * VMM: what each of nr_shares shares may hold. It raises RLIMIT_NOFILE's
+ * soft limit to the hard one, keeps the fds open now and a headroom for the
+ * VMM itself, and splits the rest evenly. 0 when nothing is left, and then a
+ * max_fds of 0 finds too little as well. */
+unsigned int fuse_server_fd_budget(unsigned int nr_shares);
+
 /* 0, or -errno (the root cannot be opened, out of memory; ENOTSUP: the root
- * is on a filesystem shares do not serve). */
+ * is on a filesystem shares do not serve; EMFILE: the fd budget is too small
+ * for a share). */
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out);
 
 /* Serve one request. in: the request as the driver wrote it (fuse_in_header
@@ -67,9 +78,11 @@ ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsign
 /* Whether serving this request may wait for long (a SETLKW). */
 bool fuse_server_request_may_wait(const struct iovec *in, unsigned int nr_in);
 
-/* fuse_server_handle, but a SETLKW waits for its lock until it gets it or
- * *cancel turns true (it is then answered EINTR): run it on a thread of its
- * own. */
+/* fuse_server_handle for a request that may wait, a SETLKW: it waits for its
+ * lock until it gets it or *cancel turns true (it is then answered EINTR):
+ * run it on a thread of its own. Any other request (the guest rewrote it
+ * after fuse_server_request_may_wait looked) is answered EINVAL, so that the
+ * thread needs only a small stack. */
 ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in,
 				   unsigned int nr_in, const struct iovec *out, unsigned int nr_out,
 				   const atomic_bool *cancel);

@@ -5,8 +5,8 @@
  * Locking: fuse_server.lock guards the node and handle tables and the
  * session state; plock_lock guards every inode's POSIX locks and is taken
  * inside lock, never the other way round; a handle's dir_lock guards its
- * listing. A request holds its node pinned (pins), which keeps the node's fd
- * open without holding lock. */
+ * fd's position in its directory. A request holds its node pinned (pins),
+ * which keeps the node's fd open without holding lock. */
 #ifndef KRUN_FS_INTERNAL_H
 #define KRUN_FS_INTERNAL_H
 
@@ -28,8 +28,16 @@
 #endif
 
 #define FUSE_ROOT_INDEX 1
+/* The tables' sizes, at most: the share's fd budget (max_fds) may make them
+ * smaller. Lock owners are as many as handles at most (max_plocks). */
 #define DEFAULT_MAX_INODES (1u << 16)
 #define DEFAULT_MAX_HANDLES (1u << 14)
+/* Kept out of RLIMIT_NOFILE for the VMM besides the fds open when the budget
+ * is worked out: its KVM, vCPU, event and console fds opened later, and the
+ * fds requests hold for a moment (a lookup's, before it becomes a node). */
+#define FD_HEADROOM 256
+/* A share with fewer fds than this is refused: it could not even boot. */
+#define MIN_SHARE_FDS 64
 #define MAX_WRITE (1u << 20)
 /* Largest request: a write of MAX_WRITE plus its header, or two names. */
 #define MAX_REQUEST (MAX_WRITE + 2 * PATH_MAX + 4096)
@@ -39,7 +47,6 @@
  * them (xattr.c); its security.* and trusted.* are stored beneath. */
 #define XATTR_KRUN_PREFIX "user.krun."
 #define XATTR_MAPPED_CAPABILITY XATTR_KRUN_PREFIX "security.capability"
-#define MAX_DIR_ENTRIES (1u << 20)
 /* libkrun's guest init reports the exit status with _IO('v', 2) on "/". */
 #define KRUN_IOCTL_EXIT_CODE 0x7602
 
@@ -68,15 +75,6 @@ struct fs_inode {
 	const struct fuse_virtual_file *vfile;
 };
 
-/* A directory listing taken at offset 0 and served by index, so that the
- * virtual files can be merged into the root and offsets stay stable. */
-struct dir_entry {
-	uint64_t ino;
-	uint32_t type;
-	uint32_t namelen;
-	char *name;
-};
-
 struct fs_handle {
 	int fd; /* -1 for a virtual file */
 	uint32_t generation;
@@ -86,9 +84,7 @@ struct fs_handle {
 	uint32_t next_free;
 	uint64_t nodeid;
 	const struct fuse_virtual_file *vfile;
-	pthread_mutex_t dir_lock; /* serializes listing snapshot use */
-	struct dir_entry *entries;
-	size_t nr_entries;
+	pthread_mutex_t dir_lock; /* the fd's position, which READDIR seeks */
 };
 
 struct fuse_server {
@@ -105,6 +101,11 @@ struct fuse_server {
 	struct fs_handle *handles;
 	uint32_t nr_handles;
 	uint32_t free_handle;
+	/* The fds the share holds (nodes, handles, lock owners) and its budget:
+	 * past it the guest gets ENFILE, EMFILE or ENOLCK, and the VMM keeps
+	 * the fds it needs itself. Atomic: taken under lock or plock_lock. */
+	atomic_uint nr_fds;
+	unsigned int max_fds;
 
 	/* POSIX locks: every inode's plocks, their count (bounded: each holds
 	 * an fd) and what wakes a SETLKW waiting for a lock. Taken inside lock,
@@ -152,6 +153,8 @@ void handle_put(struct fuse_server *s, struct fs_handle *h);
 int handle_new(struct fuse_server *s, int fd, uint64_t nodeid,
 	       const struct fuse_virtual_file *vfile, uint64_t *fh);
 int handle_release(struct fuse_server *s, uint64_t fh);
+bool fd_budget_take(struct fuse_server *s);
+void fd_budget_return(struct fuse_server *s);
 
 /* request.c */
 size_t iov_total(const struct iovec *iov, unsigned int n);
@@ -219,8 +222,5 @@ void devnode_chowned(int fd);
 void plocks_free(struct fuse_server *s, struct fs_inode *in);
 void plock_release_owner(struct fuse_server *s, const struct fs_handle *h,
 			 uint64_t owner);
-
-/* dir.c */
-void dir_entries_free(struct fs_handle *h);
 
 #endif

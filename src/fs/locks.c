@@ -23,6 +23,7 @@ static void plock_drop_locked(struct fuse_server *s, struct fs_plock **link)
 
 	*link = p->next;
 	close(p->fd);
+	fd_budget_return(s);
 	free(p);
 	s->nr_plocks--;
 }
@@ -84,13 +85,15 @@ static int plock_get_locked(struct fuse_server *s, struct fs_inode *node, uint64
 				s->max_plocks);
 		return -ENOLCK;
 	}
-	fd = plock_open(s, node);
-	if (fd < 0)
-		return fd;
-	p = malloc(sizeof(*p));
-	if (!p) {
-		close(fd);
+	if (!fd_budget_take(s))
 		return -ENOLCK;
+	fd = plock_open(s, node);
+	p = fd < 0 ? NULL : malloc(sizeof(*p));
+	if (!p) {
+		if (fd >= 0)
+			close(fd);
+		fd_budget_return(s);
+		return fd < 0 ? fd : -ENOLCK;
 	}
 	*p = (struct fs_plock){ .next = node->plocks, .owner = owner, .pid = pid, .fd = fd };
 	node->plocks = p;

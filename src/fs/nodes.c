@@ -1,7 +1,8 @@
 /* Node ids and file handles: (generation << 32 | slot index) into two
  * tables, checked on every use, so a stale or forged id finds nothing. A
  * node is the host inode's O_PATH fd; the guest holds it by LOOKUP and lets
- * go by FORGET, a request pins it while it uses the fd. */
+ * go by FORGET, a request pins it while it uses the fd. Every fd a node, a
+ * handle or a lock owner holds comes out of the share's fd budget. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ static void inode_free_locked(struct fuse_server *s, struct fs_inode *in)
 	*link = in->next;
 	plocks_free(s, in);
 	close(in->fd);
+	fd_budget_return(s);
 	in->fd = -1;
 	in->in_use = false;
 	in->generation++;
@@ -130,10 +132,14 @@ int inode_insert(struct fuse_server *s, int fd, const struct stat *st, uint64_t 
 			return 0;
 		}
 	}
-	if (!s->free_inode) {
+	if (!s->free_inode || !fd_budget_take(s)) {
+		bool table_full = !s->free_inode;
+
 		pthread_mutex_unlock(&s->lock);
 		close(fd);
-		LOG_RATELIMITED(LOG_WARN, "virtio-fs: inode limit (%u) reached", s->nr_inodes - 1);
+		if (table_full)
+			LOG_RATELIMITED(LOG_WARN, "virtio-fs: inode limit (%u) reached",
+					s->nr_inodes - 1);
 		return -ENFILE;
 	}
 	free_slot = &s->inodes[s->free_inode];
@@ -172,9 +178,10 @@ void handle_unref_locked(struct fuse_server *s, struct fs_handle *h)
 {
 	if (h->pins || !h->released)
 		return;
-	if (h->fd >= 0)
+	if (h->fd >= 0) {
 		close(h->fd);
-	dir_entries_free(h);
+		fd_budget_return(s);
+	}
 	h->fd = -1;
 	h->in_use = false;
 	h->generation++;
@@ -194,8 +201,11 @@ void handle_put(struct fuse_server *s, struct fs_handle *h)
 int handle_new(struct fuse_server *s, int fd, uint64_t nodeid,
 	       const struct fuse_virtual_file *vfile, uint64_t *fh)
 {
+	bool table_full;
+
 	pthread_mutex_lock(&s->lock);
-	if (s->free_handle) {
+	table_full = !s->free_handle;
+	if (!table_full && (fd < 0 || fd_budget_take(s))) {
 		uint32_t i = s->free_handle;
 		struct fs_handle *h = &s->handles[i];
 
@@ -213,8 +223,30 @@ int handle_new(struct fuse_server *s, int fd, uint64_t nodeid,
 	pthread_mutex_unlock(&s->lock);
 	if (fd >= 0)
 		close(fd);
-	LOG_RATELIMITED(LOG_WARN, "virtio-fs: open file limit (%u) reached", s->nr_handles);
+	if (table_full)
+		LOG_RATELIMITED(LOG_WARN, "virtio-fs: open file limit (%u) reached",
+				s->nr_handles - 1);
 	return -EMFILE;
+}
+
+/* One fd more for the share, if its budget allows. */
+bool fd_budget_take(struct fuse_server *s)
+{
+	unsigned int n = atomic_load(&s->nr_fds);
+
+	do {
+		if (n >= s->max_fds) {
+			LOG_RATELIMITED(LOG_WARN, "virtio-fs: the share's fd budget (%u) is spent",
+					s->max_fds);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak(&s->nr_fds, &n, n + 1));
+	return true;
+}
+
+void fd_budget_return(struct fuse_server *s)
+{
+	atomic_fetch_sub(&s->nr_fds, 1);
 }
 
 int handle_release(struct fuse_server *s, uint64_t fh)

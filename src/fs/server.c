@@ -2,8 +2,10 @@
  * copied, the operation found by opcode and checked against the session
  * and the share's mode, the reply written back; creating and destroying a
  * server. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -121,12 +123,18 @@ void fuse_server_wake_waiting(struct fuse_server *s)
 }
 
 /* How much of a request is copied out of the guest's buffers before it is
- * served: all of it, but for WRITE's data (op_write). */
+ * served: all of it, but for WRITE's data (op_write) and for whatever follows
+ * a SETLKW's arguments (it may wait for long, holding its copy). */
 static size_t request_copy_len(const struct fuse_in_header *hdr)
 {
 	const size_t write_header = sizeof(*hdr) + sizeof(struct fuse_write_in);
+	const size_t setlkw = sizeof(*hdr) + sizeof(struct fuse_lk_in);
 
-	return hdr->opcode == FUSE_WRITE && hdr->len > write_header ? write_header : hdr->len;
+	if (hdr->opcode == FUSE_WRITE && hdr->len > write_header)
+		return write_header;
+	if (hdr->opcode == FUSE_SETLKW && hdr->len > setlkw)
+		return setlkw;
+	return hdr->len;
 }
 
 ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigned int nr_in,
@@ -158,10 +166,10 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	if (hdr.opcode != FUSE_FORGET && hdr.opcode != FUSE_BATCH_FORGET &&
 	    hdr.opcode != FUSE_INTERRUPT && out_total < sizeof(*oh))
 		return -EINVAL;
-	/* READ's data goes to the guest's buffers directly: only its header
-	 * comes through here. */
+	/* READ's data goes to the guest's buffers directly, and SETLKW has
+	 * none: only their header comes through here. */
 	reply_cap = out_total < MAX_WRITE + 4096 ? out_total : MAX_WRITE + 4096;
-	if (hdr.opcode == FUSE_READ)
+	if (hdr.opcode == FUSE_READ || hdr.opcode == FUSE_SETLKW)
 		reply_cap = sizeof(*oh);
 	reply_buf = malloc(reply_cap > sizeof(*oh) ? reply_cap : sizeof(*oh));
 	if (!reply_buf)
@@ -170,6 +178,11 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	if (hdr.len != in_total || hdr.len < sizeof(hdr) || hdr.len > MAX_REQUEST) {
 		LOG_RATELIMITED(LOG_WARN, "virtio-fs: request length %u, buffers %zu", hdr.len,
 				in_total);
+		ret = -EINVAL;
+	} else if (cancel && hdr.opcode != FUSE_SETLKW) {
+		/* The guest rewrote the request after the device saw a SETLKW:
+		 * a waiting request's thread serves nothing else. */
+		LOG_RATELIMITED(LOG_WARN, "virtio-fs: opcode %u where a SETLKW was", hdr.opcode);
 		ret = -EINVAL;
 	} else if (!(req_buf = malloc(copied + 1))) {
 		ret = -ENOMEM;
@@ -202,23 +215,48 @@ ssize_t fuse_server_handle_waiting(struct fuse_server *s, const struct iovec *in
 	return len;
 }
 
-/* Every inode the guest holds is an open fd here, and the guest caches many
- * more than the usual soft limit of 1024: allow what the hard limit allows,
- * as virtiofsd does. */
-static void raise_nofile_limit(void)
+/* The fds open in this process now, or 0 when /proc does not say. */
+static unsigned int count_open_fds(void)
+{
+	unsigned int n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir)
+		return 0;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	/* ".", ".." and the listing's own fd */
+	return n > 3 ? n - 3 : 0;
+}
+
+unsigned int fuse_server_fd_budget(unsigned int nr_shares)
 {
 	struct rlimit rl;
+	uint64_t limit, reserved = FD_HEADROOM + count_open_fds();
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	/* The guest caches far more inodes than the usual soft limit of 1024:
+	 * allow what the hard limit allows, as virtiofsd does. */
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+
+		if (!setrlimit(RLIMIT_NOFILE, &raised))
+			rl = raised;
 	}
+	limit = rl.rlim_cur == RLIM_INFINITY ? UINT_MAX : rl.rlim_cur;
+	if (limit <= reserved)
+		return 0;
+	limit = (limit - reserved) / (nr_shares ? nr_shares : 1);
+	return limit < UINT_MAX ? (unsigned int)limit : UINT_MAX;
 }
 
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
 {
 	struct fuse_server *s;
 	struct stat st;
+	unsigned int max_fds = cfg->max_fds ? cfg->max_fds : fuse_server_fd_budget(1);
 	unsigned int max_inodes = cfg->max_inodes ? cfg->max_inodes : DEFAULT_MAX_INODES;
 	unsigned int max_handles = cfg->max_handles ? cfg->max_handles : DEFAULT_MAX_HANDLES;
 	int fd, ret;
@@ -231,11 +269,20 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	}
 	if (max_inodes > (1u << 30) || max_handles > (1u << 30) || cfg->nr_virtual_files > 1024)
 		return -EINVAL;
-	raise_nofile_limit();
+	if (max_fds < MIN_SHARE_FDS) {
+		LOG_ERR("virtio-fs: %u fds left for the share of %s, it needs %u (RLIMIT_NOFILE)",
+			max_fds, cfg->root_dir, MIN_SHARE_FDS);
+		return -EMFILE;
+	}
+	/* no more slots than fds to fill them */
+	max_inodes = max_inodes < max_fds ? max_inodes : max_fds;
+	max_handles = max_handles < max_fds ? max_handles : max_fds;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
+	s->max_fds = max_fds;
+	atomic_init(&s->nr_fds, 2); /* the root's and proc_self_fd */
 	s->nr_inodes = FUSE_ROOT_INDEX + 1 + cfg->nr_virtual_files + max_inodes;
 	s->nr_handles = max_handles + 1;
 	for (s->hash_mask = 1; s->hash_mask < s->nr_inodes; s->hash_mask <<= 1)

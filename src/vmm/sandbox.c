@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sysinfo.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,6 +259,12 @@ int sandbox_prepare(void)
 	 * time zone (gmtime_r, for the guest's CMOS clock). */
 	(void)strerror(EINTR);
 	tzset();
+	/* malloc gives a thread that finds every arena busy a new one, and the
+	 * first time more than 8 exist it asks how many CPUs are online by
+	 * reading /sys (open, read): on a filtered thread, that would end the
+	 * VMM. With the limit set, malloc never asks; it is glibc's own
+	 * default, 8 arenas per CPU. */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0) {
 		ret = -errno;

@@ -294,11 +294,13 @@ static bool serves_init(const struct vm_config *cfg, const struct vm_share *shar
 	return is_root_share(share) && !cfg->implicit_init_disabled;
 }
 
-static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline *cl)
+static int add_share(struct vm *vm, const struct vm_share *share, unsigned int max_fds,
+		     struct cmdline *cl)
 {
 	struct fuse_server_config fc = {
 		.root_dir = share->path,
 		.read_only = share->read_only,
+		.max_fds = max_fds,
 		.exit_code = on_exit_code,
 		.opaque = vm,
 	};
@@ -338,8 +340,11 @@ static int add_share(struct vm *vm, const struct vm_share *share, struct cmdline
 
 static int add_shares(struct vm *vm, struct cmdline *cl)
 {
+	/* The fds RLIMIT_NOFILE leaves the VM, split evenly between its shares. */
+	unsigned int max_fds = fuse_server_fd_budget(vm->cfg->nr_shares);
+
 	for (unsigned int i = 0; i < vm->cfg->nr_shares; i++) {
-		int ret = add_share(vm, &vm->cfg->shares[i], cl);
+		int ret = add_share(vm, &vm->cfg->shares[i], max_fds, cl);
 		if (ret < 0)
 			return ret;
 	}

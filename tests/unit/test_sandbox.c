@@ -158,6 +158,40 @@ static void everyday_work(void)
 	CHECK_EQ_INT(usr2_seen, 1);
 }
 
+/* ---- many threads, as a VMM with many vCPUs and workers has ---- */
+
+#define MANY_THREADS 24
+static pthread_barrier_t all_started;
+
+/* Its first malloc while the others live: an arena of its own. */
+static void *malloc_beside_others(void *arg)
+{
+	void *p;
+
+	CHECK_EQ_INT(sandbox_enter(SANDBOX_VCPU), 0);
+	pthread_barrier_wait(&all_started);
+	p = malloc(64);
+	CHECK(p != NULL);
+	free(p);
+	pthread_barrier_wait(&all_started);
+	return arg;
+}
+
+/* More threads than malloc makes arenas for without asking how many CPUs
+ * there are, each filtered before its first allocation. */
+static void many_threads(void *arg)
+{
+	pthread_t th[MANY_THREADS];
+
+	(void)arg;
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	pthread_barrier_init(&all_started, NULL, MANY_THREADS);
+	for (int i = 0; i < MANY_THREADS; i++)
+		CHECK_EQ_INT(pthread_create(&th[i], NULL, malloc_beside_others, NULL), 0);
+	for (int i = 0; i < MANY_THREADS; i++)
+		pthread_join(th[i], NULL);
+}
+
 /* ---- a vCPU's work ---- */
 
 static void on_reset(void *opaque)
@@ -725,6 +759,7 @@ int main(void)
 	expect_success("event loop's work", event_loop_work, NULL);
 	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
 	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
+	expect_success("many threads' first allocations", many_threads, NULL);
 	test_violations();
 	test_identity();
 	test_no_new_privs();

@@ -6,9 +6,11 @@
  * 16-bit indexes. A kick or an interrupt that the device loses, or workers
  * that block each other, leaves a driver waiting: it gives up after a few
  * seconds instead of hanging the test. Then a request that waits (a SETLKW
- * for a taken lock) must not hold up its queue, nor a reset. */
+ * for a taken lock) must not hold up its queue, nor a reset, and no more of
+ * them wait, each on its thread, than the device's bound. */
 #include "devices/fs/virtio_fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,8 +33,10 @@
 #define MEM_SIZE (4u << 20)
 #define RING_SIZE 8
 #define SLOTS (RING_SIZE / 2) /* a request takes two descriptors */
+#define BIG_RING_SIZE 256      /* for many requests in flight */
+#define MAX_SLOTS (BIG_RING_SIZE / 2)
 #define RING_GPA(q) (0x10000ull + (q) * 0x4000ull)
-#define BUF_GPA(q, slot) (0x100000ull + ((q) * SLOTS + (slot)) * 0x2000ull)
+#define BUF_GPA(q, slot) (0x100000ull + ((q) * MAX_SLOTS + (slot)) * 0x2000ull)
 #define REQUESTS 70000 /* per request queue: past a 16-bit index wrap */
 #define FORGETS 20000
 #define STALL_SECONDS 10
@@ -44,6 +48,7 @@ struct driver;
 struct driver_queue {
 	struct driver *driver;
 	unsigned int index;
+	unsigned int size; /* of the ring */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
@@ -122,7 +127,8 @@ static void *guest(uint64_t gpa, uint64_t len)
 	return p;
 }
 
-static void queue_setup(struct driver *d, struct driver_queue *q, unsigned int index)
+static void queue_setup(struct driver *d, struct driver_queue *q, unsigned int index,
+			unsigned int size)
 {
 	uint64_t base = RING_GPA(index);
 	uint64_t desc = base, avail = base + 0x1000, used = base + 0x2000;
@@ -132,23 +138,24 @@ static void queue_setup(struct driver *d, struct driver_queue *q, unsigned int i
 	*q = (struct driver_queue){
 		.driver = d,
 		.index = index,
-		.desc = guest(desc, 16 * RING_SIZE),
-		.avail = guest(avail, 6 + 2 * RING_SIZE),
-		.used = guest(used, 6 + 8 * RING_SIZE),
+		.size = size,
+		.desc = guest(desc, 16 * size),
+		.avail = guest(avail, 6 + 2 * size),
+		.used = guest(used, 6 + 8 * size),
 		.nr_free = SLOTS,
 		.next_unique = (uint64_t)index << 32,
 		.has_reply = index != 0,
 		.total = index == 0 ? FORGETS : REQUESTS,
 	};
-	q->used_event = &q->avail->ring[RING_SIZE];
-	q->avail_event = (uint16_t *)&q->used->ring[RING_SIZE];
+	q->used_event = &q->avail->ring[size];
+	q->avail_event = (uint16_t *)&q->used->ring[size];
 	for (unsigned int i = 0; i < SLOTS; i++)
 		q->free_slots[i] = i;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->interrupted, NULL);
 	wr(&d->transport, VIRTIO_MMIO_QUEUE_SEL, index);
-	CHECK(rd(&d->transport, VIRTIO_MMIO_QUEUE_NUM_MAX) >= RING_SIZE);
-	wr(&d->transport, VIRTIO_MMIO_QUEUE_NUM, RING_SIZE);
+	CHECK(rd(&d->transport, VIRTIO_MMIO_QUEUE_NUM_MAX) >= size);
+	wr(&d->transport, VIRTIO_MMIO_QUEUE_NUM, size);
 	wr(&d->transport, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
 	wr(&d->transport, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
 	wr(&d->transport, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)avail);
@@ -189,7 +196,7 @@ static void submit(struct driver *d, struct driver_queue *q)
 		q->desc[head] = (struct vring_desc){ .addr = in_gpa, .len = in_len };
 	}
 	h->len = in_len;
-	q->avail->ring[q->avail_idx % RING_SIZE] = head;
+	q->avail->ring[q->avail_idx % q->size] = head;
 	/* virtqueue_add publishes, then virtqueue_kick_prepare: a full barrier
 	 * between the index and avail_event */
 	__atomic_store_n(&q->avail->idx, ++q->avail_idx, __ATOMIC_RELEASE);
@@ -209,7 +216,7 @@ static bool collect(struct driver_queue *q)
 	bool any = false;
 
 	while (q->last_used != __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE)) {
-		struct vring_used_elem *e = &q->used->ring[q->last_used % RING_SIZE];
+		struct vring_used_elem *e = &q->used->ring[q->last_used % q->size];
 		uint16_t head = (uint16_t)e->id;
 		uint16_t slot = head / 2;
 
@@ -286,8 +293,9 @@ static int enter_fs_worker_sandbox(void)
 }
 
 /* A session with a FUSE_INIT done, straight to the server, as the guest's
- * mount does first; every queue set up, the device active. */
-static struct driver *driver_start(char *dir)
+ * mount does first; every queue set up with rings of ring_size, the device
+ * active. */
+static struct driver *driver_start(char *dir, unsigned int ring_size)
 {
 	struct fuse_server_config cfg = { .root_dir = dir };
 	struct fuse_server *server;
@@ -331,7 +339,7 @@ static struct driver *driver_start(char *dir)
 	wr(&d->transport, VIRTIO_MMIO_STATUS, features_ok);
 	CHECK_EQ_INT(rd(&d->transport, VIRTIO_MMIO_STATUS), features_ok);
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++)
-		queue_setup(d, &d->queues[i], i);
+		queue_setup(d, &d->queues[i], i, ring_size);
 	wr(&d->transport, VIRTIO_MMIO_STATUS, features_ok | VIRTIO_CONFIG_S_DRIVER_OK);
 	CHECK_EQ_INT(rd(&d->transport, VIRTIO_MMIO_STATUS), features_ok | VIRTIO_CONFIG_S_DRIVER_OK);
 	return d;
@@ -356,7 +364,7 @@ static void driver_stop(struct driver *d, const char *dir)
 static void test_concurrent_queues(void)
 {
 	char dir[] = "/tmp/test-virtio-fs.XXXXXX";
-	struct driver *d = driver_start(dir);
+	struct driver *d = driver_start(dir, RING_SIZE);
 	pthread_t irq_thread, threads[VIRTIO_FS_NR_QUEUES];
 
 	CHECK_EQ_INT(pthread_create(&irq_thread, NULL, interrupt_handler, d), 0);
@@ -391,12 +399,13 @@ static void test_concurrent_queues(void)
 
 /* ---- a request that waits (SETLKW) ---- */
 
-/* One request in a slot of queue 1, its reply space in the slot's second
+/* One request in a slot of a queue, its reply space in the slot's second
  * page; kicked, whatever avail_event says (a spurious kick is harmless). */
-static void submit_raw(struct driver *d, uint16_t slot, const void *req, uint32_t len)
+static void submit_raw(struct driver *d, unsigned int queue, uint16_t slot, const void *req,
+		       uint32_t len)
 {
-	struct driver_queue *q = &d->queues[1];
-	uint64_t in_gpa = BUF_GPA(1, slot);
+	struct driver_queue *q = &d->queues[queue];
+	uint64_t in_gpa = BUF_GPA(queue, slot);
 	uint16_t head = 2 * slot;
 
 	memcpy(guest(in_gpa, len), req, len);
@@ -406,31 +415,31 @@ static void submit_raw(struct driver *d, uint16_t slot, const void *req, uint32_
 	q->desc[head] = (struct vring_desc){
 		.addr = in_gpa, .len = len, .flags = VRING_DESC_F_NEXT, .next = head + 1,
 	};
-	q->avail->ring[q->avail_idx % RING_SIZE] = head;
+	q->avail->ring[q->avail_idx % q->size] = head;
 	__atomic_store_n(&q->avail->idx, ++q->avail_idx, __ATOMIC_RELEASE);
-	virtio_mmio_notify(&d->transport, 1);
+	virtio_mmio_notify(&d->transport, queue);
 }
 
-/* The slot of the next used entry of queue 1 within ms; -1 if none came. */
-static int next_used(struct driver *d, int ms)
+/* The slot of the next used entry of a queue within ms; -1 if none came. */
+static int next_used(struct driver *d, unsigned int queue, int ms)
 {
-	struct driver_queue *q = &d->queues[1];
+	struct driver_queue *q = &d->queues[queue];
 
 	for (int i = 0; i <= ms; i++) {
 		if (q->last_used != __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE))
-			return q->used->ring[q->last_used++ % RING_SIZE].id / 2;
+			return q->used->ring[q->last_used++ % q->size].id / 2;
 		usleep(1000);
 	}
 	return -1;
 }
 
-static int reply_error(uint16_t slot)
+static int reply_error(unsigned int queue, uint16_t slot)
 {
-	return ((struct fuse_out_header *)guest(BUF_GPA(1, slot) + 0x1000, 16))->error;
+	return ((struct fuse_out_header *)guest(BUF_GPA(queue, slot) + 0x1000, 16))->error;
 }
 
-static void send_setlk(struct driver *d, uint16_t slot, uint32_t opcode, uint64_t nodeid,
-		       uint64_t fh, uint64_t owner)
+static void send_setlk(struct driver *d, unsigned int queue, uint16_t slot, uint32_t opcode,
+		       uint64_t nodeid, uint64_t fh, uint64_t owner, uint32_t type)
 {
 	struct {
 		struct fuse_in_header h;
@@ -438,10 +447,10 @@ static void send_setlk(struct driver *d, uint16_t slot, uint32_t opcode, uint64_
 	} req = {
 		.h = { .len = sizeof(req), .opcode = opcode, .unique = 100 + slot, .nodeid = nodeid },
 		.lk = { .fh = fh, .owner = owner,
-			.lk = { .end = INT64_MAX, .type = F_WRLCK, .pid = (uint32_t)owner } },
+			.lk = { .end = INT64_MAX, .type = type, .pid = (uint32_t)owner } },
 	};
 
-	submit_raw(d, slot, &req, sizeof(req));
+	submit_raw(d, queue, slot, &req, sizeof(req));
 }
 
 static void send_getattr(struct driver *d, uint16_t slot)
@@ -452,7 +461,7 @@ static void send_getattr(struct driver *d, uint16_t slot)
 	} req = { .h = { .len = sizeof(req), .opcode = FUSE_GETATTR, .unique = 100 + slot,
 			 .nodeid = 1 } };
 
-	submit_raw(d, slot, &req, sizeof(req));
+	submit_raw(d, 1, slot, &req, sizeof(req));
 }
 
 /* The file's node id and an open handle, straight from the server. */
@@ -488,7 +497,7 @@ static void open_file(struct driver *d, const char *name, uint64_t *nodeid, uint
 static void test_waiting_request(void)
 {
 	char dir[] = "/tmp/test-virtio-fs.XXXXXX";
-	struct driver *d = driver_start(dir);
+	struct driver *d = driver_start(dir, RING_SIZE);
 	struct flock host_lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char path[64];
 	uint64_t nodeid, fh;
@@ -501,28 +510,111 @@ static void test_waiting_request(void)
 
 	/* A SETLKW for the lock a host process holds waits on a thread of its
 	 * own: the queue goes on serving. */
-	send_setlk(d, 0, FUSE_SETLKW, nodeid, fh, 7);
+	send_setlk(d, 1, 0, FUSE_SETLKW, nodeid, fh, 7, F_WRLCK);
 	send_getattr(d, 1);
-	CHECK_EQ_INT(next_used(d, 5000), 1);
-	CHECK_EQ_INT(reply_error(1), 0);
-	send_setlk(d, 1, FUSE_SETLK, nodeid, fh, 8);
-	CHECK_EQ_INT(next_used(d, 5000), 1);
-	CHECK_EQ_INT(reply_error(1), -EAGAIN);
-	CHECK_EQ_INT(next_used(d, 300), -1);
+	CHECK_EQ_INT(next_used(d, 1, 5000), 1);
+	CHECK_EQ_INT(reply_error(1, 1), 0);
+	send_setlk(d, 1, 1, FUSE_SETLK, nodeid, fh, 8, F_WRLCK);
+	CHECK_EQ_INT(next_used(d, 1, 5000), 1);
+	CHECK_EQ_INT(reply_error(1, 1), -EAGAIN);
+	CHECK_EQ_INT(next_used(d, 1, 300), -1);
 	CHECK_EQ_INT(atomic_load(&d->fs.counters.waited), 1);
 	/* The host lets go: the waiting request gets the lock and its reply. */
 	close(host_fd);
-	CHECK_EQ_INT(next_used(d, 5000), 0);
-	CHECK_EQ_INT(reply_error(0), 0);
-	send_setlk(d, 1, FUSE_SETLK, nodeid, fh, 8);
-	CHECK_EQ_INT(next_used(d, 5000), 1);
-	CHECK_EQ_INT(reply_error(1), -EAGAIN);
+	CHECK_EQ_INT(next_used(d, 1, 5000), 0);
+	CHECK_EQ_INT(reply_error(1, 0), 0);
+	send_setlk(d, 1, 1, FUSE_SETLK, nodeid, fh, 8, F_WRLCK);
+	CHECK_EQ_INT(next_used(d, 1, 5000), 1);
+	CHECK_EQ_INT(reply_error(1, 1), -EAGAIN);
 
 	/* A reset does not wait for a request that waits for a lock. */
-	send_setlk(d, 2, FUSE_SETLKW, nodeid, fh, 9);
-	CHECK_EQ_INT(next_used(d, 300), -1);
+	send_setlk(d, 1, 2, FUSE_SETLKW, nodeid, fh, 9, F_WRLCK);
+	CHECK_EQ_INT(next_used(d, 1, 300), -1);
 	driver_stop(d, dir);
 	unlink(path);
+	rmdir(dir);
+}
+
+/* The threads in this process. */
+static int count_threads(void)
+{
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	CHECK(dir != NULL);
+	while (dir && readdir(dir))
+		n++;
+	if (dir)
+		closedir(dir);
+	return n - 2; /* "." and ".." */
+}
+
+/* SETLKWs for a lock the host holds, on queues 1 and 2 alternately, from
+ * slot first on; the owners' read locks do not conflict with each other. */
+static void send_waiters(struct driver *d, uint64_t nodeid, uint64_t fh, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		send_setlk(d, 1 + i % 2, i / 2, FUSE_SETLKW, nodeid, fh, 1000 + i, F_RDLCK);
+}
+
+/* Collects replies on queues 1 and 2 for some ms, until nr came; each must
+ * have error. Returns how many came. */
+static unsigned int await_replies(struct driver *d, unsigned int nr, int error, int ms)
+{
+	unsigned int got = 0;
+
+	for (int waited = 0; got < nr && waited < ms; waited += 2) {
+		for (unsigned int queue = 1; queue <= 2; queue++) {
+			int slot;
+
+			while ((slot = next_used(d, queue, 0)) >= 0) {
+				CHECK_EQ_INT(reply_error(queue, (uint16_t)slot), error);
+				got++;
+			}
+		}
+	}
+	return got;
+}
+
+/* More SETLKWs that must wait than the device's bound, over two queues: the
+ * ones past it are answered ENOLCK at once, the threads stay bounded, and
+ * the others all finish when the lock is free, or when the device stops. */
+static void test_waiting_bound(void)
+{
+	const unsigned int extra = 6, nr = VIRTIO_FS_MAX_WAITING + extra;
+	char dir[] = "/tmp/test-virtio-fs.XXXXXX";
+	int threads = count_threads();
+	struct driver *d = driver_start(dir, BIG_RING_SIZE);
+	struct flock host_lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[2][64];
+	uint64_t nodeid, fh;
+	int host_fd;
+
+	CHECK(nr / 2 < MAX_SLOTS);
+	for (int round = 0; round < 2; round++) {
+		snprintf(path[round], sizeof(path[round]), "%s/locked-%d", dir, round);
+		host_fd = open(path[round], O_RDWR | O_CREAT, 0644);
+		CHECK(host_fd >= 0 && !fcntl(host_fd, F_OFD_SETLK, &host_lock));
+		open_file(d, round ? "locked-1" : "locked-0", &nodeid, &fh);
+		send_waiters(d, nodeid, fh, nr);
+		CHECK_EQ_INT(await_replies(d, extra, -ENOLCK, 5000), extra);
+		CHECK_EQ_INT(await_replies(d, 1, 0, 300), 0);
+		CHECK_EQ_INT(atomic_load(&d->fs.counters.waited),
+			     (round + 1) * VIRTIO_FS_MAX_WAITING);
+		CHECK(count_threads() <= threads + VIRTIO_FS_NR_QUEUES + VIRTIO_FS_MAX_WAITING);
+		/* The first round's host process lets go: they all get their
+		 * lock; the second's device stops under them. */
+		if (round == 0) {
+			close(host_fd);
+			CHECK_EQ_INT(await_replies(d, VIRTIO_FS_MAX_WAITING, 0, 5000),
+				     VIRTIO_FS_MAX_WAITING);
+		}
+	}
+	driver_stop(d, dir);
+	CHECK_EQ_INT(count_threads(), threads);
+	close(host_fd);
+	unlink(path[0]);
+	unlink(path[1]);
 	rmdir(dir);
 }
 
@@ -534,6 +626,7 @@ int main(void)
 	}
 	test_concurrent_queues();
 	test_waiting_request();
+	test_waiting_bound();
 	gm_destroy(&gm);
 	return CHECK_DONE();
 }

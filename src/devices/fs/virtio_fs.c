@@ -44,6 +44,21 @@ static void *waiting_thread(void *opaque)
 	return NULL;
 }
 
+/* One thread more for a waiting request, if the device's bound allows. */
+static bool waiting_slot_take(struct virtio_fs *fs)
+{
+	unsigned int n = atomic_load(&fs->nr_waiting);
+
+	do {
+		if (n >= VIRTIO_FS_MAX_WAITING) {
+			LOG_RATELIMITED(LOG_WARN, "virtio-fs: %u requests wait already; "
+					"a SETLKW more that must wait gets ENOLCK", n);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak(&fs->nr_waiting, &n, n + 1));
+	return true;
+}
+
 /* Hand a request that may wait to a thread of its own; false when it
  * cannot (too many wait already, or no thread): the caller serves it, and
  * the server answers a SETLKW that would wait ENOLCK. */
@@ -51,28 +66,34 @@ static bool start_waiting(struct virtio_fs_worker *w, unsigned int nr_in, unsign
 {
 	unsigned int nr = nr_in + nr_out;
 	struct virtio_fs_waiting *wr;
+	pthread_attr_t attr;
+	int ret;
 
-	if (w->nr_waiting >= VIRTIO_FS_MAX_WAITING)
+	if (!waiting_slot_take(w->fs))
 		return false;
 	wr = malloc(sizeof(*wr) + nr * sizeof(wr->iov[0]));
-	if (!wr)
-		return false;
-	*wr = (struct virtio_fs_waiting){
-		.w = w, .head = w->chain->head, .nr_in = nr_in, .nr_out = nr_out,
-	};
-	memcpy(wr->iov, w->iov, nr * sizeof(wr->iov[0]));
-	pthread_mutex_lock(&w->lock);
-	if (pthread_create(&wr->thread, NULL, waiting_thread, wr) != 0) {
+	if (wr && !pthread_attr_init(&attr)) {
+		*wr = (struct virtio_fs_waiting){
+			.w = w, .head = w->chain->head, .nr_in = nr_in, .nr_out = nr_out,
+		};
+		memcpy(wr->iov, w->iov, nr * sizeof(wr->iov[0]));
+		pthread_attr_setstacksize(&attr, VIRTIO_FS_WAITING_STACK);
+		pthread_mutex_lock(&w->lock);
+		ret = pthread_create(&wr->thread, &attr, waiting_thread, wr);
+		if (!ret) {
+			wr->next = w->waiting;
+			w->waiting = wr;
+		}
 		pthread_mutex_unlock(&w->lock);
-		free(wr);
-		return false;
+		pthread_attr_destroy(&attr);
+		if (!ret) {
+			w->fs->counters.waited++;
+			return true;
+		}
 	}
-	wr->next = w->waiting;
-	w->waiting = wr;
-	w->nr_waiting++;
-	pthread_mutex_unlock(&w->lock);
-	w->fs->counters.waited++;
-	return true;
+	free(wr);
+	atomic_fetch_sub(&w->fs->nr_waiting, 1);
+	return false;
 }
 
 /* Push the replies of the waiting requests that are done; true when any. */
@@ -87,7 +108,6 @@ static bool push_waited(struct virtio_fs_worker *w)
 			*link = wr->next;
 			wr->next = done;
 			done = wr;
-			w->nr_waiting--;
 		} else {
 			link = &wr->next;
 		}
@@ -98,6 +118,7 @@ static bool push_waited(struct virtio_fs_worker *w)
 	while ((wr = done)) {
 		done = wr->next;
 		pthread_join(wr->thread, NULL);
+		atomic_fetch_sub(&w->fs->nr_waiting, 1);
 		virtq_push(q, wr->head, wr->written);
 		free(wr);
 	}
@@ -179,9 +200,9 @@ static void drop_waiting(struct virtio_fs *fs)
 		while ((wr = w->waiting)) {
 			w->waiting = wr->next;
 			pthread_join(wr->thread, NULL);
+			atomic_fetch_sub(&fs->nr_waiting, 1);
 			free(wr);
 		}
-		w->nr_waiting = 0;
 	}
 	atomic_store(&fs->cancel_waiting, false);
 }

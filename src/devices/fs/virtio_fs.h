@@ -16,9 +16,14 @@
 #define VIRTIO_FS_REQUEST_QUEUES 2
 #define VIRTIO_FS_NR_QUEUES (1 + VIRTIO_FS_REQUEST_QUEUES)
 #define VIRTIO_FS_QUEUE_SIZE 1024
-/* Requests of one queue waiting at once (SETLKW for a taken lock), each on a
- * thread of its own; past this they are answered ENOLCK instead. */
+/* Requests of one device waiting at once (SETLKW for a taken lock), all
+ * queues together, each on a thread of its own; past this a SETLKW that
+ * would wait is answered ENOLCK instead. */
 #define VIRTIO_FS_MAX_WAITING 64
+/* A waiting request's thread only ever serves a SETLKW (the server refuses
+ * anything else there), whose deepest path (the lock's open beneath the
+ * root, a log line) uses a few KiB. */
+#define VIRTIO_FS_WAITING_STACK (64u << 10)
 
 /* A request that may wait (fuse_server_request_may_wait), served on its own
  * thread so that its queue goes on; the queue's worker pushes its reply. */
@@ -52,7 +57,6 @@ struct virtio_fs_worker {
 	int (*run)(void); /* virtio_fs_on_workers' fn, until run */
 	int run_ret;
 	struct virtio_fs_waiting *waiting; /* under lock: running or done */
-	unsigned int nr_waiting;
 	struct virtq_chain *chain;
 	struct iovec *iov; /* room for a whole chain */
 };
@@ -71,6 +75,7 @@ struct virtio_fs {
 	struct virtio_fs_worker workers[VIRTIO_FS_NR_QUEUES];
 	struct virtio_fs_counters counters;
 	atomic_bool cancel_waiting; /* set while the device resets */
+	atomic_uint nr_waiting; /* threads of waiting requests, joined or not */
 };
 
 /* tag: the mount tag the guest names (at most 36 bytes). The server is owned
