@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: on a fresh Debian 12 x86_64 machine (as root, or with
 # sudo), installs what the build and the tests need, builds the two kernels
-# (cached outside the clone), the project normally and with ASan+UBSan, and
-# runs every test. Boot tests run inside the nested test host whenever this
-# machine's /dev/kvm cannot run a standard guest at hardware speed.
+# (cached outside the clone), the project normally, with ASan+UBSan and with
+# clang's libFuzzer, and runs every test and a short run of each fuzzer.
+# Boot tests run inside the nested test host whenever this machine's
+# /dev/kvm cannot run a standard guest at hardware speed.
 set -euo pipefail
 cd "$(dirname "$0")"
 . tools/setup.sh
@@ -15,12 +16,16 @@ build_kernels
 step "build"
 build_dir build
 build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
+CC=clang build_dir build-fuzz -Dfuzzers=true
 
 step "unit tests"
 meson test -C build --suite unit --print-errorlogs
 step "unit tests under ASan and UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --print-errorlogs
+
+step "fuzzers (short runs)"
+meson test -C build-fuzz --suite fuzz --print-errorlogs
 
 step "tests on this machine"
 meson test -C build --suite host --print-errorlogs

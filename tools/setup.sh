@@ -6,8 +6,11 @@ set -euo pipefail
 step() { printf '\n==== %s\n' "$*"; }
 
 install_dependencies() {
+	# clang and libclang-rt-14-dev (libFuzzer, clang's sanitizer runtimes;
+	# clang only recommends it) for the fuzzers
 	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
-		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static qemu-system-x86 time)
+		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static
+		qemu-system-x86 time clang libclang-rt-14-dev)
 	local missing=() p sudo=
 	for p in "${deps[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,7 +28,8 @@ build_kernels() {
 	kernel/build.sh testhost testhost/kernel.config >/dev/null
 }
 
-# build_dir DIR [MESON_OPTION...]
+# build_dir DIR [MESON_OPTION...]: the compiler is $CC's (cc without it) when
+# DIR is set up: CC=clang build_dir DIR ... for a clang build.
 build_dir() {
 	local dir=$1
 	shift

@@ -359,7 +359,8 @@ void fuse_server_destroy(struct fuse_server *s)
 			handle_unref_locked(s, &s->handles[i]);
 		pthread_mutex_destroy(&s->handles[i].dir_lock);
 	}
-	for (uint32_t i = 0; i < s->nr_inodes; i++) {
+	/* from 1: slot 0 is never used, and its fd field is not an fd */
+	for (uint32_t i = 1; i < s->nr_inodes; i++) {
 		plocks_free(s, &s->inodes[i]);
 		if (s->inodes[i].fd >= 0)
 			close(s->inodes[i].fd);

@@ -27,6 +27,8 @@ static void test_session(void)
 	struct fuse_server *s;
 	struct fuse_init_out *out = (struct fuse_init_out *)rp.data;
 
+	/* fd 0 open (the lowest free fd, if it was not), to see it stays so */
+	CHECK(fcntl(0, F_GETFD) >= 0 || open("/dev/null", O_RDONLY) == 0);
 	CHECK_EQ_INT(fuse_server_create(&cfg, &s), 0);
 	/* nothing before INIT */
 	CHECK_EQ_INT(getattr(s, ROOT, NULL), -EIO);
@@ -55,6 +57,8 @@ static void test_session(void)
 	CHECK_EQ_INT(reply_len(&rp), FUSE_COMPAT_22_INIT_OUT_SIZE);
 	CHECK_EQ_INT(out->minor, 22);
 	fuse_server_destroy(s);
+	/* the server closes its own fds only (it once closed fd 0 as well) */
+	CHECK(fcntl(0, F_GETFD) >= 0);
 
 	cfg.root_dir = "/nonexistent/dir";
 	CHECK_EQ_INT(fuse_server_create(&cfg, &s), -ENOENT);
