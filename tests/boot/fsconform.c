@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
@@ -45,24 +47,7 @@
 #define GiB (1LL << 30)
 #define NOBODY 65534
 
-static int n_run, n_pass, n_skip;
-
-static void result(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (ok) {
-		n_pass++;
-		printf("ok %d %s\n", n_run, name);
-		return;
-	}
-	printf("not ok %d %s: ", n_run, name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+static int n_skip;
 
 /* Checks: the expression is evaluated once; failures say what was seen. */
 #define T_TRUE(name, cond)                                                      \
@@ -93,20 +78,6 @@ static void result(bool ok, const char *name, const char *fmt, ...)
 		n_run++;                                                        \
 		n_skip++;                                                       \
 		printf("skip %d %s: %s\n", n_run, name, why);                   \
-	} while (0)
-
-static const char *errname(int e)
-{
-	const char *s = e ? strerrorname_np(e) : "none";
-
-	return s ? s : "?";
-}
-
-/* Setup steps are not checks, but a failed one is reported as a failure. */
-#define MUST(call)                                                              \
-	do {                                                                    \
-		if ((long)(call) < 0)                                           \
-			result(false, "setup", "%s:%d %s: %s", __FILE__, __LINE__, #call, strerror(errno)); \
 	} while (0)
 
 static void put(const char *path, mode_t mode, const char *data)
