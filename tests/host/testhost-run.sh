@@ -32,6 +32,13 @@ out=$("$run" sh -c 'echo written-inside >result && mkfifo $TESTHOST_SCRATCH/fifo
 expect "scratch tmpfs and /dev/kvm" 0 $? "$out" "^scratch-ok$"
 expect "files come back" 0 0 "$(cat result 2>&1)" "^written-inside$"
 
+flock "$work/lock" sleep 5 &
+sleep 1
+out=$(TESTHOST_LOCK=$work/lock "$run" echo after-the-other 2>&1)
+expect "one test host at a time" 0 $? "$out" "waiting for another test host"
+expect "runs once the other ended" 0 0 "$out" "^after-the-other$"
+wait
+
 out=$("$run" --timeout 10 sleep 1000 2>&1)
 expect "a hanging command is cut off" 124 $? "$out" "did not finish within 10 s"
 
