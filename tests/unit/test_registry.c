@@ -306,6 +306,32 @@ static void check_unplugged_in_reverse(const struct fake_vmm *v)
 		CHECK(v->unplugged[i] == v->plugged[v->nr_plugged - 1 - i]);
 }
 
+/* Each device's statistics line, in the list's order. */
+static void check_stats(const struct device_list *list)
+{
+	int log[2];
+	char buf[2048];
+	ssize_t n;
+
+	CHECK(pipe(log) == 0);
+	log_set_fd(log[1]);
+	log_set_level(LOG_INFO);
+	devices_log_stats(list);
+	log_set_level(LOG_OFF);
+	log_set_fd(-1);
+	close(log[1]);
+	n = read(log[0], buf, sizeof(buf) - 1);
+	close(log[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	const char *c0 = strstr(buf, "console 0: bytes out/in console 0/0, krun-stdin 0/0, "
+				     "krun-stdout 0/0; 0 output errors");
+	const char *c1 = strstr(buf, "console 1: ");
+	const char *s2 = strstr(buf, "virtio-fs s2: 0 requests");
+	if (!c0 || !c1 || !s2)
+		fprintf(stderr, "statistics:\n%s", buf);
+	CHECK(c0 && c1 && s2 && c0 < c1 && c1 < s2);
+}
+
 static void test_consoles_and_shares(void)
 {
 	struct setup s;
@@ -332,6 +358,7 @@ static void test_consoles_and_shares(void)
 	CHECK_EQ_INT(s.vmm.nr_env, 1);
 	CHECK(strcmp(s.vmm.env[0], "KRUN_STDIO_PORTS=2") == 0);
 	CHECK_EQ_INT(s.vmm.nr_signals, 0);
+	check_stats(&list);
 	devices_destroy(&list);
 	check_unplugged_in_reverse(&s.vmm);
 	setup_destroy(&s);

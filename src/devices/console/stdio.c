@@ -162,24 +162,24 @@ static void stdio_console_release_host(struct vmm_device *dev)
 static void stdio_console_log_stats(const struct vmm_device *dev)
 {
 	const struct stdio_console *sc = stdio_console_of(dev);
-	char line[512] = ""; /* room for 4 ports, each under 80 characters */
+	char ports[256] = ""; /* 4 ports at most, each under 60 characters */
 	size_t len = 0;
 	uint64_t errors = 0, bad_control = 0;
 
 	for (unsigned int i = 0; i < sc->nr_consoles; i++) {
 		const struct console *c = &sc->consoles[i];
 		bad_control += c->bad_control;
-		for (unsigned int p = 0; p < c->nr_ports && len < sizeof(line); p++) {
+		for (unsigned int p = 0; p < c->nr_ports && len < sizeof(ports); p++) {
 			const struct console_port_counters *n = &c->ports[p].counters;
 			errors += n->output_errors;
-			len += snprintf(line + len, sizeof(line) - len, "%s %llu bytes out, %llu in; ",
+			len += snprintf(ports + len, sizeof(ports) - len, "%s%s %llu/%llu",
+					len ? ", " : "",
 					c->ports[p].name[0] ? c->ports[p].name : "console",
 					(unsigned long long)n->bytes_out, (unsigned long long)n->bytes_in);
 		}
 	}
-	LOG_INF("console %u: %s%llu output errors, %llu control messages ignored", dev->index,
-		line, (unsigned long long)errors,
-		(unsigned long long)bad_control);
+	LOG_INF("console %u: bytes out/in %s; %llu output errors, %llu control messages ignored",
+		dev->index, ports, (unsigned long long)errors, (unsigned long long)bad_control);
 }
 
 static void stdio_console_destroy(struct vmm_device *dev)
