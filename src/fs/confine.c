@@ -54,8 +54,8 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 /* Magic numbers of filesystems outside the kernel's tree or its uapi. */
 #define ZFS_SUPER_MAGIC 0x2fc12fc1

@@ -31,8 +31,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/internal.h"
-#include "util/log.h"
 
 #define NODE_XATTR XATTR_KRUN_PREFIX "node"
 #define NODE_HOST_MODE 0600

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <linux/fuse.h>
 
+#include "base/iov.h"
 #include "fs/fuse_server.h"
 
 #ifndef SYS_fchmodat2
@@ -157,9 +158,6 @@ bool fd_budget_take(struct fuse_server *s);
 void fd_budget_return(struct fuse_server *s);
 
 /* request.c */
-size_t iov_total(const struct iovec *iov, unsigned int n);
-void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n);
-void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len);
 int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
 	      struct iovec slice[SLICE_MAX]);
 const void *req_arg(struct fuse_req *r, size_t size);

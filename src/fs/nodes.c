@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/internal.h"
-#include "util/log.h"
 
 static uint64_t make_id(uint32_t index, uint32_t generation)
 {

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 enum {
 	OP_NO_NODE = 1 << 0,  /* no node id to check (handle-only or session) */

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 int op_init(struct fuse_req *r, struct fs_inode *node)
 {

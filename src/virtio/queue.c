@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 /* A descriptor table being walked: the queue's own, or one indirect table. */
 struct desc_table {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <linux/virtio_ring.h>
 
-#include "vmm/guest_mem.h"
+#include "base/guest_mem.h"
 
 /* The largest split queue the spec allows. */
 #define VIRTQ_SIZE_MAX 32768

@@ -3,7 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #define I8042_DATA 0x60
 #define I8042_COMMAND 0x64
@@ -47,13 +48,6 @@ static uint8_t cmos_read(uint8_t index)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
 void ports_io(struct guest_ports *p, uint16_t port, bool write, uint8_t *data, uint32_t size)
 {
 	uint32_t value = 0;
@@ -72,7 +66,7 @@ void ports_io(struct guest_ports *p, uint16_t port, bool write, uint8_t *data, u
 			break;
 		case KRUN_CTL_BOOT_MARKER: {
 			uint64_t expected = 0;
-			atomic_compare_exchange_strong(&p->boot_marker_ns, &expected, now_ns());
+			atomic_compare_exchange_strong(&p->boot_marker_ns, &expected, monotonic_ns());
 			break;
 		}
 		case KRUN_CTL_EXIT_STATUS:

@@ -28,7 +28,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/sandbox_rules.h"
 
 static const char *const kind_names[SANDBOX_NR_KINDS] = {

@@ -11,7 +11,7 @@
 
 #include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/mptable.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
 

@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "arch/x86_64/boot_params.h"
@@ -20,24 +19,20 @@
 #include "arch/x86_64/long_mode.h"
 #include "arch/x86_64/mptable.h"
 #include "arch/x86_64/pvh.h"
-#include "util/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "vmm/cmdline.h"
 #include "vmm/init_blob.h"
 #include "vmm/sandbox.h"
 #include "vmm/speed_probe.h"
 #include "vmm/workload_json.h"
 
+_Static_assert(VM_MAX_VCPUS <= X86_MPTABLE_MAX_CPUS, "the MP table must list every vCPU");
+
 /* Where KVM keeps its real-mode TSS and identity map on Intel: just below
  * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
 #define KVM_TSS_ADDR 0xfffbd000
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
@@ -637,7 +632,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	int ret;
 
 	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_fd = -1, .console_signal_fd = -1,
-			   .start_ns = now_ns() };
+			   .start_ns = monotonic_ns() };
 	/* Opened now: the event loop may open no file once in its sandbox. */
 	vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	vm->loop.epoll_fd = -1;
@@ -857,7 +852,7 @@ int vmm_start(struct vm_config *cfg)
 	sandbox_log_cost();
 	uint64_t marker = vm.ports.boot_marker_ns;
 	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
-		(int)vm.stop_reason, (now_ns() - vm.start_ns) / 1e9, status,
+		(int)vm.stop_reason, (monotonic_ns() - vm.start_ns) / 1e9, status,
 		marker ? (marker - vm.start_ns) / 1e9 : 0.0);
 	_exit(status);
 }

@@ -11,12 +11,12 @@
 #include <linux/kvm.h>
 
 #include "arch/x86_64/layout.h"
+#include "base/event_loop.h"
+#include "base/guest_mem.h"
 #include "devices/console/console.h"
 #include "devices/fs/virtio_fs.h"
 #include "devices/ioapic/ioapic.h"
 #include "virtio/mmio.h"
-#include "vmm/event_loop.h"
-#include "vmm/guest_mem.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
 #include "vmm/vm_config.h"

@@ -18,10 +18,10 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 
+#include "base/log.h"
 #include "check.h"
 #include "mmio_access.h"
 #include "devices/console/console.h"
-#include "util/log.h"
 #include "virtio/mmio.h"
 
 #define MEM_SIZE 0x100000

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "check.h"
 #include "vmm/ports.h"
 
@@ -55,14 +56,6 @@ static int from_bcd(uint8_t v)
 {
 	CHECK((v & 0xf) < 10 && (v >> 4) < 10);
 	return (v >> 4) * 10 + (v & 0xf);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
 static void test_initial_state(void)

@@ -35,11 +35,11 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "base/event_loop.h"
+#include "base/log.h"
 #include "check.h"
 #include "devices/fs/virtio_fs.h"
 #include "fuse_harness.h"
-#include "util/log.h"
-#include "vmm/event_loop.h"
 #include "vmm/ports.h"
 
 /* ---- a child ---- */

@@ -13,7 +13,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 /* Control messages a port owes the guest, sent lowest bit first: the order
  * the protocol needs (a port exists before it is named or opened). */

@@ -35,9 +35,9 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "base/event_loop.h"
 #include "devices/console/output.h"
 #include "virtio/device.h"
-#include "vmm/event_loop.h"
 
 #define CONSOLE_MAX_PORTS 4
 #define CONSOLE_PORT_NAME_MAX 31

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 
 /* Per port with an output: the host memory a guest's console output can
  * hold. Past it the guest's transmit buffers wait in its ring. */

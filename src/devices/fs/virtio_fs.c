@@ -6,7 +6,7 @@
 #include <string.h>
 #include <linux/virtio_ids.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 static struct virtio_fs *fs_of(struct virtio_device *dev)
 {
