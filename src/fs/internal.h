@@ -23,6 +23,7 @@
 
 #include "base/iov.h"
 #include "fs/fuse_server.h"
+#include "guest_abi.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -48,8 +49,6 @@
  * them (xattr.c); its security.* and trusted.* are stored beneath. */
 #define XATTR_KRUN_PREFIX "user.krun."
 #define XATTR_MAPPED_CAPABILITY XATTR_KRUN_PREFIX "security.capability"
-/* libkrun's guest init reports the exit status with _IO('v', 2) on "/". */
-#define KRUN_IOCTL_EXIT_CODE 0x7602
 
 /* One guest lock owner's POSIX locks on one inode, held as open file
  * description locks on an fd of the owner's own: owners then conflict with

@@ -12,9 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KRUN_CTL_PORT 0x6c0
-#define KRUN_CTL_BOOT_MARKER (KRUN_CTL_PORT + 0) /* outb, any value */
-#define KRUN_CTL_EXIT_STATUS (KRUN_CTL_PORT + 4) /* outl, the status 0..255 */
+#include "guest_abi.h"
 
 struct guest_ports {
 	void (*reset)(void *opaque); /* the guest pulled the reset line */

@@ -21,6 +21,7 @@
 #include "arch/x86_64/pvh.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "guest_abi.h"
 #include "vmm/cmdline.h"
 #include "vmm/init_blob.h"
 #include "vmm/sandbox.h"
@@ -264,7 +265,7 @@ static int add_consoles(struct vm *vm, struct cmdline *cl)
 	if (stdio_ports > 0) {
 		char count[12];
 		snprintf(count, sizeof(count), "%d", stdio_ports);
-		if ((ret = cmdline_add_env(cl, "KRUN_STDIO_PORTS", count)) < 0) {
+		if ((ret = cmdline_add_env(cl, KRUN_ENV_STDIO_PORTS, count)) < 0) {
 			LOG_ERR("kernel command line: %s", cl->reason);
 			return ret;
 		}
@@ -304,16 +305,16 @@ static int add_share(struct vm *vm, const struct vm_share *share, unsigned int m
 
 	if (serves_init(vm->cfg, share)) {
 		struct fuse_virtual_file *init = &vm->root_files[0];
-		*init = (struct fuse_virtual_file){ .name = "init.krun", .mode = 0555 };
+		*init = (struct fuse_virtual_file){ .name = KRUN_INIT_NAME, .mode = 0555 };
 		if (!init_blob_get((const uint8_t **)&init->data, &init->len)) {
-			LOG_ERR("this build of the library has no guest init to serve as /init.krun");
+			LOG_ERR("this build of the library has no guest init to serve as " KRUN_INIT_PATH);
 			return -ENOTSUP;
 		}
 		fc.virtual_files = vm->root_files;
 		fc.nr_virtual_files = 1;
 		if (vm->workload_json) {
 			vm->root_files[fc.nr_virtual_files++] = (struct fuse_virtual_file){
-				.name = WORKLOAD_JSON_NAME,
+				.name = KRUN_WORKLOAD_JSON_NAME,
 				.data = vm->workload_json,
 				.len = strlen(vm->workload_json),
 				.mode = 0400, /* its environment may hold secrets: root's */
@@ -449,15 +450,15 @@ static int add_workload(struct vm *vm, struct cmdline *cl)
 	int ret = 0;
 
 	if (vm->workload_json) {
-		if ((ret = cmdline_add_env(cl, "KRUN_CONFIG", WORKLOAD_JSON_PATH)) < 0)
+		if ((ret = cmdline_add_env(cl, KRUN_ENV_CONFIG, KRUN_WORKLOAD_JSON_PATH)) < 0)
 			LOG_ERR("kernel command line: %s", cl->reason);
 		return ret;
 	}
 
 	if (cfg->exec_path)
-		ret = cmdline_add_env(cl, "KRUN_INIT", cfg->exec_path);
+		ret = cmdline_add_env(cl, KRUN_ENV_INIT, cfg->exec_path);
 	if (ret == 0 && cfg->workdir)
-		ret = cmdline_add_env(cl, "KRUN_WORKDIR", cfg->workdir);
+		ret = cmdline_add_env(cl, KRUN_ENV_WORKDIR, cfg->workdir);
 	size_t len = 0;
 	for (char **r = cfg->rlimits; r && *r; r++) {
 		int n = snprintf(rlimits + len, sizeof(rlimits) - len, "%s%s", len ? "," : "", *r);
@@ -468,7 +469,7 @@ static int add_workload(struct vm *vm, struct cmdline *cl)
 		len += n;
 	}
 	if (ret == 0 && rlimits[0])
-		ret = cmdline_add_env(cl, "KRUN_RLIMITS", rlimits);
+		ret = cmdline_add_env(cl, KRUN_ENV_RLIMITS, rlimits);
 	if (ret < 0) {
 		LOG_ERR("kernel command line: %s", cl->reason);
 		return ret;

@@ -14,6 +14,7 @@
 #include <linux/virtio_ids.h>
 
 #include "base/log.h"
+#include "guest_abi.h"
 
 /* Control messages a port owes the guest, sent lowest bit first: the order
  * the protocol needs (a port exists before it is named or opened). */
@@ -508,7 +509,7 @@ static bool is_terminal(int fd)
 unsigned int console_stdio_ports(int in, int out, int err, struct console_port_config *console,
 				 struct console_port_config named[3], int *term_fd)
 {
-	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
+	static const char *const names[] = { KRUN_PORT_STDIN, KRUN_PORT_STDOUT, KRUN_PORT_STDERR };
 	const int fds[] = { in, out, err };
 	unsigned int n = 0;
 
