@@ -9,37 +9,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/mptable.h"
+#include "arch/x86_64/vcpu_setup.h"
 #include "base/log.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_MODE_NMI 0x4
-#define APIC_MODE_EXTINT 0x7
 #define CR0_PG (1ull << 31)
-
-static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned int reg, uint32_t mode)
-{
-	uint32_t v;
-	memcpy(&v, &lapic->regs[reg], sizeof(v));
-	v = (v & ~0x700u) | (mode << 8);
-	memcpy(&lapic->regs[reg], &v, sizeof(v));
-}
-
-/* LINT0 takes the legacy PIC's interrupts, LINT1 NMIs: what firmware sets up
- * on a PC and what Linux expects to find. */
-static int setup_lapic(int vcpu_fd)
-{
-	struct kvm_lapic_state lapic;
-	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
-		return -errno;
-	set_lvt_mode(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
-	set_lvt_mode(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
-	return ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
-}
 
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
 {
@@ -57,10 +33,8 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
 		ret = -errno;
 		goto fail;
 	}
-	/* CPUID before anything else: KVM checks CR4 and EFER against it. */
-	if ((ret = x86_set_vcpu_cpuid(vcpu->fd, vm->supported_cpuid, index, vm->cfg->nr_vcpus,
-				      vm->cfg->nested_virt)) < 0 ||
-	    (ret = setup_lapic(vcpu->fd)) < 0)
+	if ((ret = x86_vcpu_init(vcpu->fd, vm->supported_cpuid, index, vm->cfg->nr_vcpus,
+				 vm->cfg->nested_virt)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -85,7 +59,8 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
 
 	if (vm->cfg->split_irqchip && addr - X86_IOAPIC_ADDR < IOAPIC_MMIO_SIZE) {
-		vm_ioapic_mmio(vm, addr - X86_IOAPIC_ADDR, run->mmio.data, len, run->mmio.is_write);
+		x86_irqchip_ioapic_access(&vm->irqchip, addr - X86_IOAPIC_ADDR, run->mmio.data, len,
+					  run->mmio.is_write);
 		return;
 	}
 	for (unsigned int i = 0; i < vm->nr_slots; i++) {

@@ -16,9 +16,11 @@
 
 #include "arch/x86_64/boot_params.h"
 #include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/irqchip.h"
 #include "arch/x86_64/long_mode.h"
 #include "arch/x86_64/mptable.h"
 #include "arch/x86_64/pvh.h"
+#include "arch/x86_64/vcpu_setup.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "guest_abi.h"
@@ -29,11 +31,6 @@
 #include "vmm/workload_json.h"
 
 _Static_assert(VM_MAX_VCPUS <= X86_MPTABLE_MAX_CPUS, "the MP table must list every vCPU");
-
-/* Where KVM keeps its real-mode TSS and identity map on Intel: just below
- * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
-#define KVM_TSS_ADDR 0xfffbd000
-#define KVM_IDENTITY_MAP_ADDR 0xfffbc000
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
@@ -375,67 +372,15 @@ static int map_memory(struct vm *vm)
 	return gm_register(&vm->mem, vm->vm_fd);
 }
 
-/* Split irqchip: each unmasked pin's entry becomes an MSI route on the pin's
- * GSI, so the devices' irqfds reach the local APICs without an exit. A masked
- * pin has no route: like a real I/O APIC, it drops edges while masked. */
-static void route_ioapic_pins(struct vm *vm)
-{
-	struct {
-		struct kvm_irq_routing table;
-		struct kvm_irq_routing_entry entries[IOAPIC_NR_PINS];
-	} routing = { 0 };
-	struct ioapic_msi msi;
-
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
-		if (!ioapic_pin_msi(&vm->ioapic, pin, &msi))
-			continue;
-		routing.entries[routing.table.nr++] = (struct kvm_irq_routing_entry){
-			.gsi = pin,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = msi.address, .data = msi.data },
-		};
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &routing.table) < 0)
-		LOG_RATELIMITED(LOG_WARN, "cannot route the I/O APIC's pins: %s", strerror(errno));
-}
-
-void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
-{
-	pthread_mutex_lock(&vm->ioapic_lock);
-	if (!is_write)
-		ioapic_mmio_read(&vm->ioapic, offset, data, len);
-	else if (ioapic_mmio_write(&vm->ioapic, offset, data, len))
-		route_ioapic_pins(vm);
-	pthread_mutex_unlock(&vm->ioapic_lock);
-}
-
 static int create_irqchip(struct vm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = IOAPIC_NR_PINS };
+	int ret = x86_vm_setup(vm->vm_fd);
 
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0) {
-		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(errno));
-		return -errno;
+	if (ret < 0) {
+		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(-ret));
+		return ret;
 	}
-	if (vm->cfg->split_irqchip) {
-		/* The local APICs stay in KVM; the I/O APIC, with the ID the MP
-		 * table gives it, is ours. No PIC or PIT: the guest keeps time
-		 * with kvmclock and the local APIC timer. */
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0) {
-			LOG_ERR("cannot split the irqchip: %s", strerror(errno));
-			return -errno;
-		}
-		pthread_mutex_init(&vm->ioapic_lock, NULL);
-		ioapic_init(&vm->ioapic, vm->cfg->nr_vcpus);
-		return 0;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		LOG_ERR("cannot create the in-kernel interrupt controllers: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return x86_irqchip_create(&vm->irqchip, vm->vm_fd, vm->cfg->split_irqchip, vm->cfg->nr_vcpus);
 }
 
 /* KRUN_* variables, the workload's environment and, after "--", its
@@ -552,29 +497,12 @@ static int write_boot_structures(struct vm *vm, struct cmdline *cl, uint64_t *en
 
 static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
 {
-	struct vcpu *bsp = &vm->vcpus[0];
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	int ret = x86_boot_vcpu_setup(vm->vcpus[0].fd,
+				      vm->kernel.is_elf ? X86_BOOT_PVH : X86_BOOT_LINUX_64, entry);
 
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	if (vm->kernel.is_elf) {
-		x86_pvh_sregs(&sregs);
-		x86_pvh_regs(&regs, entry);
-	} else {
-		x86_long_mode_sregs(&sregs);
-		regs = (struct kvm_regs){
-			.rip = entry, .rsp = X86_BOOT_STACK_ADDR, .rbp = X86_BOOT_STACK_ADDR,
-			.rsi = X86_ZERO_PAGE_ADDR, .rflags = 2,
-		};
-	}
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(bsp->fd, KVM_SET_FPU, &fpu) < 0) {
-		LOG_ERR("cannot set the boot vCPU's registers: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	if (ret < 0)
+		LOG_ERR("cannot set the boot vCPU's registers: %s", strerror(-ret));
+	return ret;
 }
 
 /* --- build, run, stop ---------------------------------------------------- */

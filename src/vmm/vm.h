@@ -10,12 +10,12 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#include "arch/x86_64/irqchip.h"
 #include "arch/x86_64/layout.h"
 #include "base/event_loop.h"
 #include "base/guest_mem.h"
 #include "devices/console/console.h"
 #include "devices/fs/virtio_fs.h"
-#include "devices/ioapic/ioapic.h"
 #include "virtio/mmio.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
@@ -65,9 +65,7 @@ struct vm {
 	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
 	_Atomic int stop_reason;
 	struct guest_ports ports;
-	/* Split irqchip only: the I/O APIC, which vCPUs reach concurrently. */
-	pthread_mutex_t ioapic_lock;
-	struct ioapic ioapic;
+	struct x86_irqchip irqchip;
 
 	unsigned int nr_consoles;
 	/* a console and a device of named ports for each stdio set, the
@@ -104,8 +102,6 @@ int vm_exit_status(struct vm *vm);
  * the host's terminals and fds their settings back: the VM is over. */
 void vm_flush(struct vm *vm);
 void vm_destroy(struct vm *vm);
-/* Split irqchip: a vCPU's access at offset in the I/O APIC's MMIO window. */
-void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
