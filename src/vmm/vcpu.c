@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86_64/mptable.h"
 #include "arch/x86_64/vcpu_setup.h"
 #include "base/log.h"
 #include "vmm/sandbox.h"
@@ -53,26 +52,15 @@ void vcpu_destroy(struct vcpu *vcpu)
 	vcpu->fd = -1;
 }
 
+/* An access that no handler takes, MMIO or port I/O, reads as all ones
+ * (nothing there), and a write to it changes nothing. */
 static void handle_mmio(struct vm *vm, struct kvm_run *run)
 {
 	uint64_t addr = run->mmio.phys_addr;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
 
-	if (vm->cfg->split_irqchip && addr - X86_IOAPIC_ADDR < IOAPIC_MMIO_SIZE) {
-		x86_irqchip_ioapic_access(&vm->irqchip, addr - X86_IOAPIC_ADDR, run->mmio.data, len,
-					  run->mmio.is_write);
+	if (bus_dispatch(&vm->mmio_bus, addr, run->mmio.data, len, run->mmio.is_write))
 		return;
-	}
-	for (unsigned int i = 0; i < vm->nr_slots; i++) {
-		struct virtio_mmio *t = &vm->slots[i].transport;
-		if (addr - t->cfg.base < VIRTIO_MMIO_SLOT_SIZE) {
-			if (run->mmio.is_write)
-				virtio_mmio_write(t, addr - t->cfg.base, run->mmio.data, len);
-			else
-				virtio_mmio_read(t, addr - t->cfg.base, run->mmio.data, len);
-			return;
-		}
-	}
 	LOG_RATELIMITED(LOG_DEBUG, "guest %s %u bytes at unmapped address 0x%" PRIx64,
 			run->mmio.is_write ? "wrote" : "read", len, addr);
 	if (!run->mmio.is_write)
@@ -83,14 +71,22 @@ static void handle_io(struct vm *vm, struct kvm_run *run)
 {
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	uint32_t size = run->io.size;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 
 	/* data_offset and count come from KVM, but stay inside the run page. */
 	if (size == 0 || size > 4 || run->io.data_offset >= vm->run_size ||
 	    (uint64_t)run->io.count * size > vm->run_size - run->io.data_offset)
 		return;
-	for (uint32_t i = 0; i < run->io.count; i++)
-		ports_io(&vm->ports, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
-			 data + i * size, size);
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		uint8_t *d = data + i * size;
+
+		if (bus_dispatch(&vm->pio_bus, run->io.port, d, size, is_write))
+			continue;
+		LOG_RATELIMITED(LOG_DEBUG, "guest %s %u bytes at unhandled port 0x%x",
+				is_write ? "wrote" : "read", size, run->io.port);
+		if (!is_write)
+			memset(d, 0xff, size);
+	}
 }
 
 /* What the guest was doing: enough to debug it (the kernel's symbols name

@@ -64,6 +64,16 @@ static void raise_irq(void *opaque)
 	(void)unused;
 }
 
+static void slot_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct vm_mmio_slot *slot = opaque;
+
+	if (is_write)
+		virtio_mmio_write(&slot->transport, offset, data, len);
+	else
+		virtio_mmio_read(&slot->transport, offset, data, len);
+}
+
 static void on_queue_kick(void *opaque, uint32_t events)
 {
 	struct vm_ioeventfd *io = opaque;
@@ -128,7 +138,8 @@ static int add_device(struct vm *vm, struct virtio_device *dev, struct cmdline *
 	}
 	struct vm_mmio_slot *slot = &vm->slots[vm->nr_slots++];
 	slot->irqfd = -1;
-	if ((ret = wire_slot(vm, slot, dev, gpa, irq)) < 0) {
+	if ((ret = wire_slot(vm, slot, dev, gpa, irq)) < 0 ||
+	    (ret = bus_register(&vm->mmio_bus, gpa, VIRTIO_MMIO_SLOT_SIZE, slot_access, slot)) < 0) {
 		LOG_ERR("cannot wire virtio device %u to KVM: %s", dev->device_id, strerror(-ret));
 		return ret;
 	}
@@ -380,7 +391,12 @@ static int create_irqchip(struct vm *vm)
 		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(-ret));
 		return ret;
 	}
-	return x86_irqchip_create(&vm->irqchip, vm->vm_fd, vm->cfg->split_irqchip, vm->cfg->nr_vcpus);
+	ret = x86_irqchip_create(&vm->irqchip, vm->vm_fd, vm->cfg->split_irqchip, vm->cfg->nr_vcpus);
+	if (ret == 0 && vm->cfg->split_irqchip &&
+	    (ret = bus_register(&vm->mmio_bus, X86_IOAPIC_ADDR, IOAPIC_MMIO_SIZE,
+				x86_irqchip_ioapic_access, &vm->irqchip)) < 0)
+		LOG_ERR("cannot place the I/O APIC: %s", strerror(-ret));
+	return ret;
 }
 
 /* KRUN_* variables, the workload's environment and, after "--", its
@@ -565,7 +581,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	/* Opened now: the event loop may open no file once in its sandbox. */
 	vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	vm->loop.epoll_fd = -1;
-	ports_init(&vm->ports, on_guest_reset, vm);
+	if ((ret = ports_init(&vm->ports, &vm->pio_bus, on_guest_reset, vm)) < 0) {
+		LOG_ERR("cannot place the legacy ports: %s", strerror(-ret));
+		return ret;
+	}
 	cmdline_init(&cl);
 
 	if ((ret = open_kvm(vm)) < 0 || (ret = kernel_open(&vm->kernel, cfg)) < 0 ||

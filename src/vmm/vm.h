@@ -17,6 +17,7 @@
 #include "devices/console/console.h"
 #include "devices/fs/virtio_fs.h"
 #include "virtio/mmio.h"
+#include "vmm/bus.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
 #include "vmm/vm_config.h"
@@ -64,6 +65,9 @@ struct vm {
 	struct event_loop loop;
 	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
 	_Atomic int stop_reason;
+	/* What the vCPUs' MMIO and port I/O exits reach: filled in while the
+	 * VM is built, read-only once the vCPUs run (bus.h). */
+	struct bus mmio_bus, pio_bus;
 	struct guest_ports ports;
 	struct x86_irqchip irqchip;
 

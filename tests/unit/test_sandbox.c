@@ -40,6 +40,7 @@
 #include "check.h"
 #include "devices/fs/virtio_fs.h"
 #include "fuse_harness.h"
+#include "vmm/bus.h"
 #include "vmm/ports.h"
 
 /* ---- a child ---- */
@@ -205,6 +206,7 @@ static void *vcpu_thread(void *arg)
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct guest_ports ports;
+	struct bus pio = { 0 };
 	struct kvm_regs regs;
 	struct winsize ws;
 	uint8_t byte = 0x0a;
@@ -213,7 +215,7 @@ static void *vcpu_thread(void *arg)
 
 	(void)arg;
 	CHECK_EQ_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	ports_init(&ports, on_reset, NULL);
+	CHECK_EQ_INT(ports_init(&ports, &pio, on_reset, NULL), 0);
 	enter(SANDBOX_VCPU);
 	everyday_work();
 	/* the KVM calls pass the filter (and fail here: no KVM fd) */
@@ -223,9 +225,9 @@ static void *vcpu_thread(void *arg)
 	CHECK(ioctl(efd, KVM_SET_GSI_ROUTING, &regs) < 0 && errno == ENOTTY);
 	/* an interrupt; the CMOS clock and the boot marker of port I/O */
 	CHECK_EQ_INT(write(efd, &(uint64_t){ 1 }, 8), 8);
-	ports_io(&ports, 0x70, true, &byte, 1);
-	ports_io(&ports, 0x71, false, &byte, 1);
-	ports_io(&ports, KRUN_CTL_BOOT_MARKER, true, &byte, 1);
+	CHECK(bus_dispatch(&pio, 0x70, &byte, 1, true));
+	CHECK(bus_dispatch(&pio, 0x71, &byte, 1, false));
+	CHECK(bus_dispatch(&pio, KRUN_CTL_BOOT_MARKER, &byte, 1, true));
 	CHECK(ports.boot_marker_ns != 0);
 	/* a console run by a register write: output (never waited for),
 	 * input, its watch, the terminal's size */
