@@ -47,6 +47,11 @@ static void on_guest_reset(void *opaque)
 	vm_request_stop(opaque, VM_STOP_RESET);
 }
 
+static void on_vcpu_stop(void *opaque, enum vm_stop_reason reason)
+{
+	vm_request_stop(opaque, reason);
+}
+
 static void on_stop(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -625,9 +630,14 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < 0)
 		return -errno;
-	vm->run_size = run_size;
+	vm->vcpu_env = (struct vcpu_env){
+		.vm_fd = vm->vm_fd, .run_size = run_size, .supported_cpuid = vm->supported_cpuid,
+		.nr_vcpus = cfg->nr_vcpus, .nested_virt = cfg->nested_virt,
+		.mmio_bus = &vm->mmio_bus, .pio_bus = &vm->pio_bus, .mem = &vm->mem,
+		.stop = on_vcpu_stop, .opaque = vm,
+	};
 	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
-		if ((ret = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
+		if ((ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, i)) < 0)
 			return ret;
 		vm->nr_vcpus++;
 	}
@@ -636,7 +646,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 
 int vm_start_vcpus(struct vm *vm)
 {
-	int err = vcpu_watch_describe_signal(vm);
+	int err = vcpu_watch_describe_signal(vm->vcpus, vm->nr_vcpus);
 
 	if (err < 0)
 		LOG_WRN("SIGUSR2 will not describe the vCPUs: %s", strerror(-err));

@@ -20,6 +20,7 @@
 #include "vmm/bus.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
 
 #define VM_MAX_QUEUES_PER_DEVICE 16
@@ -35,25 +36,6 @@ struct vm_mmio_slot {
 		unsigned int queue;
 		int fd;
 	} ioeventfds[VM_MAX_QUEUES_PER_DEVICE];
-};
-
-struct vcpu {
-	struct vm *vm;
-	unsigned int index;
-	int fd;
-	struct kvm_run *run;
-	atomic_bool thread_started; /* and thread set: read by a signal handler */
-	pthread_t thread;
-	atomic_bool describe; /* log the registers at the next KVM_RUN return */
-};
-
-/* Why the VM stopped, for the log and the exit status. */
-enum vm_stop_reason {
-	VM_STOP_NONE = 0,
-	VM_STOP_RESET,    /* i8042 reset: the guest rebooted */
-	VM_STOP_TRIPLE_FAULT, /* the guest crashed past its own fault handling */
-	VM_STOP_SHUTDOWN, /* KVM system event */
-	VM_STOP_ERROR,    /* KVM could not run the guest any further */
 };
 
 struct vm {
@@ -88,7 +70,7 @@ struct vm {
 	struct vm_mmio_slot slots[X86_MAX_MMIO_DEVICES];
 
 	struct kvm_cpuid2 *supported_cpuid;
-	size_t run_size;
+	struct vcpu_env vcpu_env;
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
@@ -106,12 +88,5 @@ int vm_exit_status(struct vm *vm);
  * the host's terminals and fds their settings back: the VM is over. */
 void vm_flush(struct vm *vm);
 void vm_destroy(struct vm *vm);
-
-/* vcpu.c */
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
-void *vcpu_thread(void *opaque);
-/* SIGUSR2 from now on: each vCPU of vm logs its registers. */
-int vcpu_watch_describe_signal(struct vm *vm);
-void vcpu_destroy(struct vcpu *vcpu);
 
 #endif
