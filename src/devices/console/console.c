@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,17 +239,17 @@ static bool take_chain(struct console *c, struct console_port *p)
 	const struct virtq_chain *chain = c->chain;
 	uint64_t skip = p->tx_taken;
 
-	for (unsigned int i = 0; i < chain->nr_bufs && !chain->bufs[i].writable; i++) {
-		const struct virtq_buf *b = &chain->bufs[i];
+	for (unsigned int i = 0; i < chain->nr_readable; i++) {
+		const struct iovec *b = &chain->bufs[i];
 		uint32_t room = console_output_room(&p->output), left, n;
 
-		if (skip >= b->len) {
-			skip -= b->len;
+		if (skip >= b->iov_len) {
+			skip -= b->iov_len;
 			continue;
 		}
-		left = b->len - skip;
+		left = b->iov_len - skip;
 		n = left < room ? left : room;
-		console_output_put(&p->output, (const uint8_t *)b->host + skip, n);
+		console_output_put(&p->output, (const uint8_t *)b->iov_base + skip, n);
 		p->tx_taken += n;
 		skip = 0;
 		if (n < left)
@@ -335,22 +336,21 @@ enum receive_result {
 	RECEIVE_DONE,	      /* a chain went back, with data or with no room for any */
 };
 
+/* A chain's writable buffers go to readv() as they are. */
+_Static_assert(CONSOLE_QUEUE_SIZE <= IOV_MAX, "a chain of the rx queue must fit one readv");
+
 /* Move what is ready on the port's input into the guest's next receive
  * buffer. With no buffer to fill, the input waits where it is until the
  * guest offers one (its kick comes to console_queue_notify). */
 static enum receive_result receive(struct console *c, struct console_port *p)
 {
 	struct virtq *q = &c->queues[rx_queue_of(p - c->ports)];
-	struct iovec iov[16];
-	unsigned int n = 0;
 	ssize_t len = 0;
 
 	if (!wants_input(c, p) || virtio_pop(&c->vdev, q, c->chain) != 1)
 		return RECEIVE_STOPPED;
-	for (unsigned int i = 0; i < c->chain->nr_bufs && n < 16; i++) {
-		if (c->chain->bufs[i].writable)
-			iov[n++] = (struct iovec){ c->chain->bufs[i].host, c->chain->bufs[i].len };
-	}
+	const struct iovec *iov = c->chain->bufs + c->chain->nr_readable;
+	unsigned int n = c->chain->nr_bufs - c->chain->nr_readable;
 	if (n == 0) {
 		/* A chain with no room goes back empty; the input stays for the next. */
 		virtq_push(q, c->chain->head, 0);
