@@ -96,6 +96,17 @@ static void dir_emit_virtual(struct dir_reply *dr, uint64_t index)
 	}
 }
 
+/* A sealed directory (confine.c) has no fd behind it: . and .. only, at
+ * offsets 1 and 2. */
+static void dir_emit_sealed(struct dir_reply *dr, uint64_t offset)
+{
+	static const char *const names[] = { ".", ".." };
+
+	for (uint64_t i = offset; i < 2; i++)
+		if (!dir_emit(dr, dr->dir->ino, DT_DIR, names[i], i + 1))
+			return;
+}
+
 static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
 {
 	const struct fuse_read_in *in = req_arg(r, sizeof(*in));
@@ -110,14 +121,16 @@ static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
 	ret = req_handle(r, in->fh, &h);
 	if (ret)
 		return ret;
-	if (h->vfile || h->fd < 0) {
+	if (h->vfile || (h->fd < 0 && !inode_sealed(node))) {
 		handle_put(r->s, h);
 		return -ENOTDIR;
 	}
 	base = r->reply_len;
 	dr.end = base + (in->size < r->reply_cap - base ? in->size : r->reply_cap - base);
 	pthread_mutex_lock(&h->dir_lock);
-	if (!(in->offset & VFILE_OFFSET))
+	if (inode_sealed(node))
+		dir_emit_sealed(&dr, in->offset);
+	else if (!(in->offset & VFILE_OFFSET))
 		ret = dir_emit_host(&dr, h->fd, in->offset, &at_end);
 	if (at_end || (in->offset & VFILE_OFFSET))
 		dir_emit_virtual(&dr, at_end ? 0 : in->offset & ~VFILE_OFFSET);
