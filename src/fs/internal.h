@@ -92,15 +92,20 @@ struct fuse_server {
 	int proc_self_fd;
 	pthread_mutex_t lock; /* the tables and the session state */
 	bool initialized;
-	/* Slot 0 is never used, so index 0 ends every list. */
+	/* Slot 0 is never used, so index 0 ends every list. A table's slots
+	 * from its high mark on were never handed out: free without being on
+	 * the free list, and never written, so that the pages of a table sized
+	 * for the whole fd budget cost nothing until the guest uses them. */
 	struct fs_inode *inodes;
 	uint32_t nr_inodes;
 	uint32_t free_inode;
+	uint32_t inode_high;
 	uint32_t *inode_hash; /* (dev, ino) -> first slot of the chain */
 	uint32_t hash_mask;
 	struct fs_handle *handles;
 	uint32_t nr_handles;
 	uint32_t free_handle;
+	uint32_t handle_high;
 	/* The fds the share holds (nodes, handles, lock owners) and its budget:
 	 * past it the guest gets ENFILE, EMFILE or ENOLCK, and the VMM keeps
 	 * the fds it needs itself. Atomic: taken under lock or plock_lock. */

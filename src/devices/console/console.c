@@ -293,8 +293,9 @@ static uint64_t take_chains(struct console *c, struct console_port *p, bool *mor
  * then the guest's chains into the buffer and on, until the ring is empty,
  * the fd full (it is then watched for room, and the chains not taken wait
  * in the ring: the guest's backpressure) or a batch done. all: no batch
- * limit, for the final flush. */
-static void transmit(struct console *c, unsigned int port, bool all)
+ * limit, for the final flush. Returns the bytes taken from the guest (or
+ * discarded, where the output ended). */
+static uint64_t transmit(struct console *c, unsigned int port, bool all)
 {
 	struct console_port *p = &c->ports[port];
 	struct virtq *q = &c->queues[tx_queue_of(port)];
@@ -313,6 +314,7 @@ static void transmit(struct console *c, unsigned int port, bool all)
 		console_output_watch(&p->output);
 	if (pushed)
 		virtio_signal_used(&c->vdev, q);
+	return taken;
 }
 
 static bool wants_input(const struct console *c, const struct console_port *p)
@@ -652,6 +654,23 @@ void console_interrupt(struct console *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The final flush met a reader that takes nothing: what the port holds and
+ * what the guest still queued for it are dropped, and said. */
+static void drop_stalled_output(struct console *c, unsigned int port)
+{
+	struct console_port *p = &c->ports[port];
+	uint64_t partly_taken = p->tx_taken, dropped = console_output_abandon(&p->output);
+
+	/* The guest's chains are discarded, the one partly in the buffer whole:
+	 * its bytes taken count once. */
+	p->tx_taken = 0;
+	dropped += transmit(c, port, true);
+	dropped = dropped > partly_taken ? dropped - partly_taken : 0;
+	LOG_WRN("console: the host's reader of port %s took nothing for %u ms when the VM ended: "
+		"%llu bytes of the guest's output dropped",
+		port_label(p), CONSOLE_OUTPUT_FLUSH_STALL_MS, (unsigned long long)dropped);
+}
+
 void console_flush(struct console *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -660,9 +679,15 @@ void console_flush(struct console *c)
 
 		transmit(c, i, true);
 		while (console_output_open(o) && o->len > 0) {
+			bool room;
+
 			pthread_mutex_unlock(&c->lock);
-			console_output_wait(o);
+			room = console_output_wait(o);
 			pthread_mutex_lock(&c->lock);
+			if (!room) {
+				drop_stalled_output(c, i);
+				break;
+			}
 			transmit(c, i, true);
 		}
 	}
