@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/event_loop.h"
 #include "virtio/device.h"
-#include "vmm/event_loop.h"
 
 /* A file the VMM hands the guest, served from memory (not copied). */
 struct vmm_served_file {

@@ -10,7 +10,7 @@
 #include "arch/x86_64/long_mode.h"
 #include "arch/x86_64/mptable.h"
 #include "arch/x86_64/pvh.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/vm.h"
 
 static int load_initramfs(struct vm *vm, uint64_t kernel_end, struct x86_boot_info *info)

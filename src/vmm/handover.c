@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "base/log.h"
+#include "guest_abi.h"
 #include "vmm/init_blob.h"
 #include "vmm/vm.h"
 #include "vmm/workload_json.h"
@@ -28,10 +29,10 @@ static int serve_init(struct vm *vm)
 	const uint8_t *data;
 
 	if (!init_blob_get(&data, &init->len)) {
-		LOG_ERR("this build of the library has no guest init to serve as /init.krun");
+		LOG_ERR("this build of the library has no guest init to serve as " KRUN_INIT_PATH);
 		return -ENOTSUP;
 	}
-	init->name = "init.krun";
+	init->name = KRUN_INIT_NAME;
 	init->data = data;
 	init->mode = 0555;
 	vm->nr_root_files++;
@@ -40,7 +41,7 @@ static int serve_init(struct vm *vm)
 	if (!(vm->workload_json = workload_json(vm->cfg)))
 		return -ENOMEM;
 	vm->root_files[vm->nr_root_files++] = (struct vmm_served_file){
-		.name = WORKLOAD_JSON_NAME,
+		.name = KRUN_WORKLOAD_JSON_NAME,
 		.data = vm->workload_json,
 		.len = strlen(vm->workload_json),
 		.mode = 0400, /* its environment may hold secrets: root's */
@@ -58,14 +59,14 @@ static int add_workload_env(struct vm *vm)
 	int ret = 0;
 
 	if (vm->workload_json) {
-		if ((ret = cmdline_add_env(cl, "KRUN_CONFIG", WORKLOAD_JSON_PATH)) < 0)
+		if ((ret = cmdline_add_env(cl, KRUN_ENV_CONFIG, KRUN_WORKLOAD_JSON_PATH)) < 0)
 			return cmdline_failed(vm, ret);
 		return 0;
 	}
 	if (cfg->exec_path)
-		ret = cmdline_add_env(cl, "KRUN_INIT", cfg->exec_path);
+		ret = cmdline_add_env(cl, KRUN_ENV_INIT, cfg->exec_path);
 	if (ret == 0 && cfg->workdir)
-		ret = cmdline_add_env(cl, "KRUN_WORKDIR", cfg->workdir);
+		ret = cmdline_add_env(cl, KRUN_ENV_WORKDIR, cfg->workdir);
 	size_t len = 0;
 	for (char **r = cfg->rlimits; r && *r; r++) {
 		int n = snprintf(rlimits + len, sizeof(rlimits) - len, "%s%s", len ? "," : "", *r);
@@ -76,7 +77,7 @@ static int add_workload_env(struct vm *vm)
 		len += n;
 	}
 	if (ret == 0 && rlimits[0])
-		ret = cmdline_add_env(cl, "KRUN_RLIMITS", rlimits);
+		ret = cmdline_add_env(cl, KRUN_ENV_RLIMITS, rlimits);
 	if (ret < 0)
 		return cmdline_failed(vm, ret);
 	for (char **e = cfg->envp; e && *e; e++) {

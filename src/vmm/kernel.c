@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 typedef char *(*krunfw_get_kernel_fn)(size_t *load_addr, size_t *entry_addr, size_t *size);
 typedef int (*krunfw_get_version_fn)(void);

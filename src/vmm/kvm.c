@@ -6,7 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/speed_probe.h"
 #include "vmm/vm.h"
 

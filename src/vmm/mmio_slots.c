@@ -1,8 +1,9 @@
 /* Virtio devices on MMIO slots: each gets the transport at the next slot of
  * the layout, its interrupt as an irqfd on the slot's line and each queue's
  * notify register as an ioeventfd, so that neither costs an exit to user
- * space, and the slot on the guest's kernel command line, the one way the
- * guest finds it. Plugging and unplugging run on the builder's thread,
+ * space, the slot on the guest's kernel command line, the one way the guest
+ * finds it, and on the MMIO bus, where the vCPUs' accesses find the
+ * transport. Plugging and unplugging run on the builder's thread,
  * before any vCPU does; kicks are served on the event loop's thread. */
 #include <errno.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/vm.h"
 
 static void raise_irq(void *opaque)
@@ -20,6 +21,16 @@ static void raise_irq(void *opaque)
 	uint64_t one = 1;
 	ssize_t unused = write(slot->irqfd, &one, sizeof(one));
 	(void)unused;
+}
+
+static void slot_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct vm_mmio_slot *slot = opaque;
+
+	if (is_write)
+		virtio_mmio_write(&slot->transport, offset, data, len);
+	else
+		virtio_mmio_read(&slot->transport, offset, data, len);
 }
 
 static void on_queue_kick(void *opaque, uint32_t events)
@@ -101,6 +112,11 @@ int vm_plug_virtio(void *opaque, struct virtio_device *dev)
 		LOG_ERR("cannot wire virtio device %u to KVM: %s", dev->device_id, strerror(-ret));
 	else if ((ret = cmdline_add_mmio_device(&vm->cmdline, gpa, irq)) < 0)
 		LOG_ERR("kernel command line: %s", vm->cmdline.reason);
+	/* last: the bus has no way back, and a slot undone is taken again */
+	else if ((ret = bus_register(&vm->mmio_bus, gpa, VIRTIO_MMIO_SLOT_SIZE, slot_access,
+				     slot)) < 0)
+		LOG_ERR("cannot place virtio device %u on the bus: %s", dev->device_id,
+			strerror(-ret));
 	if (ret < 0) {
 		destroy_slot(slot);
 		vm->nr_slots--;

@@ -10,7 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "vmm/vm.h"
 
 static void on_signal(void *opaque, uint32_t events)

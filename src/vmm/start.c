@@ -6,19 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 /* Devices' threads (the virtio-fs workers, the only kind that keeps any)
  * take the workers' allow-list. */
@@ -29,7 +22,7 @@ static int enter_worker_sandbox(void)
 
 static int start_vcpus(struct vm *vm)
 {
-	int err = vcpu_watch_describe_signal(vm);
+	int err = vcpu_watch_describe_signal(vm->vcpus, vm->nr_vcpus);
 
 	if (err < 0)
 		LOG_WRN("SIGUSR2 will not describe the vCPUs: %s", strerror(-err));
@@ -69,7 +62,7 @@ static void log_memory_use(const struct vm *vm)
 int vmm_start(struct vm_config *cfg)
 {
 	static struct vm vm; /* large; lives until the process ends */
-	uint64_t start_ns = now_ns();
+	uint64_t start_ns = monotonic_ns();
 	int ret;
 
 	/* A closed stdout must end the console's output, not the process. */
@@ -98,7 +91,7 @@ int vmm_start(struct vm_config *cfg)
 	sandbox_log_cost();
 	uint64_t marker = vm.ports.boot_marker_ns;
 	LOG_INF("guest stopped (reason %d) after %.3f s, status %d; workload started after %.3f s",
-		(int)vm.stop_reason, (now_ns() - start_ns) / 1e9, status,
+		(int)vm.stop_reason, (monotonic_ns() - start_ns) / 1e9, status,
 		marker ? (marker - start_ns) / 1e9 : 0.0);
 	_exit(status);
 }

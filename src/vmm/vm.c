@@ -1,8 +1,7 @@
 /* The builder: vm_build sets the VM up in the order the guest needs and
  * vm_destroy tears down what it set up in reverse, both on the thread that
  * called krun_start_enter; the stop request, from any thread, and the exit
- * status the guest's init reports, from a device's. (The irqchip and the
- * boot vCPU's registers are here until they move to arch/x86_64/.) */
+ * status the guest's init reports, from a device's. */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -15,14 +14,12 @@
 #include <unistd.h>
 
 #include "arch/x86_64/cpuid.h"
-#include "arch/x86_64/long_mode.h"
-#include "arch/x86_64/pvh.h"
-#include "util/log.h"
+#include "arch/x86_64/irqchip.h"
+#include "arch/x86_64/mptable.h"
+#include "arch/x86_64/vcpu_setup.h"
+#include "base/log.h"
 
-/* Where KVM keeps its real-mode TSS and identity map on Intel: just below
- * the 4 GiB boundary, inside the MMIO gap where nothing else lives. */
-#define KVM_TSS_ADDR 0xfffbd000
-#define KVM_IDENTITY_MAP_ADDR 0xfffbc000
+_Static_assert(VM_MAX_VCPUS <= X86_MPTABLE_MAX_CPUS, "the MP table must list every vCPU");
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
@@ -52,94 +49,35 @@ static void set_exit_status(void *opaque, int status)
 	vm->ports.exit_status = status;
 }
 
-/* Split irqchip: each unmasked pin's entry becomes an MSI route on the pin's
- * GSI, so the devices' irqfds reach the local APICs without an exit. A masked
- * pin has no route: like a real I/O APIC, it drops edges while masked. */
-static void route_ioapic_pins(struct vm *vm)
+static void on_vcpu_stop(void *opaque, enum vm_stop_reason reason)
 {
-	struct {
-		struct kvm_irq_routing table;
-		struct kvm_irq_routing_entry entries[IOAPIC_NR_PINS];
-	} routing = { 0 };
-	struct ioapic_msi msi;
-
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
-		if (!ioapic_pin_msi(&vm->ioapic, pin, &msi))
-			continue;
-		routing.entries[routing.table.nr++] = (struct kvm_irq_routing_entry){
-			.gsi = pin,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = msi.address, .data = msi.data },
-		};
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &routing.table) < 0)
-		LOG_RATELIMITED(LOG_WARN, "cannot route the I/O APIC's pins: %s", strerror(errno));
-}
-
-void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
-{
-	pthread_mutex_lock(&vm->ioapic_lock);
-	if (!is_write)
-		ioapic_mmio_read(&vm->ioapic, offset, data, len);
-	else if (ioapic_mmio_write(&vm->ioapic, offset, data, len))
-		route_ioapic_pins(vm);
-	pthread_mutex_unlock(&vm->ioapic_lock);
+	vm_request_stop(opaque, reason);
 }
 
 static int create_irqchip(struct vm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = IOAPIC_NR_PINS };
+	int ret = x86_vm_setup(vm->vm_fd);
 
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0) {
-		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(errno));
-		return -errno;
+	if (ret < 0) {
+		LOG_ERR("cannot place KVM's real-mode areas: %s", strerror(-ret));
+		return ret;
 	}
-	if (vm->cfg->split_irqchip) {
-		/* The local APICs stay in KVM; the I/O APIC, with the ID the MP
-		 * table gives it, is ours. No PIC or PIT: the guest keeps time
-		 * with kvmclock and the local APIC timer. */
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0) {
-			LOG_ERR("cannot split the irqchip: %s", strerror(errno));
-			return -errno;
-		}
-		pthread_mutex_init(&vm->ioapic_lock, NULL);
-		ioapic_init(&vm->ioapic, vm->cfg->nr_vcpus);
-		return 0;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		LOG_ERR("cannot create the in-kernel interrupt controllers: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	ret = x86_irqchip_create(&vm->irqchip, vm->vm_fd, vm->cfg->split_irqchip, vm->cfg->nr_vcpus);
+	if (ret == 0 && vm->cfg->split_irqchip &&
+	    (ret = bus_register(&vm->mmio_bus, X86_IOAPIC_ADDR, IOAPIC_MMIO_SIZE,
+				x86_irqchip_ioapic_access, &vm->irqchip)) < 0)
+		LOG_ERR("cannot place the I/O APIC: %s", strerror(-ret));
+	return ret;
 }
 
 static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
 {
-	struct vcpu *bsp = &vm->vcpus[0];
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	int ret = x86_boot_vcpu_setup(vm->vcpus[0].fd,
+				      vm->kernel.is_elf ? X86_BOOT_PVH : X86_BOOT_LINUX_64, entry);
 
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	if (vm->kernel.is_elf) {
-		x86_pvh_sregs(&sregs);
-		x86_pvh_regs(&regs, entry);
-	} else {
-		x86_long_mode_sregs(&sregs);
-		regs = (struct kvm_regs){
-			.rip = entry, .rsp = X86_BOOT_STACK_ADDR, .rbp = X86_BOOT_STACK_ADDR,
-			.rsi = X86_ZERO_PAGE_ADDR, .rflags = 2,
-		};
-	}
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(bsp->fd, KVM_SET_FPU, &fpu) < 0) {
-		LOG_ERR("cannot set the boot vCPU's registers: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	if (ret < 0)
+		LOG_ERR("cannot set the boot vCPU's registers: %s", strerror(-ret));
+	return ret;
 }
 
 int vm_build(struct vm *vm, const struct vm_config *cfg)
@@ -152,7 +90,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	/* Opened now: the event loop may open no file once in its sandbox. */
 	vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	vm->loop.epoll_fd = -1;
-	ports_init(&vm->ports, on_guest_reset, vm);
+	if ((ret = ports_init(&vm->ports, &vm->pio_bus, on_guest_reset, vm)) < 0) {
+		LOG_ERR("cannot place the legacy ports: %s", strerror(-ret));
+		return ret;
+	}
 	cmdline_init(&vm->cmdline);
 	sigemptyset(&vm->signals.watched);
 
@@ -194,9 +135,14 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < 0)
 		return -errno;
-	vm->run_size = run_size;
+	vm->vcpu_env = (struct vcpu_env){
+		.vm_fd = vm->vm_fd, .run_size = run_size, .supported_cpuid = vm->supported_cpuid,
+		.nr_vcpus = cfg->nr_vcpus, .nested_virt = cfg->nested_virt,
+		.mmio_bus = &vm->mmio_bus, .pio_bus = &vm->pio_bus, .mem = &vm->mem,
+		.stop = on_vcpu_stop, .opaque = vm,
+	};
 	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
-		if ((ret = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
+		if ((ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, i)) < 0)
 			return ret;
 		vm->nr_vcpus++;
 	}

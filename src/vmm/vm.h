@@ -9,6 +9,7 @@
  *   signals.c     process signals the devices watch
  *   boot.c        the kernel, initramfs and boot tables in guest memory
  *   vcpu.c        the vCPU threads and their exits
+ *   bus.c         where those exits find the device or port they reach
  *   start.c       vmm_start: build, sandbox, run, report, end
  * The devices themselves are made through devices/registry.h, by kind. */
 #ifndef KRUN_VMM_VM_H
@@ -21,15 +22,17 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#include "arch/x86_64/irqchip.h"
 #include "arch/x86_64/layout.h"
-#include "devices/ioapic/ioapic.h"
+#include "base/event_loop.h"
+#include "base/guest_mem.h"
 #include "devices/registry.h"
 #include "virtio/mmio.h"
+#include "vmm/bus.h"
 #include "vmm/cmdline.h"
-#include "vmm/event_loop.h"
-#include "vmm/guest_mem.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
 
 #define VM_MAX_QUEUES_PER_DEVICE 16
@@ -62,25 +65,6 @@ struct vm_signals {
 	} watches[VM_MAX_SIGNAL_WATCHES];
 };
 
-struct vcpu {
-	struct vm *vm;
-	unsigned int index;
-	int fd;
-	struct kvm_run *run;
-	atomic_bool thread_started; /* and thread set: read by a signal handler */
-	pthread_t thread;
-	atomic_bool describe; /* log the registers at the next KVM_RUN return */
-};
-
-/* Why the VM stopped, for the log and the exit status. */
-enum vm_stop_reason {
-	VM_STOP_NONE = 0,
-	VM_STOP_RESET,    /* i8042 reset: the guest rebooted */
-	VM_STOP_TRIPLE_FAULT, /* the guest crashed past its own fault handling */
-	VM_STOP_SHUTDOWN, /* KVM system event */
-	VM_STOP_ERROR,    /* KVM could not run the guest any further */
-};
-
 struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd, vm_fd;
@@ -90,10 +74,11 @@ struct vm {
 	struct event_loop loop;
 	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
 	_Atomic int stop_reason;
+	/* What the vCPUs' MMIO and port I/O exits reach: filled in while the
+	 * VM is built, read-only once the vCPUs run (bus.h). */
+	struct bus mmio_bus, pio_bus;
 	struct guest_ports ports;
-	/* Split irqchip only: the I/O APIC, which vCPUs reach concurrently. */
-	pthread_mutex_t ioapic_lock;
-	struct ioapic ioapic;
+	struct x86_irqchip irqchip;
 
 	struct cmdline cmdline; /* built with the devices, then written for the kernel */
 	/* Served from memory in the root share: /init.krun and, for a workload
@@ -108,7 +93,7 @@ struct vm {
 	struct device_list devices;
 
 	struct kvm_cpuid2 *supported_cpuid;
-	size_t run_size;
+	struct vcpu_env vcpu_env;
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
@@ -122,8 +107,6 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 /* The process exit status for a VM that stopped. */
 int vm_exit_status(struct vm *vm);
 void vm_destroy(struct vm *vm);
-/* Split irqchip: a vCPU's access at offset in the I/O APIC's MMIO window. */
-void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 /* kvm.c: 0, or -errno with a log line. */
 int vm_open_kvm(struct vm *vm);
@@ -146,12 +129,5 @@ void vm_signals_destroy(struct vm *vm);
 /* boot.c: everything the kernel reads, once the command line is whole;
  * *entry: where the boot vCPU starts. 0, or -errno with a log line. */
 int boot_write_structures(struct vm *vm, uint64_t *entry);
-
-/* vcpu.c */
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
-void *vcpu_thread(void *opaque);
-/* SIGUSR2 from now on: each vCPU of vm logs its registers. */
-int vcpu_watch_describe_signal(struct vm *vm);
-void vcpu_destroy(struct vcpu *vcpu);
 
 #endif

@@ -7,10 +7,6 @@
 
 #include "vmm/vm_config.h"
 
-/* Where the guest finds it (the init's KRUN_CONFIG). */
-#define WORKLOAD_JSON_NAME ".krun-workload.json"
-#define WORKLOAD_JSON_PATH "/" WORKLOAD_JSON_NAME
-
 /* A malloc'd document, or NULL when out of memory. The exec path is args[0];
  * rlimits travel as the KRUN_RLIMITS variable. */
 char *workload_json(const struct vm_config *cfg);

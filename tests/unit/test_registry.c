@@ -16,7 +16,7 @@
 #include <linux/virtio_ids.h>
 
 #include "check.h"
-#include "util/log.h"
+#include "base/log.h"
 
 #define MAX_CALLS 32
 

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "devices/console/console.h"
-#include "util/log.h"
+#include "guest_abi.h"
 
 struct stdio_console {
 	struct vmm_device dev; /* first: the ops cast it back */
@@ -129,7 +130,7 @@ int stdio_console_create(const struct vm_config *cfg, unsigned int index,
 	if (ret > 0 && index == 0) {
 		char count[12];
 		snprintf(count, sizeof(count), "%d", ret);
-		ret = env->add_guest_env(env->vmm, "KRUN_STDIO_PORTS", count);
+		ret = env->add_guest_env(env->vmm, KRUN_ENV_STDIO_PORTS, count);
 	}
 	if (ret >= 0 && sc->consoles[0].term_fd >= 0)
 		ret = env->watch_signal(env->vmm, SIGWINCH, on_resize, sc);

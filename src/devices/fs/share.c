@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "devices/fs/virtio_fs.h"
-#include "util/log.h"
 
 struct fs_share {
 	struct vmm_device dev; /* first: the ops cast it back */
