@@ -10,7 +10,7 @@
 #define KRUN_DEVICES_REGISTRY_H
 
 #include "devices/device.h"
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 struct device_kind {
 	const char *name;

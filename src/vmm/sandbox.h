@@ -22,7 +22,7 @@
 #ifndef KRUN_VMM_SANDBOX_H
 #define KRUN_VMM_SANDBOX_H
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 /* What a thread does decides what it may ask of the kernel. Values travel
  * in the filter's trap data to the SIGSYS handler: 0 is none. */

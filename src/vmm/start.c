@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/start.h"
 #include "vmm/vm.h"
 
 /* Devices' threads (the virtio-fs workers, the only kind that keeps any)

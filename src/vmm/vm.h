@@ -33,7 +33,7 @@
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
 #include "vmm/vcpu.h"
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 #define VM_MAX_QUEUES_PER_DEVICE 16
 

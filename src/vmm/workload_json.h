@@ -5,7 +5,7 @@
 #ifndef KRUN_VMM_WORKLOAD_JSON_H
 #define KRUN_VMM_WORKLOAD_JSON_H
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 /* A malloc'd document, or NULL when out of memory. The exec path is args[0];
  * rlimits travel as the KRUN_RLIMITS variable. */

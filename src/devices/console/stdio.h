@@ -20,7 +20,7 @@
 #define KRUN_DEVICES_CONSOLE_STDIO_H
 
 #include "devices/device.h"
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 unsigned int stdio_console_count(const struct vm_config *cfg);
 int stdio_console_create(const struct vm_config *cfg, unsigned int index,

@@ -11,7 +11,7 @@
 #define KRUN_DEVICES_FS_SHARE_H
 
 #include "devices/device.h"
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 unsigned int fs_share_count(const struct vm_config *cfg);
 int fs_share_create(const struct vm_config *cfg, unsigned int index,
