@@ -41,6 +41,9 @@ struct vm_config {
 	uint32_t ram_mib;
 	bool split_irqchip;
 	bool nested_virt;
+	/* The KVM device; NULL: /dev/kvm. Set by the unit tests only (no API
+	 * sets it), to reach each way opening KVM fails on any machine. */
+	const char *kvm_path;
 
 	/* kernel: from libkrunfw.so.5 unless kernel_path is set */
 	char *kernel_path;

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "base/log.h"
 #include "devices/console/stdio.h"
 #include "devices/fs/share.h"
 
@@ -28,8 +30,10 @@ int devices_build(struct device_list *list, const struct device_kind *kinds,
 	if (total == 0)
 		return 0;
 	list->devs = calloc(total, sizeof(*list->devs));
-	if (!list->devs)
+	if (!list->devs) {
+		LOG_ERR("cannot list %u devices: %s", total, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (unsigned int k = 0; k < nr_kinds; k++) {
 		unsigned int count = kinds[k].count(cfg);
 

@@ -80,6 +80,24 @@ static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
 	return ret;
 }
 
+/* Each share must be a directory this process may read: said now, before
+ * KVM is opened, so that the error is the same on a host without KVM. The
+ * share device opens it again when it is built. */
+static int check_shares(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		int fd = open(cfg->shares[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0) {
+			LOG_ERR("cannot share %s with the guest: %s", cfg->shares[i].path,
+				strerror(errno));
+			return -errno;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int vm_build(struct vm *vm, const struct vm_config *cfg)
 {
 	uint64_t entry;
@@ -97,15 +115,20 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	cmdline_init(&vm->cmdline);
 	sigemptyset(&vm->signals.watched);
 
-	if ((ret = vm_open_kvm(vm)) < 0 || (ret = kernel_open(&vm->kernel, cfg)) < 0 ||
-	    (ret = vm_map_memory(vm)) < 0 || (ret = create_irqchip(vm)) < 0)
+	/* What the configuration names is checked before KVM is opened. */
+	if ((ret = kernel_open(&vm->kernel, cfg)) < 0 || (ret = vm_map_memory(vm)) < 0 ||
+	    (ret = check_shares(cfg)) < 0 || (ret = vm_open_kvm(vm)) < 0 ||
+	    (ret = create_irqchip(vm)) < 0)
 		return ret;
-	if ((ret = event_loop_init(&vm->loop)) < 0)
+	if ((ret = event_loop_init(&vm->loop)) == 0) {
+		vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ret = vm->stop_fd < 0 ? -errno
+				      : event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm);
+	}
+	if (ret < 0) {
+		LOG_ERR("cannot set up the event loop: %s", strerror(-ret));
 		return ret;
-	if ((vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return -errno;
-	if ((ret = event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
-		return ret;
+	}
 
 	/* The command line in its order: prefix and workload, the devices
 	 * (each slot, and the variables they add), the workload's arguments. */
@@ -133,8 +156,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		return ret;
 	}
 	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < 0)
+	if (run_size < 0) {
+		LOG_ERR("cannot read the size of KVM's vCPU area: %s", strerror(errno));
 		return -errno;
+	}
 	vm->vcpu_env = (struct vcpu_env){
 		.vm_fd = vm->vm_fd, .run_size = run_size, .supported_cpuid = vm->supported_cpuid,
 		.nr_vcpus = cfg->nr_vcpus, .nested_virt = cfg->nested_virt,

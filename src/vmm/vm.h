@@ -108,9 +108,10 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 int vm_exit_status(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* kvm.c: 0, or -errno with a log line. */
-int vm_open_kvm(struct vm *vm);
+/* kvm.c: 0, or -errno with a log line. The memory is mapped first, then
+ * registered with the VM that vm_open_kvm creates. */
 int vm_map_memory(struct vm *vm);
+int vm_open_kvm(struct vm *vm);
 
 /* handover.c: the command line's prefix and the workload's variables, and
  * the root share's files, before the devices; the workload's arguments
