@@ -51,8 +51,11 @@ int boot_write_structures(struct vm *vm, uint64_t *entry)
 		*entry = vm->kernel.entry;
 		kernel_end = vm->kernel.load_addr + vm->kernel.size;
 	}
-	if ((ret = gm_write(&vm->mem, X86_CMDLINE_ADDR, cl->buf, cl->len + 1)) < 0 ||
-	    (ret = load_initramfs(vm, kernel_end, &info)) < 0)
+	if ((ret = gm_write(&vm->mem, X86_CMDLINE_ADDR, cl->buf, cl->len + 1)) < 0) {
+		LOG_ERR("cannot write the kernel command line: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = load_initramfs(vm, kernel_end, &info)) < 0)
 		return ret;
 	if (vm->kernel.is_elf)
 		ret = x86_pvh_write_start_info(&vm->mem, &vm->layout, &info);

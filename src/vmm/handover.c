@@ -38,8 +38,10 @@ static int serve_init(struct vm *vm)
 	vm->nr_root_files++;
 	if (!vm->cfg->exec_path)
 		return 0;
-	if (!(vm->workload_json = workload_json(vm->cfg)))
+	if (!(vm->workload_json = workload_json(vm->cfg))) {
+		LOG_ERR("cannot write the workload's description: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	vm->root_files[vm->nr_root_files++] = (struct vmm_served_file){
 		.name = KRUN_WORKLOAD_JSON_NAME,
 		.data = vm->workload_json,

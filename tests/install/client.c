@@ -1,8 +1,8 @@
 /* A program built against the installed libkrun, with the flags pkg-config
  * gives for it (install-tree.sh builds it). It says which libkrun.so.1 the
- * loader gave it, then starts a VM, which cannot succeed on a host whose KVM
- * is install-tree.sh's stand-in: libkrun's log (level info) says how far it
- * got, and which kernel bundle it loaded. */
+ * loader gave it, then starts a VM with 1 MiB of RAM, which fails right after
+ * the kernel bundle is loaded, before KVM is opened, on any host: libkrun's
+ * log (level info) says which kernel bundle it loaded. */
 #define _GNU_SOURCE /* dlinfo */
 #include <dlfcn.h>
 #include <link.h>
@@ -24,7 +24,7 @@ int main(void)
 
 	int32_t ctx = krun_create_ctx();
 	if (krun_set_log_level(KRUN_LOG_LEVEL_INFO) < 0 || ctx < 0 ||
-	    krun_set_vm_config(ctx, 1, 128) < 0) {
+	    krun_set_vm_config(ctx, 1, 1) < 0) {
 		fprintf(stderr, "cannot set up a context (%d)\n", ctx);
 		return 2;
 	}

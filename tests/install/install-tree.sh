@@ -7,13 +7,14 @@
 # (the DESTDIR tree lies outside the loader's search path, as an /opt or
 # ~/.local prefix does, so the bundle is found beside libkrun.so.1). Without
 # the installed bundle the same client must fail to find it. Needs no KVM:
-# the clients run with fake_kvm.so preloaded (see fake_kvm.c).
+# libkrun loads the bundle before it opens KVM, and the clients ask for
+# memory that fails right after the bundle, before KVM, on any host.
 #
-#   install-tree.sh BUILD_ROOT WORK_DIR LIBDIR BINDIR INCLUDEDIR VERSION FAKE_KVM
+#   install-tree.sh BUILD_ROOT WORK_DIR LIBDIR BINDIR INCLUDEDIR VERSION
 # (LIBDIR, BINDIR and INCLUDEDIR absolute, as configured), with $MESON, $CC
 # (the build's compiler) and $PKG_CONFIG set.
 set -uo pipefail
-build=$1 work=$2 libdir=$3 bindir=$4 includedir=$5 version=$6 fake_kvm=$(realpath "$7")
+build=$1 work=$2 libdir=$3 bindir=$4 includedir=$5 version=$6
 # meson test points the loader at the build tree's libraries: nothing here
 # may find them.
 unset LD_LIBRARY_PATH
@@ -91,16 +92,17 @@ else
 fi
 
 # The client's run: which libkrun it loaded, the bundle, and the end of the
-# VM's build: the fake KVM's ENOTTY after the bundle, or a missing bundle.
+# VM's build: its 1 MiB of RAM refused after the bundle, or a missing bundle.
 run_client() {
-	LD_PRELOAD=$fake_kvm "$work/client" >"$work/client.log" 2>&1
+	"$work/client" >"$work/client.log" 2>&1
 	cat "$work/client.log"
 }
 out=$(run_client)
 if grep -qxF "libkrun: $lib/libkrun.so.1" <<<"$out" &&
 	grep -qF "guest kernel bundle: $lib/libkrunfw.so.5" <<<"$out" &&
-	grep -qx 'krun_start_enter: -25' <<<"$out"; then
-	ok "the installed libkrun loaded the installed libkrunfw.so.5 (and stopped at the fake KVM: ENOTTY)"
+	grep -qF "1 MiB of RAM cannot hold the kernel image" <<<"$out" &&
+	grep -qx 'krun_start_enter: -22' <<<"$out"; then
+	ok "the installed libkrun loaded the installed libkrunfw.so.5 (and refused 1 MiB of RAM: EINVAL)"
 else
 	fail "the client did not load the installed libkrunfw.so.5 through the installed libkrun:"
 	echo "$out" >&2
@@ -110,13 +112,17 @@ fi
 if ! usage=$(LD_LIBRARY_PATH=$lib "$bin/krun" --help 2>&1) || ! grep -q '^usage: krun' <<<"$usage"; then
 	fail "installed krun --help: $usage"
 fi
+# Its guest RAM (1 TiB) cannot be mapped in a 1 GiB address space: the
+# start fails after the bundle and before KVM.
 mkdir -p "$work/rootdir"
-out=$(LD_LIBRARY_PATH=$lib LD_PRELOAD=$fake_kvm "$bin/krun" --log-level info "$work/rootdir" true 2>&1)
+out=$(ulimit -v 1048576 && LD_LIBRARY_PATH=$lib "$bin/krun" --log-level info --mem 1048576 \
+	"$work/rootdir" true 2>&1)
 status=$?
-if [ $status = 125 ] && grep -qF "guest kernel bundle: $lib/libkrunfw.so.5" <<<"$out"; then
+if [ $status = 125 ] && grep -qF "guest kernel bundle: $lib/libkrunfw.so.5" <<<"$out" &&
+	grep -qF "cannot map" <<<"$out"; then
 	ok "the installed krun runs, and its libkrun loads the installed bundle"
 else
-	fail "installed krun: status $status (wanted 125, VM build failed after the bundle):"
+	fail "installed krun: status $status (wanted 125, the guest RAM not mapped after the bundle):"
 	echo "$out" >&2
 fi
 
