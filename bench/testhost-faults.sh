@@ -17,22 +17,45 @@
 # output in RESULTS.logs/; the table of all lines in RESULTS ends the run.
 # Outcomes: ok; guest-failed (the test failed, then the probe said whether
 # the test host was healthy or broken, and the test's output whether its
-# guest triple-faulted, sat in a state no guest can be in, or else); frozen
+# guest triple-faulted, sat in a state no guest can be in, hung (a boot's
+# timeout), or else); frozen
 # or died (the test host under the test); stuck (before it); probe-at-start
 # (its nested KVM failed the speed probe); timeout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-table() { # RESULTS
+table() { # RESULTS: one row per configuration, in the order first run
 	awk -F'\t' '
-	{ runs[$1]++; out[$1 FS $3]++; secs[$1] += $5; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
-	  if ($3 != "ok") kinds[$1] = kinds[$1] (kinds[$1] == "" ? "" : ", ") $3 }
+	function kind(o) {
+		if (o ~ /^guest-failed:.*:probe-healthy$/) return "healthy"
+		if (o ~ /^guest-failed:/) return "broken"
+		if (o == "frozen" || o == "died") return "froze"
+		return o
+	}
+	{
+		c = $1
+		if (!(c in runs)) order[n++] = c
+		runs[c]++; count[c, kind($3)]++; secs[c] += $5
+		if ($3 == "ok") ok_secs[c] += $5
+		else if ($3 ~ /^guest-failed:/) {
+			split($3, f, ":")
+			if (!((c, f[2]) in fault)) faults[c] = faults[c] SUBSEP f[2]
+			fault[c, f[2]]++
+		}
+	}
 	END {
-		printf "| configuration | runs | ok | failed | failures, in order | mean s per run |\n|---|---|---|---|---|---|\n"
+		print "| configuration | runs | ok | test failed, test host healthy after | test failed, test host broken after | froze or died | stuck | speed probe failed at start | timeout | mean s per run (per ok run) | guest failures |"
+		print "|---|---|---|---|---|---|---|---|---|---|---|"
 		for (i = 0; i < n; i++) {
 			c = order[i]
-			printf "| %s | %d | %d | %d | %s | %.0f |\n", c, runs[c], out[c FS "ok"],
-				runs[c] - out[c FS "ok"], kinds[c] == "" ? "-" : kinds[c], secs[c] / runs[c]
+			m = split(substr(faults[c], 2), kinds, SUBSEP)
+			said = ""
+			for (k = 1; k <= m; k++)
+				said = said sprintf("%s%s %d", k > 1 ? ", " : " ", kinds[k], fault[c, kinds[k]])
+			printf "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %.0f (%s) |%s |\n", c, runs[c],
+				count[c, "ok"], count[c, "healthy"], count[c, "broken"], count[c, "froze"],
+				count[c, "stuck"], count[c, "probe-at-start"], count[c, "timeout"], secs[c] / runs[c],
+				count[c, "ok"] ? sprintf("%.0f", ok_secs[c] / count[c, "ok"]) : "-", said
 		}
 	}' "$1"
 }
@@ -78,6 +101,7 @@ outcome() { # LOG: the run's outcome, from testhost/run's lines
 		verdict=$(sed -n 's/^testhost: after .* failed, this test host is \(.*\)/\1/p' "$1" | head -n 1)
 		if grep -q 'triple fault' "$1"; then kind=triple-fault
 		elif grep -q 'a state the guest cannot be in' "$1"; then kind=impossible-state
+		elif grep -q 'exit status 124 after' "$1"; then kind=boot-hung
 		fi
 		echo "guest-failed:$kind:probe-${verdict:-none}"
 		;;

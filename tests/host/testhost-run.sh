@@ -24,25 +24,16 @@ expect() { # description, expected status, actual status, output, expected outpu
 }
 
 start=$(date +%s.%N)
-out=$("$run" sh -c 'echo "to stdout"; echo "to stderr" >&2; pwd; exit 7' 2>&1)
+out=$("$run" sh -c 'echo "to stdout"; echo "to stderr" >&2; pwd
+	echo written-inside >result && mkfifo $TESTHOST_SCRATCH/fifo && test -p $TESTHOST_SCRATCH/fifo &&
+		test -c /dev/kvm && echo scratch-ok
+	exit 7' 2>&1)
 expect "exit status and output" 7 $? "$out" "^to stdout$"
 expect "stderr streamed" 7 7 "$out" "^to stderr$"
 expect "runs in the calling directory" 7 7 "$out" "^$work$"
+expect "scratch tmpfs and /dev/kvm" 7 7 "$out" "^scratch-ok$"
+expect "files come back" 7 7 "$(cat result 2>&1)" "^written-inside$"
 echo "one command in the test host took $(echo "$(date +%s.%N) - $start" | bc) s"
-
-out=$("$run" sh -c 'echo written-inside >result && mkfifo $TESTHOST_SCRATCH/fifo && test -p $TESTHOST_SCRATCH/fifo && test -c /dev/kvm && echo scratch-ok' 2>&1)
-expect "scratch tmpfs and /dev/kvm" 0 $? "$out" "^scratch-ok$"
-expect "files come back" 0 0 "$(cat result 2>&1)" "^written-inside$"
-
-flock "$work/lock" sleep 5 &
-sleep 1
-out=$(TESTHOST_LOCK=$work/lock "$run" echo after-the-other 2>&1)
-expect "one test host at a time" 0 $? "$out" "waiting for another test host"
-expect "runs once the other ended" 0 0 "$out" "^after-the-other$"
-wait
-
-out=$("$run" --timeout 10 sleep 1000 2>&1)
-expect "a hanging command is cut off" 124 $? "$out" "did not finish within 10 s"
 
 out=$(TESTHOST_QEMU=/nonexistent/qemu-system-x86_64 "$run" true 2>&1)
 expect "QEMU missing" 125 $? "$out" "not found: apt-get install qemu-system-x86"
@@ -50,9 +41,9 @@ expect "QEMU missing" 125 $? "$out" "not found: apt-get install qemu-system-x86"
 out=$(TESTHOST_CPU=max,-svm "$run" true 2>&1)
 expect "no usable /dev/kvm" 125 $? "$out" "no /dev/kvm inside the test host"
 
-# Fake test hosts, for the failure paths: a "QEMU" that boots nothing is a
-# test host stuck before CMD; fake-qemu runs CMD right here, as a healthy test
-# host would, with fake-bin first in PATH: the known-good guest's "QEMU"
+# Fake test hosts, for the lock, the timeout and the failure paths: a "QEMU"
+# that boots nothing is a test host stuck before CMD; fake-qemu runs CMD right
+# here, as a healthy test host would, with fake-bin first in PATH: the known-good guest's "QEMU"
 # there fails once for each line in probe-fails. The speed probe fails once
 # for each line in speed-fails.
 # (each with a lock of its own: none of them is a real test host)
@@ -66,6 +57,17 @@ $ctl_of_args
 (. "\$ctl/env"; export TESTHOST_CTL=\$ctl PATH=$work/fake-bin:\$PATH; exec bash "\$ctl/cmd") </dev/null
 echo \$? >"\$ctl/status"
 EOF
+chmod +x fake-qemu
+flock "$work/lock" sleep 5 &
+sleep 1
+out=$(TESTHOST_QEMU=$work/fake-qemu TESTHOST_LOCK=$work/lock "$run" echo after-the-other 2>&1)
+expect "one test host at a time" 0 $? "$out" "waiting for another test host"
+expect "runs once the other ended" 0 0 "$out" "^after-the-other$"
+wait
+
+out=$(TESTHOST_QEMU=$work/fake-qemu "$run" --timeout 10 sleep 1000 2>&1)
+expect "a hanging command is cut off" 124 $? "$out" "did not finish within 10 s"
+
 fails_once_per_line() { # FILE: true (and one line fewer) while FILE has a line
 	[ -s "$1" ] && sed -i 1d "$1"
 }
@@ -91,7 +93,7 @@ sed -i "0,/^\$1\\\$/{//d}" $work/test-fails
 echo "\$1: FAIL"
 exit 1
 EOF
-chmod +x fake-qemu fake-bin/qemu-system-x86_64 speed-probe fake-test
+chmod +x fake-bin/qemu-system-x86_64 speed-probe fake-test
 lines() { # WORD...: one a line
 	[ $# = 0 ] || printf '%s\n' "$@"
 }
@@ -135,9 +137,9 @@ out=$(TESTHOST_QEMU=$work/fake-qemu "$run" --probe "$work/speed-probe" \
 expect "a command's own status is final" 7 $? "$out" "result: the command's status: 7"
 expect "a failed command does not run again" 7 7 "$(runs)" "^ran$"
 
-out=$(TESTHOST_QEMU=$work/stuck-qemu TESTHOST_START_LIMIT=10 TESTHOST_MAX_HOSTS=2 "$run" true 2>&1)
+out=$(TESTHOST_QEMU=$work/stuck-qemu TESTHOST_START_LIMIT=5 TESTHOST_MAX_HOSTS=2 "$run" true 2>&1)
 expect "a stuck test host is replaced, then given up" 125 $? "$out" "giving up after 2 test hosts"
-expect "a stuck test host is named" 125 125 "$out" "no sign of CMD after 10 s"
+expect "a stuck test host is named" 125 125 "$out" "no sign of CMD after 5 s"
 expect "the summary says why" 125 125 "$out" "2 broken (stuck before starting, stuck before starting)"
 
 # one that starts CMD, then neither beats nor uses CPU: a frozen test host;
@@ -152,8 +154,8 @@ exec sleep 1000
 EOF
 chmod +x frozen-qemu
 rm -f froze
-out=$(TESTHOST_QEMU=$work/frozen-qemu TESTHOST_STALL_LIMIT=10 "$run" sh -c 'echo ran >tests-run' 2>&1)
-expect "a frozen test host is stopped and replaced" 0 $? "$out" "frozen (no heartbeat for 10 s"
+out=$(TESTHOST_QEMU=$work/frozen-qemu TESTHOST_STALL_LIMIT=5 "$run" sh -c 'echo ran >tests-run' 2>&1)
+expect "a frozen test host is stopped and replaced" 0 $? "$out" "frozen (no heartbeat for 5 s"
 expect "the command runs in the next" 0 0 "$(runs)" "^ran$"
 expect "the summary says why" 0 0 "$out" "1 broken (frozen under command)"
 
@@ -166,9 +168,9 @@ while :; do :; done
 EOF
 chmod +x spinning-qemu
 # (the idle limit out of reach: on a loaded machine the spinning may look idle)
-out=$(TESTHOST_QEMU=$work/spinning-qemu TESTHOST_STALL_LIMIT=1000 TESTHOST_BUSY_STALL_LIMIT=20 \
+out=$(TESTHOST_QEMU=$work/spinning-qemu TESTHOST_STALL_LIMIT=1000 TESTHOST_BUSY_STALL_LIMIT=10 \
 	TESTHOST_MAX_HOSTS=1 "$run" true 2>&1)
-expect "a busy test host without a heartbeat is stopped too" 125 $? "$out" "frozen (no heartbeat for 20 s"
+expect "a busy test host without a heartbeat is stopped too" 125 $? "$out" "frozen (no heartbeat for 10 s"
 
 # the real probe, in real test hosts: a test that always fails, and a
 # test host healthy both times
