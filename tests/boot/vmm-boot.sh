@@ -31,7 +31,8 @@ boot() { # name, expected status, client args...
 	shift 2
 	local start end
 	start=$(date +%s.%N)
-	timeout 120 "$client" "$@" </dev/null >"$work/$name.out" 2>&1
+	# (a hang describes where each vCPU is first: see vmm_timeout)
+	vmm_timeout 120 "$client" "$@" </dev/null >"$work/$name.out" 2>&1
 	status=$?
 	end=$(date +%s.%N)
 	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
