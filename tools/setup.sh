@@ -42,27 +42,26 @@ build_dir() {
 	ninja -C "$dir"
 }
 
-# run_guest_command CMD...: runs CMD here when this /dev/kvm runs guests at
-# hardware speed, else (an emulating /dev/kvm, or none at all: QEMU TCG needs
-# none) inside the nested test host. QEMU TCG's nested SVM fails now and
-# then: a test host whose nested KVM never returns from a guest, not even
-# the probe's loop, or one that freezes or dies (testhost/run exits 98)
-# while CMD runs. CMD runs only after the probe answered in the same test
-# host (within 20 s: it takes milliseconds there, and a test host that fails
-# it was seen to fail it for good); after either failure it starts again in
-# a new test host, at most twice: the failure is the test host's, and a
-# fresh one runs CMD from the start. CMD's own status, whatever it is, ends
-# it (the test host records it in a file of the shared directory), unless
-# CMD failed after a boot test wrote to $TESTHOST_BROKEN that the test host
-# crashed a guest (a triple fault, or a state no guest can be in: see
-# tests/boot/lib.sh): that too starts CMD again in a new one.
+# run_guest_command [--tests 'NAME...'] CMD...: runs CMD here when this
+# /dev/kvm runs guests at hardware speed, else (an emulating /dev/kvm, or
+# none at all: QEMU TCG needs none) inside the nested test host through
+# testhost/run, which alone decides what to run again when the test host
+# fails (see there). With --tests, CMD is a test command run once per NAME
+# (`CMD NAME`), each test a unit that can run again on its own.
 run_guest_command() {
+	local names=()
+	if [ "${1:-}" = --tests ]; then
+		read -r -a names <<<"$2"
+		shift 2
+	fi
 	local probe_status=0
 	build/tools/kvm-speed-probe || probe_status=$?
 	case $probe_status in
 	0)
-		"$@"
-		return
+		[ ${#names[@]} -gt 0 ] || { "$@"; return; }
+		local name status=0
+		for name in "${names[@]}"; do "$@" "$name" || status=1; done
+		return $status
 		;;
 	1) echo "this /dev/kvm emulates guest code: running inside the test host (testhost/run)" ;;
 	2) echo "this machine has no usable /dev/kvm: running inside the test host (testhost/run)" ;;
@@ -71,30 +70,8 @@ run_guest_command() {
 		return "$probe_status"
 		;;
 	esac
-	local attempt status cmd_status broken
-	cmd_status=$(mktemp "$PWD/.guest-command-status.XXXXXX")
-	broken=$(mktemp "$PWD/.guest-command-broken.XXXXXX")
-	for attempt in 1 2 3; do
-		status=0
-		: >"$cmd_status"
-		: >"$broken"
-		# the whole boot suite in one test host: minutes of guests under TCG
-		TESTHOST_BROKEN=$broken testhost/run --timeout 2700 sh -c \
-			'timeout -k 5 20 build/tools/kvm-speed-probe || exit 99
-			"$@"; status=$?; echo $status >"$0"; exit $status' "$cmd_status" "$@" || status=$?
-		if [ -s "$cmd_status" ]; then
-			# CMD ran: its status ends it, unless it failed after the
-			# test host crashed a guest
-			[ "$status" != 0 ] && [ -s "$broken" ] && [ $attempt -lt 3 ] || break
-			echo "test host $attempt crashed a guest ($(head -n 1 "$broken")); running the command again in another" >&2
-			continue
-		fi
-		case $status in
-		99) echo "test host $attempt: its nested KVM did not run the probe guest; starting another" >&2 ;;
-		98) echo "test host $attempt froze or died under the command; starting it again in another" >&2 ;;
-		*) break ;;
-		esac
-	done
-	rm -f "$cmd_status" "$broken"
-	return "$status"
+	# the whole boot suite in one test host when all goes well: minutes of
+	# guests under TCG
+	testhost/run --timeout 2700 --probe build/tools/kvm-speed-probe \
+		${names[0]+--tests "${names[*]}"} "$@"
 }

@@ -24,7 +24,6 @@ mkdir "$root" && cp "$fsconform" "$root/fsconform" || fail "cannot make the root
 start=$(date +%s)
 vmm_timeout 480 "$krun" --cpus 2 "$root" /fsconform </dev/null 2>&1 | sed -u 's/\r$//' | tee "$work/log"
 status=${PIPESTATUS[0]}
-[ "$status" = 0 ] || report_broken_test_host fs-conformance "$work/log"
 echo "fsconform run: $(($(date +%s) - start)) s"
 
 summary=$(grep -E '^fsconform: [0-9]+/[0-9]+ passed' "$work/log" | tail -n 1)

@@ -16,19 +16,6 @@ fail() {
 	exit 1
 }
 
-# report_broken_test_host NAME FILE: inside the test host, a guest that
-# crashed with a triple fault, or stuck in a state no guest can be in, as
-# the VMM's log in FILE says, is the test host's nested SVM failing (seen
-# with both): written to $TESTHOST_BROKEN, so that run_guest_command runs
-# the failed suite again in a new test host. Elsewhere it is a real crash.
-report_broken_test_host() {
-	[ -n "${TESTHOST_SCRATCH:-}" ] && [ -n "${TESTHOST_BROKEN:-}" ] || return 0
-	if grep -q -e 'crashed with a triple fault' -e 'a state the guest cannot be in' "$2"; then
-		echo "$1: the test host crashed its guest" >>"$TESTHOST_BROKEN"
-		echo "TEST HOST: $1's guest crashed in a way that is the test host's (see its log)" >&2
-	fi
-}
-
 # name_guest_rips FILE: the guest kernel's function at each rip a VMM logged
 # into FILE when asked to describe its vCPUs (SIGUSR2), from the symbols of
 # $GUEST_VMLINUX (the boot tests get it from meson).
