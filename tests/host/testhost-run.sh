@@ -98,11 +98,12 @@ lines() { # WORD...: one a line
 	[ $# = 0 ] || printf '%s\n' "$@"
 }
 fake_run() { # FAILING TESTS, SPEED PROBE FAILURES, PROBE FAILURES: testhost/run a b c
+	# (the tests named one a line, as test.sh names them)
 	lines $1 >test-fails
 	lines $2 >speed-fails
 	lines $3 >probe-fails
 	: >tests-run
-	TESTHOST_QEMU=$work/fake-qemu "$run" --probe "$work/speed-probe" --tests 'a b c' "$work/fake-test" 2>&1
+	TESTHOST_QEMU=$work/fake-qemu "$run" --probe "$work/speed-probe" --tests "$(lines a b c)" "$work/fake-test" 2>&1
 }
 runs() { tr "\n" " " <tests-run | sed "s/ $//"; } # the tests run, in order
 
