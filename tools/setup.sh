@@ -51,7 +51,7 @@ build_dir() {
 run_guest_command() {
 	local names=()
 	if [ "${1:-}" = --tests ]; then
-		read -r -d "" -a names <<<"$2" || true # blank- or line-separated
+		read -r -d "" -a names <<<"$2" || true
 		shift 2
 	fi
 	local probe_status=0
