@@ -14,9 +14,11 @@ install_dependencies
 step "kernels (cached in ${LIBKRUNC_CACHE:-\$HOME/.cache/libkrun-c})"
 build_kernels
 step "build"
-build_dir build
-build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
-CC=clang build_dir build-fuzz -Dfuzzers=true
+# Warnings fail the test command's builds (not a default of the project's,
+# so that a newer compiler's new warnings do not break a distribution's).
+build_dir build -Dwerror=true
+build_dir build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+CC=clang build_dir build-fuzz -Dwerror=true -Dfuzzers=true
 
 step "unit tests"
 meson test -C build --suite unit --print-errorlogs

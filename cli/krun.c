@@ -42,6 +42,23 @@ static const char usage[] =
 	"hardware speed; on hosts that only emulate it (PVM), use the project's\n"
 	"testhost/run (see its README).\n";
 
+/* What to do when KVM was what failed. libkrun checks the configuration
+ * first, so this follows its errors rather than coming before them. */
+static void kvm_hint(int ret)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm >= 0)
+		close(kvm);
+	else if (ret == -ENOENT && errno == ENOENT)
+		fprintf(stderr, "krun: this machine has no /dev/kvm: load kvm_intel or kvm_amd (with "
+			"virtualization enabled in the firmware), or run krun inside the project's "
+			"testhost/run (see its README)\n");
+	else if (ret == -errno)
+		fprintf(stderr, "krun: cannot open /dev/kvm (%s): give this user read-write access "
+			"to it\n", strerror(errno));
+}
+
 static int fail(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "krun: ");
@@ -135,15 +152,6 @@ int main(int argc, char **argv)
 	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail("%s is not a directory: give the directory the guest should have as its root",
 			    root);
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0 && errno == ENOENT)
-		return fail("%s", "this machine has no /dev/kvm: load kvm_intel or kvm_amd (with "
-			    "virtualization enabled in the firmware), or run krun inside the "
-			    "project's testhost/run (see its README)");
-	if (kvm < 0)
-		return fail("cannot open /dev/kvm (%s): give this user read-write access to it",
-			    strerror(errno));
-	close(kvm);
 
 	krun_set_log_level(level);
 	int ctx = krun_create_ctx();
@@ -161,5 +169,6 @@ int main(int argc, char **argv)
 	/* krun_start_enter only returns when the VM could not start */
 	fprintf(stderr, "krun: cannot run the VM: %s%s\n", strerror(-ret),
 		level < KRUN_LOG_LEVEL_ERROR ? "" : " (the library's message above says why)");
+	kvm_hint(ret);
 	return 125;
 }

@@ -14,7 +14,6 @@
 /* Larger files are rejected rather than read: the config is small, and a
  * runaway file must not exhaust a small guest's memory. */
 #define CONFIG_MAX_SIZE (1024 * 1024)
-#define CONFIG_DEFAULT_PATH "/.krun_config.json"
 
 struct tmpfs_mount {
 	char *source; /* "tmpfs" when the entry names none */

@@ -50,14 +50,14 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "vmm/ports.h"
+#include "guest_abi.h"
 #include "workload.h"
 
 static bool ctl_port_usable;
 
 static void ctl_port_boot_marker(void)
 {
-	ctl_port_usable = ioperm(KRUN_CTL_PORT, 8, 1) == 0;
+	ctl_port_usable = ioperm(KRUN_CTL_PORT, KRUN_CTL_PORT_SIZE, 1) == 0;
 	if (ctl_port_usable)
 		outb(1, KRUN_CTL_BOOT_MARKER);
 }
@@ -209,13 +209,13 @@ static void set_hostname(void)
 /* Set in the init, so that the workload and everything it starts inherit them. */
 static void apply_rlimits(void)
 {
-	const char *spec = setting("KRUN_RLIMITS");
+	const char *spec = setting(KRUN_ENV_RLIMITS);
 	struct rlimit_setting settings[RLIMITS_MAX];
 	size_t count;
 	if (!spec)
 		return;
 	if (rlimits_parse(spec, settings, RLIMITS_MAX, &count))
-		setup_failed("KRUN_RLIMITS=\"%s\": expected ID=CUR:MAX[,ID=CUR:MAX...]", spec);
+		setup_failed(KRUN_ENV_RLIMITS "=\"%s\": expected ID=CUR:MAX[,ID=CUR:MAX...]", spec);
 	for (size_t i = 0; i < count; i++) {
 		if (setrlimit(settings[i].resource, &settings[i].limit))
 			setup_failed("setrlimit %d: %s", settings[i].resource, strerror(errno));
@@ -264,7 +264,7 @@ __attribute__((format(printf, 3, 4))) static void set_failure(struct exec_failur
 /* Which stdio fd a console port's name stands for, or -1. */
 static int stdio_fd_of_port(const char *name)
 {
-	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
+	static const char *const names[] = { KRUN_PORT_STDIN, KRUN_PORT_STDOUT, KRUN_PORT_STDERR };
 
 	for (int fd = 0; fd < 3; fd++) {
 		if (strcmp(name, names[fd]) == 0)
@@ -318,7 +318,7 @@ static unsigned int redirect_stdio_once(bool done[3])
  * briefly, until all the VMM announced are there. */
 static void redirect_stdio_to_ports(void)
 {
-	const char *setting_value = setting("KRUN_STDIO_PORTS");
+	const char *setting_value = setting(KRUN_ENV_STDIO_PORTS);
 	unsigned int expected = setting_value ? strtoul(setting_value, NULL, 10) : 0;
 	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
 	bool done[3] = { false };
@@ -436,10 +436,10 @@ int main(int argc, char **argv)
 	console_stdio();
 	loopback_up();
 
-	const char *config_path = setting("KRUN_CONFIG");
+	const char *config_path = setting(KRUN_ENV_CONFIG);
 	struct init_config cfg;
 	char err[512];
-	if (config_load(config_path ? config_path : CONFIG_DEFAULT_PATH, config_path != NULL,
+	if (config_load(config_path ? config_path : KRUN_CONFIG_DEFAULT_PATH, config_path != NULL,
 			&cfg, err, sizeof(err)) < 0)
 		setup_failed("%s", err);
 	mount_config_tmpfs(&cfg);
@@ -453,15 +453,15 @@ int main(int argc, char **argv)
 	set_hostname();
 	apply_rlimits();
 
-	struct workload w = { .workdir = setting("KRUN_WORKDIR") };
+	struct workload w = { .workdir = setting(KRUN_ENV_WORKDIR) };
 	if (!w.workdir)
 		w.workdir = cfg.cwd;
-	parse_id_setting("KRUN_SETUID", &w.set_uid, &w.uid);
-	parse_id_setting("KRUN_SETGID", &w.set_gid, &w.gid);
-	if (workload_argv(&w.argv, setting("KRUN_INIT"), argv + 1, cfg.argv.items) ||
+	parse_id_setting(KRUN_ENV_SETUID, &w.set_uid, &w.uid);
+	parse_id_setting(KRUN_ENV_SETGID, &w.set_gid, &w.gid);
+	if (workload_argv(&w.argv, setting(KRUN_ENV_INIT), argv + 1, cfg.argv.items) ||
 	    workload_env(&w.env, settings.items))
 		setup_failed("out of memory");
 
-	const char *pid1 = setting("KRUN_INIT_PID1");
+	const char *pid1 = setting(KRUN_ENV_INIT_PID1);
 	finish(pid1 && strcmp(pid1, "1") == 0 ? run_as_pid1(&w) : run_as_child(&w));
 }

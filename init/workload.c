@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "guest_abi.h"
+
 int status_from_wait(int wstatus)
 {
 	if (WIFSIGNALED(wstatus))
@@ -54,8 +56,9 @@ int workload_argv(struct strv *argv, const char *krun_init, char *const *init_ar
 
 /* Settings for the init alone, which the workload must not inherit. */
 static const char *const init_only_vars[] = {
-	"KRUN_INIT",   "KRUN_INIT_PID1", "KRUN_WORKDIR", "KRUN_RLIMITS", "KRUN_CONFIG",
-	"KRUN_HOME",   "KRUN_TERM",	 "KRUN_SETUID",	 "KRUN_SETGID",	 "KRUN_STDIO_PORTS",
+	KRUN_ENV_INIT,	 KRUN_ENV_INIT_PID1, KRUN_ENV_WORKDIR, KRUN_ENV_RLIMITS,
+	KRUN_ENV_CONFIG, KRUN_ENV_HOME,	     KRUN_ENV_TERM,    KRUN_ENV_SETUID,
+	KRUN_ENV_SETGID, KRUN_ENV_STDIO_PORTS,
 };
 
 int env_merge(struct strv *env, char *const *init_env, char *const *config_env)
@@ -71,8 +74,8 @@ int env_merge(struct strv *env, char *const *init_env, char *const *config_env)
 
 int workload_env(struct strv *env, char *const *settings_env)
 {
-	const char *home = env_lookup(settings_env, "KRUN_HOME");
-	const char *term = env_lookup(settings_env, "KRUN_TERM");
+	const char *home = env_lookup(settings_env, KRUN_ENV_HOME);
+	const char *term = env_lookup(settings_env, KRUN_ENV_TERM);
 
 	if (push_all(env, settings_env) || (home && env_set_value(env, "HOME", home)) ||
 	    (term && env_set_value(env, "TERM", term)))

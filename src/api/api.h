@@ -12,7 +12,7 @@
 #include "libkrun.h"
 #pragma GCC visibility pop
 
-#include "util/log.h"
+#include "base/log.h"
 
 /* Exchange two values of one type. Calls stage new values, swap them into
  * the configuration under the lock and free what comes out: the old values,

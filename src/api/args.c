@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 extern char **environ;
 

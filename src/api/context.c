@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 struct ctx {
 	struct ctx *next;

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 /* Add a configuration with libkrun's defaults; its id, or a negative errno. */
 int32_t ctx_create(void);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "api/context.h"
+#include "vmm/start.h"
 
 int32_t krun_create_ctx(void)
 {

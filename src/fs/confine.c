@@ -54,8 +54,8 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 /* Magic numbers of filesystems outside the kernel's tree or its uapi. */
 #define ZFS_SUPER_MAGIC 0x2fc12fc1
@@ -157,50 +157,18 @@ static int sealed_opendir(struct fuse_req *r)
 	return handle_new(r->s, -1, r->hdr->nodeid, NULL, &out->fh);
 }
 
-/* Lists . and .., at offsets 1 and 2. */
-static int sealed_readdir(struct fuse_req *r, struct fs_inode *node, bool plus)
-{
-	static const char *const names[] = { ".", ".." };
-	const struct fuse_read_in *in = req_arg(r, sizeof(*in));
-	const size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
-	struct fs_handle *h;
-	int ret;
-
-	if (!in)
-		return -EINVAL;
-	ret = req_handle(r, in->fh, &h);
-	if (ret)
-		return ret;
-	handle_put(r->s, h);
-	for (uint64_t i = in->offset; i < 2; i++) {
-		size_t len = strlen(names[i]), size = FUSE_DIRENT_ALIGN(head + len);
-		struct fuse_dirent *d;
-
-		if (r->reply_len + size > in->size || !(d = reply_space(r, size)))
-			break;
-		/* a direntplus's entry stays zero: no node for the guest */
-		if (plus)
-			d = &((struct fuse_direntplus *)d)->dirent;
-		*d = (struct fuse_dirent){ .ino = node->ino, .off = i + 1, .namelen = len,
-					   .type = DT_DIR };
-		memcpy(d->name, names[i], len);
-	}
-	return 0;
-}
-
 int sealed_op(struct fuse_req *r, struct fs_inode *node, op_fn op)
 {
 	switch (r->hdr->opcode) {
 	case FUSE_GETATTR:
 	case FUSE_ACCESS:
-		return op(r, node); /* inode_attr gives sealed_attr */
+	case FUSE_READDIR:
+	case FUSE_READDIRPLUS:
+		return op(r, node); /* inode_attr gives sealed_attr, dir.c . and .. */
 	case FUSE_STATFS:
 		return op(r, &r->s->inodes[FUSE_ROOT_INDEX]);
 	case FUSE_OPENDIR:
 		return sealed_opendir(r);
-	case FUSE_READDIR:
-	case FUSE_READDIRPLUS:
-		return sealed_readdir(r, node, r->hdr->opcode == FUSE_READDIRPLUS);
 	case FUSE_LOOKUP:
 	case FUSE_UNLINK:
 	case FUSE_RMDIR:

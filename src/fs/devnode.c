@@ -12,9 +12,11 @@
  * set-ID file: whoever opens the stand-in on the host gets an empty file.
  * The guest's kernel opens device nodes itself, so the server never opens a
  * stand-in (inode_open refuses non-regular files, which it is to the
- * guest). Only an empty regular file whose xattr parses exactly is a node;
- * anything else (a malformed value, a file the host wrote to) is served as
- * the regular file it is. The guest can neither read nor set the xattr
+ * guest). Only an empty regular file of mode 0600, as the stand-in was
+ * made, whose xattr parses exactly is a node; anything else (a malformed
+ * value, a file the host wrote to or chmod'ed) is served as the regular
+ * file it is. The mode and size, which every stat gives, spare the xattr's
+ * read for nearly every other file. The guest can neither read nor set the xattr
  * (xattr.c hides the user.krun. prefix), so it cannot forge a node of a
  * file it owns. A host filesystem without user xattrs cannot hold a stand-in:
  * mknod of a device there answers EPERM, as mknod(2) does where a
@@ -31,8 +33,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/internal.h"
-#include "util/log.h"
 
 #define NODE_XATTR XATTR_KRUN_PREFIX "node"
 #define NODE_HOST_MODE 0600
@@ -100,7 +102,7 @@ static bool read_node(const char *path, bool follow, const struct stat *host, st
 	char value[NODE_VALUE_MAX];
 	ssize_t len;
 
-	if (!S_ISREG(host->st_mode) || host->st_size != 0)
+	if (host->st_mode != (S_IFREG | NODE_HOST_MODE) || host->st_size != 0)
 		return false;
 	len = (follow ? getxattr : lgetxattr)(path, NODE_XATTR, value, sizeof(value));
 	return len > 0 && parse_node(value, (size_t)len, n);

@@ -27,14 +27,18 @@ struct dir_reply {
 };
 
 /* Appends one entry, whose successor is at offset next; false when it does
- * not fit. READDIRPLUS looks it up too: one that cannot be looked up stays a
- * plain name (node id 0). */
-static bool dir_emit(struct dir_reply *dr, uint64_t ino, uint32_t type, const char *name,
-		     uint64_t next)
+ * not fit. READDIRPLUS looks it up too, and the entry's type is then the
+ * node's as the lookup found it; one that cannot be looked up stays a plain
+ * name (node id 0). Otherwise a host entry (dirfd, or -1 for the server's
+ * own) gets its type from devnode.c: a regular file may stand in for a
+ * device node. */
+static bool dir_emit(struct dir_reply *dr, int dirfd, uint64_t ino, uint32_t type,
+		     const char *name, uint64_t next)
 {
 	size_t namelen = strlen(name);
 	size_t head = dr->plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
 	size_t size = FUSE_DIRENT_ALIGN(head + namelen);
+	bool typed = false;
 	struct fuse_dirent *d;
 
 	if (dr->r->reply_len + size > dr->end || !(d = reply_space(dr->r, size)))
@@ -42,10 +46,15 @@ static bool dir_emit(struct dir_reply *dr, uint64_t ino, uint32_t type, const ch
 	if (dr->plus) {
 		struct fuse_direntplus *dp = (struct fuse_direntplus *)d;
 
-		if (!is_dot_or_dotdot(name))
-			lookup_entry(dr->r->s, dr->dir, name, &dp->entry_out);
+		if (!is_dot_or_dotdot(name) &&
+		    lookup_entry(dr->r->s, dr->dir, name, &dp->entry_out) == 0) {
+			type = IFTODT(dp->entry_out.attr.mode);
+			typed = true;
+		}
 		d = &dp->dirent;
 	}
+	if (!typed && dirfd >= 0)
+		type = devnode_dirent_type(dirfd, name, type);
 	d->ino = ino;
 	d->off = next;
 	d->namelen = namelen;
@@ -70,8 +79,7 @@ static int dir_emit_host(struct dir_reply *dr, int fd, uint64_t offset, bool *at
 
 			if (vfile_named(dr->r->s, dr->dir, d->d_name))
 				continue;
-			if (!dir_emit(dr, d->d_ino, devnode_dirent_type(fd, d->d_name, d->d_type),
-				      d->d_name, (uint64_t)d->d_off))
+			if (!dir_emit(dr, fd, d->d_ino, d->d_type, d->d_name, (uint64_t)d->d_off))
 				return 0;
 		}
 	}
@@ -91,9 +99,20 @@ static void dir_emit_virtual(struct dir_reply *dr, uint64_t index)
 	for (uint64_t i = index; i < s->cfg.nr_virtual_files; i++) {
 		const struct fuse_virtual_file *vf = &s->cfg.virtual_files[i];
 
-		if (!dir_emit(dr, vfile_ino(s, vf), DT_REG, vf->name, VFILE_OFFSET | (i + 1)))
+		if (!dir_emit(dr, -1, vfile_ino(s, vf), DT_REG, vf->name, VFILE_OFFSET | (i + 1)))
 			return;
 	}
+}
+
+/* A sealed directory (confine.c) has no fd behind it: . and .. only, at
+ * offsets 1 and 2. */
+static void dir_emit_sealed(struct dir_reply *dr, uint64_t offset)
+{
+	static const char *const names[] = { ".", ".." };
+
+	for (uint64_t i = offset; i < 2; i++)
+		if (!dir_emit(dr, -1, dr->dir->ino, DT_DIR, names[i], i + 1))
+			return;
 }
 
 static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
@@ -110,14 +129,16 @@ static int readdir_common(struct fuse_req *r, struct fs_inode *node, bool plus)
 	ret = req_handle(r, in->fh, &h);
 	if (ret)
 		return ret;
-	if (h->vfile || h->fd < 0) {
+	if (h->vfile || (h->fd < 0 && !inode_sealed(node))) {
 		handle_put(r->s, h);
 		return -ENOTDIR;
 	}
 	base = r->reply_len;
 	dr.end = base + (in->size < r->reply_cap - base ? in->size : r->reply_cap - base);
 	pthread_mutex_lock(&h->dir_lock);
-	if (!(in->offset & VFILE_OFFSET))
+	if (inode_sealed(node))
+		dir_emit_sealed(&dr, in->offset);
+	else if (!(in->offset & VFILE_OFFSET))
 		ret = dir_emit_host(&dr, h->fd, in->offset, &at_end);
 	if (at_end || (in->offset & VFILE_OFFSET))
 		dir_emit_virtual(&dr, at_end ? 0 : in->offset & ~VFILE_OFFSET);

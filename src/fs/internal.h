@@ -21,7 +21,9 @@
 #include <sys/uio.h>
 #include <linux/fuse.h>
 
+#include "base/iov.h"
 #include "fs/fuse_server.h"
+#include "guest_abi.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -47,8 +49,6 @@
  * them (xattr.c); its security.* and trusted.* are stored beneath. */
 #define XATTR_KRUN_PREFIX "user.krun."
 #define XATTR_MAPPED_CAPABILITY XATTR_KRUN_PREFIX "security.capability"
-/* libkrun's guest init reports the exit status with _IO('v', 2) on "/". */
-#define KRUN_IOCTL_EXIT_CODE 0x7602
 
 /* One guest lock owner's POSIX locks on one inode, held as open file
  * description locks on an fd of the owner's own: owners then conflict with
@@ -92,15 +92,20 @@ struct fuse_server {
 	int proc_self_fd;
 	pthread_mutex_t lock; /* the tables and the session state */
 	bool initialized;
-	/* Slot 0 is never used, so index 0 ends every list. */
+	/* Slot 0 is never used, so index 0 ends every list. A table's slots
+	 * from its high mark on were never handed out: free without being on
+	 * the free list, and never written, so that the pages of a table sized
+	 * for the whole fd budget cost nothing until the guest uses them. */
 	struct fs_inode *inodes;
 	uint32_t nr_inodes;
 	uint32_t free_inode;
+	uint32_t inode_high;
 	uint32_t *inode_hash; /* (dev, ino) -> first slot of the chain */
 	uint32_t hash_mask;
 	struct fs_handle *handles;
 	uint32_t nr_handles;
 	uint32_t free_handle;
+	uint32_t handle_high;
 	/* The fds the share holds (nodes, handles, lock owners) and its budget:
 	 * past it the guest gets ENFILE, EMFILE or ENOLCK, and the VMM keeps
 	 * the fds it needs itself. Atomic: taken under lock or plock_lock. */
@@ -157,9 +162,6 @@ bool fd_budget_take(struct fuse_server *s);
 void fd_budget_return(struct fuse_server *s);
 
 /* request.c */
-size_t iov_total(const struct iovec *iov, unsigned int n);
-void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n);
-void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len);
 int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
 	      struct iovec slice[SLICE_MAX]);
 const void *req_arg(struct fuse_req *r, size_t size);

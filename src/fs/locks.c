@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 /* How long a SETLKW sleeps before it looks again when no guest owner has
  * unlocked anything: the wait for a lock a host process holds, which nothing

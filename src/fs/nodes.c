@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/internal.h"
-#include "util/log.h"
 
 static uint64_t make_id(uint32_t index, uint32_t generation)
 {
@@ -114,6 +114,24 @@ void forget_one(struct fuse_server *s, uint64_t nodeid, uint64_t count)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A free slot, one freed before or the first never used; 0 when the
+ * table is full. */
+static uint32_t inode_slot_take(struct fuse_server *s)
+{
+	uint32_t i = s->free_inode;
+
+	if (i)
+		s->free_inode = s->inodes[i].next;
+	else if (s->inode_high < s->nr_inodes)
+		i = s->inode_high++;
+	return i;
+}
+
+static bool inode_table_full(const struct fuse_server *s)
+{
+	return !s->free_inode && s->inode_high == s->nr_inodes;
+}
+
 /* Takes ownership of fd: either it becomes a new inode or, when the host
  * inode is already known, it is closed and the known one gains a lookup. */
 int inode_insert(struct fuse_server *s, int fd, const struct stat *st, uint64_t *nodeid)
@@ -132,8 +150,8 @@ int inode_insert(struct fuse_server *s, int fd, const struct stat *st, uint64_t 
 			return 0;
 		}
 	}
-	if (!s->free_inode || !fd_budget_take(s)) {
-		bool table_full = !s->free_inode;
+	if (inode_table_full(s) || !fd_budget_take(s)) {
+		bool table_full = inode_table_full(s);
 
 		pthread_mutex_unlock(&s->lock);
 		close(fd);
@@ -142,8 +160,7 @@ int inode_insert(struct fuse_server *s, int fd, const struct stat *st, uint64_t 
 					s->nr_inodes - 1);
 		return -ENFILE;
 	}
-	free_slot = &s->inodes[s->free_inode];
-	s->free_inode = free_slot->next;
+	free_slot = &s->inodes[inode_slot_take(s)];
 	free_slot->in_use = true;
 	free_slot->fd = fd;
 	free_slot->dev = st->st_dev;
@@ -197,6 +214,21 @@ void handle_put(struct fuse_server *s, struct fs_handle *h)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A free slot, as inode_slot_take; a slot used for the first time gets its
+ * lock. */
+static uint32_t handle_slot_take(struct fuse_server *s)
+{
+	uint32_t i = s->free_handle;
+
+	if (i) {
+		s->free_handle = s->handles[i].next_free;
+	} else if (s->handle_high < s->nr_handles) {
+		i = s->handle_high++;
+		pthread_mutex_init(&s->handles[i].dir_lock, NULL);
+	}
+	return i;
+}
+
 /* Takes ownership of fd (closed on failure). */
 int handle_new(struct fuse_server *s, int fd, uint64_t nodeid,
 	       const struct fuse_virtual_file *vfile, uint64_t *fh)
@@ -204,12 +236,11 @@ int handle_new(struct fuse_server *s, int fd, uint64_t nodeid,
 	bool table_full;
 
 	pthread_mutex_lock(&s->lock);
-	table_full = !s->free_handle;
+	table_full = !s->free_handle && s->handle_high == s->nr_handles;
 	if (!table_full && (fd < 0 || fd_budget_take(s))) {
-		uint32_t i = s->free_handle;
+		uint32_t i = handle_slot_take(s);
 		struct fs_handle *h = &s->handles[i];
 
-		s->free_handle = h->next_free;
 		h->in_use = true;
 		h->released = false;
 		h->pins = 0;

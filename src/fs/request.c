@@ -7,44 +7,6 @@
 
 #include "fs/internal.h"
 
-size_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	size_t total = 0;
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (iov[i].iov_len > SIZE_MAX - total)
-			return SIZE_MAX;
-		total += iov[i].iov_len;
-	}
-	return total;
-}
-
-void iov_gather(void *dst, size_t len, const struct iovec *iov, unsigned int n)
-{
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(p, iov[i].iov_base, chunk);
-		p += chunk;
-		len -= chunk;
-	}
-}
-
-void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, p, chunk);
-		p += chunk;
-		len -= chunk;
-	}
-}
-
 /* Bytes [offset, offset + len) of iov, clipped to its end, as iovecs of
  * their own in slice: how many, or -EINVAL when there are more than
  * SLICE_MAX. Memory the guest's buffers name, for preadv and pwritev. */

@@ -8,12 +8,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 enum {
 	OP_NO_NODE = 1 << 0,  /* no node id to check (handle-only or session) */
@@ -252,6 +253,29 @@ unsigned int fuse_server_fd_budget(unsigned int nr_shares)
 	return limit < UINT_MAX ? (unsigned int)limit : UINT_MAX;
 }
 
+/* A table of zeros whose pages cost nothing until a slot is written:
+ * mapped, not calloc'd, since calloc may hand out memory used before and
+ * clear it. NULL when it cannot. */
+static void *table_alloc(size_t nr, size_t size)
+{
+	void *p = mmap(NULL, nr * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void table_free(void *table, size_t nr, size_t size)
+{
+	if (table)
+		munmap(table, nr * size);
+}
+
+static void free_tables(struct fuse_server *s)
+{
+	table_free(s->inode_hash, s->hash_mask + 1, sizeof(*s->inode_hash));
+	table_free(s->inodes, s->nr_inodes, sizeof(*s->inodes));
+	table_free(s->handles, s->nr_handles, sizeof(*s->handles));
+}
+
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
 {
 	struct fuse_server *s;
@@ -287,9 +311,9 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	s->nr_handles = max_handles + 1;
 	for (s->hash_mask = 1; s->hash_mask < s->nr_inodes; s->hash_mask <<= 1)
 		;
-	s->inode_hash = calloc(s->hash_mask--, sizeof(*s->inode_hash));
-	s->inodes = calloc(s->nr_inodes, sizeof(*s->inodes));
-	s->handles = calloc(s->nr_handles, sizeof(*s->handles));
+	s->inode_hash = table_alloc(s->hash_mask--, sizeof(*s->inode_hash));
+	s->inodes = table_alloc(s->nr_inodes, sizeof(*s->inodes));
+	s->handles = table_alloc(s->nr_handles, sizeof(*s->handles));
 	s->proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (!s->inode_hash || !s->inodes || !s->handles) {
@@ -312,20 +336,11 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	pthread_condattr_destroy(&cond_attr);
 	/* each lock owner holds an fd, as each open file does */
 	s->max_plocks = max_handles;
-	/* Free lists in ascending order; the root and virtual files take the
-	 * first slots for good. */
-	for (uint32_t i = s->nr_inodes - 1; i > 0; i--) {
-		s->inodes[i].fd = -1;
-		s->inodes[i].next = s->free_inode;
-		s->free_inode = i;
-	}
-	for (uint32_t i = s->nr_handles - 1; i > 0; i--) {
-		s->handles[i].fd = -1;
-		pthread_mutex_init(&s->handles[i].dir_lock, NULL);
-		s->handles[i].next_free = s->free_handle;
-		s->free_handle = i;
-	}
-	s->free_inode = FUSE_ROOT_INDEX + 1 + cfg->nr_virtual_files;
+	/* The tables stay as mapped, zeros (nodes.c hands out slots from the
+	 * high marks); the root and virtual files take the first slots for
+	 * good. */
+	s->inode_high = FUSE_ROOT_INDEX + 1 + cfg->nr_virtual_files;
+	s->handle_high = 1;
 	s->inodes[FUSE_ROOT_INDEX] = (struct fs_inode){
 		.fd = fd, .in_use = true, .dev = st.st_dev, .ino = st.st_ino, .nlookup = 1,
 	};
@@ -341,9 +356,7 @@ fail:
 		close(fd);
 	if (s->proc_self_fd >= 0)
 		close(s->proc_self_fd);
-	free(s->inode_hash);
-	free(s->inodes);
-	free(s->handles);
+	free_tables(s);
 	free(s);
 	return ret;
 }
@@ -352,15 +365,16 @@ void fuse_server_destroy(struct fuse_server *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 1; i < s->nr_handles; i++) {
+	for (uint32_t i = 1; i < s->handle_high; i++) {
 		s->handles[i].released = true;
 		s->handles[i].pins = 0;
 		if (s->handles[i].in_use)
 			handle_unref_locked(s, &s->handles[i]);
 		pthread_mutex_destroy(&s->handles[i].dir_lock);
 	}
-	/* from 1: slot 0 is never used, and its fd field is not an fd */
-	for (uint32_t i = 1; i < s->nr_inodes; i++) {
+	/* From 1 to the high mark: the fd fields of slot 0 and of slots never
+	 * used are zeros, not fds. */
+	for (uint32_t i = 1; i < s->inode_high; i++) {
 		plocks_free(s, &s->inodes[i]);
 		if (s->inodes[i].fd >= 0)
 			close(s->inodes[i].fd);
@@ -369,8 +383,6 @@ void fuse_server_destroy(struct fuse_server *s)
 	pthread_cond_destroy(&s->plocks_changed);
 	pthread_mutex_destroy(&s->plock_lock);
 	pthread_mutex_destroy(&s->lock);
-	free(s->inode_hash);
-	free(s->inodes);
-	free(s->handles);
+	free_tables(s);
 	free(s);
 }

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "base/log.h"
 #include "fs/ops.h"
-#include "util/log.h"
 
 int op_init(struct fuse_req *r, struct fs_inode *node)
 {
@@ -55,13 +55,13 @@ int op_destroy(struct fuse_req *r, struct fs_inode *node)
 
 	(void)node;
 	pthread_mutex_lock(&s->lock);
-	for (uint32_t i = 0; i < s->nr_handles; i++) {
+	for (uint32_t i = 1; i < s->handle_high; i++) {
 		if (s->handles[i].in_use && !s->handles[i].released) {
 			s->handles[i].released = true;
 			handle_unref_locked(s, &s->handles[i]);
 		}
 	}
-	for (uint32_t i = FUSE_ROOT_INDEX; i < s->nr_inodes; i++) {
+	for (uint32_t i = FUSE_ROOT_INDEX; i < s->inode_high; i++) {
 		if (s->inodes[i].in_use) {
 			s->inodes[i].nlookup = 0;
 			plocks_free(s, &s->inodes[i]);

@@ -75,6 +75,35 @@ static int host_name(const char *name, char host[XATTR_NAME_MAX + 1])
 	return 0;
 }
 
+/* The xattr a GETXATTR, SETXATTR or REMOVEXATTR names, as the host knows
+ * it. */
+struct xattr_target {
+	const char *name; /* the guest's */
+	char host[XATTR_NAME_MAX + 1];
+	char path[32];
+};
+
+/* The name at the request's arguments, taken from them (a value may
+ * follow), on node: 0, or the -errno the guest gets; -EPERM for a virtual
+ * file or one of the server's own names. */
+static int xattr_target(struct fuse_req *r, const struct fs_inode *node, struct xattr_target *t)
+{
+	const char *end = memchr(r->arg, '\0', r->arg_len);
+	int ret;
+
+	if (!end)
+		return -EINVAL;
+	t->name = (const char *)r->arg;
+	req_arg(r, end - t->name + 1);
+	if (node->vfile)
+		return -EPERM;
+	ret = host_name(t->name, t->host);
+	if (ret)
+		return ret;
+	proc_path(node, t->path, sizeof(t->path));
+	return 0;
+}
+
 /* The guest's name for a host's, or NULL when the guest does not see it;
  * own_capability: the guest has set security.capability itself. */
 static const char *guest_name(const char *host, bool own_capability)
@@ -113,18 +142,15 @@ static int reply_xattr(struct fuse_req *r, uint32_t asked, size_t n)
 int op_getxattr(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_getxattr_in *in = req_arg(r, sizeof(*in));
-	const char *name = (const char *)r->arg;
-	char path[32], host[XATTR_NAME_MAX + 1];
+	struct xattr_target t;
 	size_t size = 0;
 	ssize_t n;
 	void *buf = NULL;
 	int ret;
 
-	if (!in || !memchr(name, '\0', r->arg_len))
+	if (!in)
 		return -EINVAL;
-	if (node->vfile)
-		return -ENODATA;
-	ret = host_name(name, host);
+	ret = xattr_target(r, node, &t);
 	if (ret)
 		return ret == -EPERM ? -ENODATA : ret;
 	if (in->size) {
@@ -133,10 +159,9 @@ int op_getxattr(struct fuse_req *r, struct fs_inode *node)
 			return -ERANGE;
 		buf = r->reply;
 	}
-	proc_path(node, path, sizeof(path));
-	n = getxattr(path, host, buf, size);
-	if (n < 0 && errno == ENODATA && !strcmp(name, CAPABILITY))
-		n = getxattr(path, name, buf, size);
+	n = getxattr(t.path, t.host, buf, size);
+	if (n < 0 && errno == ENODATA && !strcmp(t.name, CAPABILITY))
+		n = getxattr(t.path, t.name, buf, size);
 	if (n < 0)
 		return -errno;
 	return reply_xattr(r, in->size, (size_t)n);
@@ -210,51 +235,38 @@ int op_listxattr(struct fuse_req *r, struct fs_inode *node)
 int op_setxattr(struct fuse_req *r, struct fs_inode *node)
 {
 	const struct fuse_setxattr_in *in = req_arg(r, FUSE_COMPAT_SETXATTR_IN_SIZE);
-	const char *name = (const char *)r->arg;
-	char path[32], host[XATTR_NAME_MAX + 1];
-	const char *end;
+	struct xattr_target t;
 	int flags, ret;
 
-	if (!in || !(end = memchr(name, '\0', r->arg_len)))
+	if (!in)
 		return -EINVAL;
-	req_arg(r, end - name + 1);
-	if (in->size > r->arg_len || in->size > XATTR_MAX)
-		return -EINVAL;
-	if (node->vfile)
-		return -EPERM;
-	ret = host_name(name, host);
+	ret = xattr_target(r, node, &t);
 	if (ret)
 		return ret;
-	proc_path(node, path, sizeof(path));
+	if (in->size > r->arg_len || in->size > XATTR_MAX)
+		return -EINVAL;
 	flags = (int)in->flags;
 	/* The host's capability the guest sees counts as its own for the
 	 * flags; what it sets is stored mapped all the same. */
-	if ((flags & (XATTR_CREATE | XATTR_REPLACE)) && !strcmp(name, CAPABILITY) &&
-	    getxattr(path, host, NULL, 0) < 0 && getxattr(path, name, NULL, 0) >= 0) {
+	if ((flags & (XATTR_CREATE | XATTR_REPLACE)) && !strcmp(t.name, CAPABILITY) &&
+	    getxattr(t.path, t.host, NULL, 0) < 0 && getxattr(t.path, t.name, NULL, 0) >= 0) {
 		if (flags & XATTR_CREATE)
 			return -EEXIST;
 		flags &= ~XATTR_REPLACE;
 	}
-	return setxattr(path, host, r->arg, in->size, flags) ? -errno : 0;
+	return setxattr(t.path, t.host, r->arg, in->size, flags) ? -errno : 0;
 }
 
 int op_removexattr(struct fuse_req *r, struct fs_inode *node)
 {
-	const char *name = (const char *)r->arg;
-	char path[32], host[XATTR_NAME_MAX + 1];
-	int ret;
+	struct xattr_target t;
+	int ret = xattr_target(r, node, &t);
 
-	if (!memchr(name, '\0', r->arg_len))
-		return -EINVAL;
-	if (node->vfile)
-		return -EPERM;
-	ret = host_name(name, host);
 	if (ret)
 		return ret;
-	proc_path(node, path, sizeof(path));
-	ret = removexattr(path, host) ? -errno : 0;
-	if (!strcmp(name, CAPABILITY)) {
-		int host_ret = removexattr(path, name) ? -errno : 0;
+	ret = removexattr(t.path, t.host) ? -errno : 0;
+	if (!strcmp(t.name, CAPABILITY)) {
+		int host_ret = removexattr(t.path, t.name) ? -errno : 0;
 
 		if (ret == -ENODATA || !host_ret)
 			ret = host_ret;

@@ -8,7 +8,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 #define MMIO_MAGIC 0x74726976 /* "virt" */
 #define MMIO_VERSION 2

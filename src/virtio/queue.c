@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "base/iov.h"
+#include "base/log.h"
 
 /* A descriptor table being walked: the queue's own, or one indirect table. */
 struct desc_table {
@@ -158,13 +159,13 @@ static int add_buf(struct virtq *q, struct virtq_chain *chain, const struct vrin
 	host = gm_ptr(q->gm, addr, len);
 	if (!host)
 		return queue_broken(q, "buffer empty or outside guest memory", addr);
-	chain->bufs[chain->nr_bufs++] = (struct virtq_buf){
-		.host = host, .len = len, .writable = writable,
-	};
-	if (writable)
+	chain->bufs[chain->nr_bufs++] = (struct iovec){ host, len };
+	if (writable) {
 		chain->writable_bytes += len;
-	else
+	} else {
+		chain->nr_readable++;
 		chain->readable_bytes += len;
+	}
 	return 0;
 }
 
@@ -176,6 +177,7 @@ static int walk_chain(struct virtq *q, uint16_t head, struct virtq_chain *chain)
 
 	chain->head = head;
 	chain->nr_bufs = 0;
+	chain->nr_readable = 0;
 	chain->readable_bytes = 0;
 	chain->writable_bytes = 0;
 	if (head >= q->size)
@@ -280,34 +282,11 @@ bool virtq_need_interrupt(struct virtq *q)
 
 uint32_t virtq_chain_fill(const struct virtq_chain *chain, const void *data, uint32_t len)
 {
-	const uint8_t *from = data;
-	uint32_t done = 0;
-
-	for (unsigned int i = 0; i < chain->nr_bufs && done < len; i++) {
-		const struct virtq_buf *b = &chain->bufs[i];
-		uint32_t n = len - done < b->len ? len - done : b->len;
-
-		if (!b->writable)
-			continue;
-		memcpy(b->host, from + done, n);
-		done += n;
-	}
-	return done;
+	return iov_scatter(chain->bufs + chain->nr_readable, chain->nr_bufs - chain->nr_readable,
+			   data, len);
 }
 
 uint32_t virtq_chain_gather(const struct virtq_chain *chain, void *data, uint32_t len)
 {
-	uint8_t *to = data;
-	uint32_t done = 0;
-
-	for (unsigned int i = 0; i < chain->nr_bufs && done < len; i++) {
-		const struct virtq_buf *b = &chain->bufs[i];
-		uint32_t n = len - done < b->len ? len - done : b->len;
-
-		if (b->writable)
-			break;
-		memcpy(to + done, b->host, n);
-		done += n;
-	}
-	return done;
+	return iov_gather(data, len, chain->bufs, chain->nr_readable);
 }

@@ -19,9 +19,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <linux/virtio_ring.h>
 
-#include "vmm/guest_mem.h"
+#include "base/guest_mem.h"
 
 /* The largest split queue the spec allows. */
 #define VIRTQ_SIZE_MAX 32768
@@ -53,21 +54,17 @@ struct virtq {
 	bool broken;
 };
 
-/* One buffer of a chain, inside guest memory, length > 0. */
-struct virtq_buf {
-	void *host;
-	uint32_t len;
-	bool writable; /* device-writable; all of these follow the readable ones */
-};
-
-/* A popped chain. head is what virtq_push gives back to the driver. */
+/* A popped chain: its buffers as host memory, each inside guest memory and
+ * none empty, the device-readable ones first, then the device-writable
+ * ones. head is what virtq_push gives back to the driver. */
 struct virtq_chain {
 	uint16_t head;
 	uint16_t nr_bufs;
+	uint16_t nr_readable; /* bufs[0, nr_readable) readable, the rest writable */
 	uint16_t max_bufs;
 	uint64_t readable_bytes;
 	uint64_t writable_bytes;
-	struct virtq_buf bufs[];
+	struct iovec bufs[];
 };
 
 /* An empty queue the driver may make up to max_size entries long; -EINVAL

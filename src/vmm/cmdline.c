@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guest_abi.h"
+
 /* libkrun's prefix less "nomodule": a kernel without module support does not
  * know that word and would pass it to init as an argument. */
 #define CMDLINE_PREFIX \
 	"reboot=k panic=-1 panic_print=0 console=hvc0 rootfstype=virtiofs rw quiet no-kvmapf"
-#define CMDLINE_INIT "init=/init.krun"
+#define CMDLINE_INIT "init=" KRUN_INIT_PATH
 
 void cmdline_init(struct cmdline *cl)
 {

@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_64/long_mode.h"
+
 /* The guest kernel's COMMAND_LINE_SIZE, terminating NUL included. */
-#define CMDLINE_SIZE 2048
+#define CMDLINE_SIZE X86_CMDLINE_SIZE
 
 struct cmdline {
 	size_t len;              /* strlen(buf) */

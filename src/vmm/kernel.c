@@ -3,24 +3,63 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 typedef char *(*krunfw_get_kernel_fn)(size_t *load_addr, size_t *entry_addr, size_t *size);
 typedef int (*krunfw_get_version_fn)(void);
 
+/* libkrunfw.so.5 the way libkrun finds it: by its soname, through the
+ * dynamic loader's search (LD_LIBRARY_PATH, libkrun.so.1's own RUNPATH, which
+ * the build tree sets to the bundle's build folder, the loader's cache and
+ * default folders), so a distribution's bundle or LD_LIBRARY_PATH decides.
+ * Then beside the libkrun.so.1 this code was loaded from, where `meson
+ * install` puts it: a prefix outside the loader's search (/opt, ~/.local)
+ * still finds its own bundle when the program reached libkrun.so.1 through
+ * its own RUNPATH or a full path. */
+static void *dlopen_bundle(char *why, size_t why_len)
+{
+	void *handle = dlopen(KRUNFW_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (handle)
+		return handle;
+	int n = snprintf(why, why_len, "%s", dlerror());
+
+	Dl_info self;
+	const char *slash;
+	if (!dladdr((void *)dlopen_bundle, &self) || !self.dli_fname ||
+	    !(slash = strrchr(self.dli_fname, '/')))
+		return NULL;
+	char path[PATH_MAX];
+	int len = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - self.dli_fname),
+			   self.dli_fname, KRUNFW_SONAME);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return NULL;
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle && n >= 0 && (size_t)n < why_len)
+		snprintf(why + n, why_len - n, "; %s", dlerror());
+	return handle;
+}
+
 static int open_bundle(struct kernel_image *k)
 {
-	k->krunfw_handle = dlopen(KRUNFW_SONAME, RTLD_NOW | RTLD_LOCAL);
+	char why[1024];
+
+	k->krunfw_handle = dlopen_bundle(why, sizeof(why));
 	if (!k->krunfw_handle) {
 		LOG_ERR("cannot load the guest kernel bundle %s: %s (install it, or give a kernel "
-			"with krun_set_kernel)", KRUNFW_SONAME, dlerror());
+			"with krun_set_kernel)", KRUNFW_SONAME, why);
 		return -ENOENT;
 	}
+	struct link_map *bundle;
+	if (dlinfo(k->krunfw_handle, RTLD_DI_LINKMAP, &bundle) == 0)
+		LOG_INF("guest kernel bundle: %s", bundle->l_name);
 	krunfw_get_kernel_fn get_kernel = (krunfw_get_kernel_fn)dlsym(k->krunfw_handle,
 								    "krunfw_get_kernel");
 	krunfw_get_version_fn get_version = (krunfw_get_version_fn)dlsym(k->krunfw_handle,

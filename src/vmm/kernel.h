@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 #define KRUNFW_SONAME "libkrunfw.so.5"
 #define KRUNFW_ABI_VERSION 5

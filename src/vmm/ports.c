@@ -1,24 +1,16 @@
 #include "vmm/ports.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-#include "util/log.h"
+#include "base/clock.h"
 
 #define I8042_DATA 0x60
 #define I8042_COMMAND 0x64
 #define I8042_CMD_RESET 0xfe
-#define CMOS_INDEX 0x70
-#define CMOS_DATA 0x71
-
-void ports_init(struct guest_ports *p, void (*reset)(void *), void *opaque)
-{
-	p->reset = reset;
-	p->opaque = opaque;
-	p->boot_marker_ns = 0;
-	p->exit_status = -1;
-	p->cmos_index = 0;
-}
+#define CMOS_INDEX 0x70 /* and the data port after it */
+#define CMOS_PORTS 2
 
 static uint8_t bcd(int v)
 {
@@ -47,54 +39,72 @@ static uint8_t cmos_read(uint8_t index)
 	}
 }
 
-static uint64_t now_ns(void)
+/* Both i8042 ports read as empty buffers, which the kernel's reset path waits
+ * for; only the command port takes a write, and only the reset counts. */
+static void i8042_data_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
+			      bool is_write)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+	(void)opaque;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0, len);
 }
 
-void ports_io(struct guest_ports *p, uint16_t port, bool write, uint8_t *data, uint32_t size)
+static void i8042_command_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
+				 bool is_write)
 {
-	uint32_t value = 0;
+	struct guest_ports *p = opaque;
 
-	if (write) {
-		memcpy(&value, data, size < 4 ? size : 4);
-		switch (port) {
-		/* Byte-wide registers take the byte that lands on their port,
-		 * the first one, whatever the access width. */
-		case I8042_COMMAND:
-			if (data[0] == I8042_CMD_RESET)
-				p->reset(p->opaque);
-			break;
-		case CMOS_INDEX:
-			p->cmos_index = data[0];
-			break;
-		case KRUN_CTL_BOOT_MARKER: {
-			uint64_t expected = 0;
-			atomic_compare_exchange_strong(&p->boot_marker_ns, &expected, now_ns());
-			break;
-		}
-		case KRUN_CTL_EXIT_STATUS:
-			p->exit_status = value & 0xff;
-			break;
-		default:
-			LOG_RATELIMITED(LOG_DEBUG, "guest wrote 0x%x to unhandled port 0x%x", value, port);
-			break;
-		}
-		return;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0, len);
+	else if (data[0] == I8042_CMD_RESET)
+		p->reset(p->opaque);
+}
+
+/* The index port is write-only; the data port reads the indexed register
+ * and ignores writes. */
+static void cmos_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct guest_ports *p = opaque;
+
+	for (uint32_t i = 0; i < len; i++) {
+		bool index_port = offset + i == 0;
+
+		if (is_write && index_port)
+			p->cmos_index = data[i];
+		else if (!is_write)
+			data[i] = index_port ? 0xff : cmos_read(p->cmos_index);
 	}
-	switch (port) {
-	case I8042_DATA:
-	case I8042_COMMAND:
-		value = 0; /* empty buffers: the kernel's reset path waits for that */
-		break;
-	case CMOS_DATA:
-		value = cmos_read(p->cmos_index);
-		break;
-	default:
-		value = 0xffffffff;
-		break;
-	}
-	memcpy(data, &value, size < 4 ? size : 4);
+}
+
+/* Write-only. The status is the byte at its port, whatever the width. */
+static void ctl_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct guest_ports *p = opaque;
+	uint64_t none = 0;
+
+	if (!is_write)
+		memset(data, 0xff, len);
+	else if (offset == KRUN_CTL_BOOT_MARKER - KRUN_CTL_PORT)
+		atomic_compare_exchange_strong(&p->boot_marker_ns, &none, monotonic_ns());
+	else if (offset == KRUN_CTL_EXIT_STATUS - KRUN_CTL_PORT)
+		p->exit_status = data[0];
+}
+
+int ports_init(struct guest_ports *p, struct bus *pio, void (*reset)(void *), void *opaque)
+{
+	int ret;
+
+	p->reset = reset;
+	p->opaque = opaque;
+	p->boot_marker_ns = 0;
+	p->exit_status = -1;
+	p->cmos_index = 0;
+	if ((ret = bus_register(pio, I8042_DATA, 1, i8042_data_access, p)) < 0 ||
+	    (ret = bus_register(pio, I8042_COMMAND, 1, i8042_command_access, p)) < 0 ||
+	    (ret = bus_register(pio, CMOS_INDEX, CMOS_PORTS, cmos_access, p)) < 0 ||
+	    (ret = bus_register(pio, KRUN_CTL_PORT, KRUN_CTL_PORT_SIZE, ctl_access, p)) < 0)
+		return ret;
+	return 0;
 }

@@ -1,10 +1,14 @@
-/* The legacy port I/O a Linux guest touches, and our guest control port:
- *   0x60/0x64  i8042: only the reset line (reboot=k writes 0xfe to 0x64)
- *   0x70/0x71  CMOS clock, so the guest boots with the host's time
+/* The legacy port I/O a Linux guest touches, and our guest control port,
+ * each on the port I/O bus:
+ *   0x60, 0x64  i8042: only the reset line (reboot=k writes 0xfe to 0x64)
+ *   0x70-0x71   CMOS clock, so the guest boots with the host's time
  *   KRUN_CTL_PORT  written by our guest init: a boot marker at its first
- *              instruction (time to workload, as Firecracker's boot timer)
- *              and the workload's exit status
- * Every other port reads as all ones (nothing there) and ignores writes. */
+ *               instruction (time to workload, as Firecracker's boot timer)
+ *               and the workload's exit status (guest_abi.h)
+ * The legacy registers are a byte wide, and each byte of an access goes to
+ * its own port, as on ISA; an access that runs past a device's ports reaches
+ * none of them (the bus's rule), and the vCPU answers it as it answers every
+ * port with nothing behind it: all ones, writes ignored. */
 #ifndef KRUN_VMM_PORTS_H
 #define KRUN_VMM_PORTS_H
 
@@ -12,9 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KRUN_CTL_PORT 0x6c0
-#define KRUN_CTL_BOOT_MARKER (KRUN_CTL_PORT + 0) /* outb, any value */
-#define KRUN_CTL_EXIT_STATUS (KRUN_CTL_PORT + 4) /* outl, the status 0..255 */
+#include "guest_abi.h"
+#include "vmm/bus.h"
 
 struct guest_ports {
 	void (*reset)(void *opaque); /* the guest pulled the reset line */
@@ -24,8 +27,9 @@ struct guest_ports {
 	_Atomic uint8_t cmos_index;
 };
 
-void ports_init(struct guest_ports *p, void (*reset)(void *), void *opaque);
-/* One access of size 1, 2 or 4 bytes; data in guest byte order. */
-void ports_io(struct guest_ports *p, uint16_t port, bool write, uint8_t *data, uint32_t size);
+/* Put the ports on pio, the port I/O bus, handled with p's state: 0, or
+ * -errno when the bus refused them. Handlers run on vCPU threads; the state
+ * they write is atomic. */
+int ports_init(struct guest_ports *p, struct bus *pio, void (*reset)(void *), void *opaque);
 
 #endif

@@ -1,24 +1,21 @@
 /* The VMM's sandbox (see sandbox.h): the identity drop, no_new_privs, and
- * the per-thread seccomp filters built with libseccomp from the tables of
- * sandbox_rules.c.
+ * the per-thread seccomp filters.
  *
- * Each kind's filter is compiled once, by sandbox_prepare(), into a BPF
- * program kept in memory; a thread enters its sandbox with one seccomp()
- * call, no allocation, no libseccomp. The state below is process-wide, as
- * seccomp's SIGSYS is: one VMM per process (krun_start_enter takes it
- * over). sandbox_prepare() writes it before any thread enters a sandbox;
- * afterwards it is only read, but for the atomic install counters. */
+ * Each kind's filter is a BPF program compiled at build time from the
+ * tables of sandbox_rules.c (sandbox_programs.h): a thread enters its
+ * sandbox with one seccomp() call, no allocation, nothing compiled. The
+ * state below is process-wide, as seccomp's SIGSYS is: one VMM per process
+ * (krun_start_enter takes it over). sandbox_prepare() sets the handler
+ * before any thread enters a sandbox; the cost counters are atomic. */
 #include "vmm/sandbox.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <malloc.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
@@ -28,8 +25,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#include "util/log.h"
-#include "vmm/sandbox_rules.h"
+#include "base/log.h"
+#include "vmm/sandbox_programs.h"
 
 static const char *const kind_names[SANDBOX_NR_KINDS] = {
 	[0] = "VMM",
@@ -38,12 +35,14 @@ static const char *const kind_names[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP] = "event loop",
 };
 
-static struct sock_fprog programs[SANDBOX_NR_KINDS];
+/* Set once sandbox_prepare() has run: before, a violation would end the
+ * process without its report, so no thread may enter a sandbox. */
+static atomic_bool prepared;
 
-/* What the sandbox cost: compiling, on the building thread; installing,
+/* What the sandbox cost: preparing, on the building thread; installing,
  * summed over the threads that did. */
 static struct {
-	uint64_t compile_wall_ns, compile_cpu_ns;
+	uint64_t prepare_wall_ns, prepare_cpu_ns;
 	_Atomic uint64_t threads, wall_ns, cpu_ns, slowest_ns;
 } cost;
 
@@ -140,87 +139,6 @@ static void on_violation(int sig, siginfo_t *info, void *context)
 	syscall(SYS_tgkill, getpid(), gettid(), sig);
 }
 
-/* --- compiling ------------------------------------------------------------ */
-
-static int add_rules(scmp_filter_ctx ctx, const struct sandbox_allow_list *list)
-{
-	for (unsigned int i = 0; i < list->nr_rules; i++) {
-		const struct sandbox_rule *rule = &list->rules[i];
-		uint32_t action = rule->enosys ? SCMP_ACT_ERRNO(ENOSYS) : SCMP_ACT_ALLOW;
-		int ret = rule->arg < 0 ? seccomp_rule_add(ctx, action, rule->nr, 0)
-					: seccomp_rule_add(ctx, action, rule->nr, 1,
-							   SCMP_CMP(rule->arg, SCMP_CMP_MASKED_EQ,
-								    rule->mask, rule->value));
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-/* libseccomp writes a filter's BPF only to an fd: through a memfd, into
- * memory. */
-static int export_program(scmp_filter_ctx ctx, struct sock_fprog *prog)
-{
-	int fd = memfd_create("krun-seccomp", MFD_CLOEXEC);
-	struct sock_filter *filter = NULL;
-	off_t size;
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	if ((ret = seccomp_export_bpf(ctx, fd)) < 0)
-		goto out;
-	size = lseek(fd, 0, SEEK_END);
-	if (size <= 0 || size % sizeof(*filter) || size / sizeof(*filter) > BPF_MAXINSNS) {
-		ret = -E2BIG;
-		goto out;
-	}
-	if (!(filter = malloc(size))) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (pread(fd, filter, size, 0) != size) {
-		ret = -EIO;
-		free(filter);
-		goto out;
-	}
-	*prog = (struct sock_fprog){ .len = size / sizeof(*filter), .filter = filter };
-out:
-	close(fd);
-	return ret;
-}
-
-/* libseccomp's trap carries no data; ours carries the thread's kind, which
- * the kernel hands to the SIGSYS handler in si_errno. */
-static void mark_traps(struct sock_fprog *prog, enum sandbox_kind kind)
-{
-	for (unsigned int i = 0; i < prog->len; i++) {
-		struct sock_filter *insn = &prog->filter[i];
-		if (insn->code == (BPF_RET | BPF_K) && insn->k == SECCOMP_RET_TRAP)
-			insn->k |= kind;
-	}
-}
-
-static int compile(enum sandbox_kind kind, struct sock_fprog *prog)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	int ret;
-
-	if (!ctx)
-		return -ENOMEM;
-	/* A call of another ABI (x32, int 0x80) traps too; the rules are
-	 * sorted into a binary tree, so a call costs a few comparisons. */
-	if ((ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP)) == 0 &&
-	    (ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) == 0 &&
-	    (ret = add_rules(ctx, &sandbox_common_rules)) == 0 &&
-	    (ret = add_rules(ctx, &sandbox_kind_rules[kind])) == 0 &&
-	    (ret = add_rules(ctx, &sandbox_sanitizer_rules)) == 0 &&
-	    (ret = export_program(ctx, prog)) == 0)
-		mark_traps(prog, kind);
-	seccomp_release(ctx);
-	return ret;
-}
-
 /* --- prepare, enter ------------------------------------------------------- */
 
 struct stopwatch {
@@ -271,37 +189,35 @@ int sandbox_prepare(void)
 		LOG_ERR("cannot handle SIGSYS: %s", strerror(-ret));
 		return ret;
 	}
-	for (unsigned int kind = 1; kind < SANDBOX_NR_KINDS; kind++) {
-		if (programs[kind].filter)
-			continue; /* a start that failed after this had run */
-		if ((ret = compile(kind, &programs[kind])) < 0) {
-			LOG_ERR("cannot compile the seccomp filter of the %s threads: %s",
-				kind_names[kind], strerror(-ret));
-			return ret;
-		}
-	}
-	cost.compile_wall_ns = ns_since(CLOCK_MONOTONIC, &sw.wall);
-	cost.compile_cpu_ns = ns_since(CLOCK_THREAD_CPUTIME_ID, &sw.cpu);
-	LOG_INF("sandbox: no_new_privs set; seccomp filters compiled in %.0f us (%.0f us of CPU): "
-		"vCPU %u, virtio-fs worker %u, event loop %u BPF instructions",
-		cost.compile_wall_ns / 1e3, cost.compile_cpu_ns / 1e3, programs[SANDBOX_VCPU].len,
-		programs[SANDBOX_FS_WORKER].len, programs[SANDBOX_EVENT_LOOP].len);
+	cost.prepare_wall_ns = ns_since(CLOCK_MONOTONIC, &sw.wall);
+	cost.prepare_cpu_ns = ns_since(CLOCK_THREAD_CPUTIME_ID, &sw.cpu);
+	LOG_INF("sandbox: prepared in %.0f us (%.0f us of CPU): no_new_privs, the SIGSYS handler; "
+		"the seccomp filters, compiled at build time: vCPU %u, virtio-fs worker %u, event "
+		"loop %u BPF instructions",
+		cost.prepare_wall_ns / 1e3, cost.prepare_cpu_ns / 1e3,
+		sandbox_programs[SANDBOX_VCPU].len, sandbox_programs[SANDBOX_FS_WORKER].len,
+		sandbox_programs[SANDBOX_EVENT_LOOP].len);
+	atomic_store(&prepared, true);
 	return 0;
 }
 
 int sandbox_enter(enum sandbox_kind kind)
 {
-	const struct sock_fprog *prog = kind > 0 && kind < SANDBOX_NR_KINDS ? &programs[kind] : NULL;
+	struct sock_fprog prog;
 	struct stopwatch sw;
 	uint64_t wall, slowest;
 
-	if (!prog || !prog->filter) {
-		LOG_ERR("sandbox: no filter for thread kind %d (sandbox_prepare has not run)", kind);
+	if (kind <= 0 || kind >= SANDBOX_NR_KINDS || !atomic_load(&prepared)) {
+		LOG_ERR("sandbox: no filter for thread kind %d (or sandbox_prepare has not run)",
+			kind);
 		return -EINVAL;
 	}
+	/* The kernel only reads the program. */
+	prog = (struct sock_fprog){ .len = sandbox_programs[kind].len,
+				    .filter = (struct sock_filter *)sandbox_programs[kind].insns };
 	stopwatch_start(&sw);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0) {
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
 		int err = errno;
 		LOG_ERR("cannot install the seccomp filter of a %s thread: %s", kind_names[kind],
 			strerror(err));
@@ -320,9 +236,8 @@ int sandbox_enter(enum sandbox_kind kind)
 void sandbox_log_cost(void)
 {
 	LOG_INF("sandbox: %llu threads installed their seccomp filters in %.0f us in all (%.0f us "
-		"of CPU), the slowest in %.0f us; compiling the filters took %.0f us (%.0f us of "
-		"CPU)",
+		"of CPU), the slowest in %.0f us; preparing took %.0f us (%.0f us of CPU)",
 		(unsigned long long)atomic_load(&cost.threads), atomic_load(&cost.wall_ns) / 1e3,
 		atomic_load(&cost.cpu_ns) / 1e3, atomic_load(&cost.slowest_ns) / 1e3,
-		cost.compile_wall_ns / 1e3, cost.compile_cpu_ns / 1e3);
+		cost.prepare_wall_ns / 1e3, cost.prepare_cpu_ns / 1e3);
 }

@@ -3,8 +3,9 @@
  * VM (krun_start_enter's), in this order:
  *   1. sandbox_drop_identity(): the uid and gid of krun_setuid/krun_setgid,
  *      and no supplementary group;
- *   2. sandbox_prepare(): no_new_privs, each thread kind's seccomp filter
- *      compiled, the SIGSYS handler that reports a violation;
+ *   2. sandbox_prepare(): no_new_privs, the SIGSYS handler that reports a
+ *      violation (each thread kind's seccomp filter was compiled when the
+ *      library was built: sandbox_programs.h);
  *   3. sandbox_enter(kind) on each thread, before it touches anything the
  *      guest drives: the virtio-fs workers (asked by the builder before any
  *      vCPU runs), each vCPU thread before its first KVM_RUN, and the event
@@ -21,7 +22,7 @@
 #ifndef KRUN_VMM_SANDBOX_H
 #define KRUN_VMM_SANDBOX_H
 
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 /* What a thread does decides what it may ask of the kernel. Values travel
  * in the filter's trap data to the SIGSYS handler: 0 is none. */
@@ -37,7 +38,8 @@ enum sandbox_kind {
 int sandbox_drop_identity(const struct vm_config *cfg);
 
 /* no_new_privs on the calling thread (and so on every thread it starts),
- * the filters compiled, the SIGSYS handler installed. -errno, logged. */
+ * what the C library would load from files later loaded now, the SIGSYS
+ * handler installed. -errno, logged. */
 int sandbox_prepare(void);
 
 /* From now on the calling thread makes only the system calls kind's
@@ -45,7 +47,7 @@ int sandbox_prepare(void);
  * filter cannot be installed: the thread must then not go on. */
 int sandbox_enter(enum sandbox_kind kind);
 
-/* The info log line: what the filters cost to compile and install. */
+/* The info log line: what preparing and installing the filters cost. */
 void sandbox_log_cost(void);
 
 #endif

@@ -3,6 +3,9 @@
  * included: fstatat is newfstatat, pthread_kill is tgkill); anything else is
  * a bug or an attack, and ends the VMM with a log line (sandbox.c).
  *
+ * These tables are compiled at build time (sandbox_gen.c): every value in
+ * them is a constant, none is known only at run time (no fd, no address).
+ *
  * Adding code that a thread runs after its filter (a device handler, a FUSE
  * operation, a log line) means checking its system calls against its
  * thread's table here: the unit tests (tests/unit/test_sandbox.c) run each
@@ -138,22 +141,16 @@ const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP] = LIST(event_loop),
 };
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-/* ASan's runtime: on a thread that starts or ends under a filter (a lock
- * waiter, a vCPU's end), its alternate signal stack set up and taken down;
- * its spin locks yield under contention. The rest of what it calls (reading
- * /proc/self/exe and maps, prctl) it does at start, before any filter, or
- * for an error report, whose symbolizer is a process no filter allows: a
- * report from a filtered thread ends after its first lines, with the
- * violation's. UBSan calls nothing until it reports. */
+/* ASan's runtime, in a sanitizer build (SANDBOX_FOR_SANITIZER): on a thread
+ * that starts or ends under a filter (a lock waiter, a vCPU's end), its
+ * alternate signal stack set up and taken down; its spin locks yield under
+ * contention. The rest of what it calls (reading /proc/self/exe and maps,
+ * prctl) it does at start, before any filter, or for an error report, whose
+ * symbolizer is a process no filter allows: a report from a filtered thread
+ * ends after its first lines, with the violation's. UBSan calls nothing
+ * until it reports. */
 static const struct sandbox_rule sanitizer[] = {
 	ALLOW(sigaltstack),
 	ALLOW(sched_yield),
 };
 const struct sandbox_allow_list sandbox_sanitizer_rules = LIST(sanitizer);
-#else
-const struct sandbox_allow_list sandbox_sanitizer_rules = { 0 };
-#endif

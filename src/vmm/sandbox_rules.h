@@ -1,5 +1,5 @@
 /* The allow-lists of the VMM's threads, as tables (sandbox_rules.c), which
- * sandbox.c compiles into seccomp filters. */
+ * sandbox-gen (sandbox_gen.c) compiles into seccomp filters at build time. */
 #ifndef KRUN_VMM_SANDBOX_RULES_H
 #define KRUN_VMM_SANDBOX_RULES_H
 
@@ -23,7 +23,7 @@ struct sandbox_allow_list {
 	unsigned int nr_rules;
 };
 
-/* Every kind's filter is the common list, the kind's own and, in a
+/* Every kind's filter is the common list, the kind's own and, for a
  * sanitizer build, what the sanitizer runtime calls on any thread. */
 extern const struct sandbox_allow_list sandbox_common_rules;
 extern const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS];

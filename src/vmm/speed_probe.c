@@ -7,13 +7,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
 #include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/long_mode.h"
-#include "vmm/guest_mem.h"
+#include "base/clock.h"
+#include "base/guest_mem.h"
 
 #define PROBE_MEM_SIZE (2u << 20)
 #define PROBE_CODE_ADDR 0x10000
@@ -25,13 +25,6 @@ struct probe {
 	struct guest_memory mem;
 	struct kvm_cpuid2 *cpuid;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 #define FAIL(step) \
 	do { \
@@ -92,10 +85,10 @@ int kvm_speed_probe(const char *kvm_path, uint32_t iterations, double *seconds, 
 	if (ioctl(p.vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		FAIL("KVM_SET_REGS");
 
-	double start = now_s();
+	uint64_t start = monotonic_ns();
 	if (ioctl(p.vcpu_fd, KVM_RUN, 0) < 0)
 		FAIL("KVM_RUN");
-	*seconds = now_s() - start;
+	*seconds = (monotonic_ns() - start) / 1e9;
 	if (p.run->exit_reason != KVM_EXIT_HLT) {
 		ret = -EIO;
 		snprintf(err, err_len, "probe guest stopped with KVM exit reason %u instead of HLT",

@@ -1,4 +1,5 @@
-/* vCPUs: one thread each, running KVM_RUN and handling its exits. */
+#include "vmm/vcpu.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -9,58 +10,30 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86_64/cpuid.h"
-#include "arch/x86_64/mptable.h"
-#include "util/log.h"
+#include "arch/x86_64/vcpu_setup.h"
+#include "base/log.h"
 #include "vmm/sandbox.h"
-#include "vmm/vm.h"
 
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_MODE_NMI 0x4
-#define APIC_MODE_EXTINT 0x7
 #define CR0_PG (1ull << 31)
 
-static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned int reg, uint32_t mode)
-{
-	uint32_t v;
-	memcpy(&v, &lapic->regs[reg], sizeof(v));
-	v = (v & ~0x700u) | (mode << 8);
-	memcpy(&lapic->regs[reg], &v, sizeof(v));
-}
-
-/* LINT0 takes the legacy PIC's interrupts, LINT1 NMIs: what firmware sets up
- * on a PC and what Linux expects to find. */
-static int setup_lapic(int vcpu_fd)
-{
-	struct kvm_lapic_state lapic;
-	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
-		return -errno;
-	set_lvt_mode(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
-	set_lvt_mode(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
-	return ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
-}
-
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
+int vcpu_create(struct vcpu *vcpu, const struct vcpu_env *env, unsigned int index)
 {
 	int ret;
 
-	*vcpu = (struct vcpu){ .vm = vm, .index = index, .fd = -1 };
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
+	*vcpu = (struct vcpu){ .env = env, .index = index, .fd = -1 };
+	vcpu->fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, index);
 	if (vcpu->fd < 0) {
 		ret = -errno;
 		goto fail;
 	}
-	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	vcpu->run = mmap(NULL, env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		vcpu->run = NULL;
 		ret = -errno;
 		goto fail;
 	}
-	/* CPUID before anything else: KVM checks CR4 and EFER against it. */
-	if ((ret = x86_set_vcpu_cpuid(vcpu->fd, vm->supported_cpuid, index, vm->cfg->nr_vcpus,
-				      vm->cfg->nested_virt)) < 0 ||
-	    (ret = setup_lapic(vcpu->fd)) < 0)
+	if ((ret = x86_vcpu_init(vcpu->fd, env->supported_cpuid, index, env->nr_vcpus,
+				 env->nested_virt)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -72,50 +45,51 @@ fail:
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (vcpu->run)
-		munmap(vcpu->run, vcpu->vm->run_size);
+		munmap(vcpu->run, vcpu->env->run_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
 }
 
-static void handle_mmio(struct vm *vm, struct kvm_run *run)
+/* An access that no handler takes, MMIO or port I/O, reads as all ones
+ * (nothing there), and a write to it changes nothing. */
+static void handle_mmio(struct vcpu *vcpu)
 {
+	struct kvm_run *run = vcpu->run;
 	uint64_t addr = run->mmio.phys_addr;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
 
-	if (vm->cfg->split_irqchip && addr - X86_IOAPIC_ADDR < IOAPIC_MMIO_SIZE) {
-		vm_ioapic_mmio(vm, addr - X86_IOAPIC_ADDR, run->mmio.data, len, run->mmio.is_write);
+	if (bus_dispatch(vcpu->env->mmio_bus, addr, run->mmio.data, len, run->mmio.is_write))
 		return;
-	}
-	for (unsigned int i = 0; i < vm->nr_slots; i++) {
-		struct virtio_mmio *t = &vm->slots[i].transport;
-		if (addr - t->cfg.base < VIRTIO_MMIO_SLOT_SIZE) {
-			if (run->mmio.is_write)
-				virtio_mmio_write(t, addr - t->cfg.base, run->mmio.data, len);
-			else
-				virtio_mmio_read(t, addr - t->cfg.base, run->mmio.data, len);
-			return;
-		}
-	}
 	LOG_RATELIMITED(LOG_DEBUG, "guest %s %u bytes at unmapped address 0x%" PRIx64,
 			run->mmio.is_write ? "wrote" : "read", len, addr);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }
 
-static void handle_io(struct vm *vm, struct kvm_run *run)
+static void handle_io(struct vcpu *vcpu)
 {
+	struct kvm_run *run = vcpu->run;
+	size_t run_size = vcpu->env->run_size;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	uint32_t size = run->io.size;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 
 	/* data_offset and count come from KVM, but stay inside the run page. */
-	if (size == 0 || size > 4 || run->io.data_offset >= vm->run_size ||
-	    (uint64_t)run->io.count * size > vm->run_size - run->io.data_offset)
+	if (size == 0 || size > 4 || run->io.data_offset >= run_size ||
+	    (uint64_t)run->io.count * size > run_size - run->io.data_offset)
 		return;
-	for (uint32_t i = 0; i < run->io.count; i++)
-		ports_io(&vm->ports, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
-			 data + i * size, size);
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		uint8_t *d = data + i * size;
+
+		if (bus_dispatch(vcpu->env->pio_bus, run->io.port, d, size, is_write))
+			continue;
+		LOG_RATELIMITED(LOG_DEBUG, "guest %s %u bytes at unhandled port 0x%x",
+				is_write ? "wrote" : "read", size, run->io.port);
+		if (!is_write)
+			memset(d, 0xff, size);
+	}
 }
 
 /* What the guest was doing: enough to debug it (the kernel's symbols name
@@ -131,7 +105,7 @@ static void log_vcpu_state(struct vcpu *vcpu, const char *what)
 	}
 	/* Paging through a table outside RAM, the guest could not run at all:
 	 * the state is not one it put there (seen under nested emulation). */
-	bool impossible = (s.cr0 & CR0_PG) && !gm_ptr(&vcpu->vm->mem, s.cr3 & ~0xfffull, 4096);
+	bool impossible = (s.cr0 & CR0_PG) && !gm_ptr(vcpu->env->mem, s.cr3 & ~0xfffull, 4096);
 	LOG_ERR("vCPU %u: %s: rip=0x%llx rsp=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
 		"rdx=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x%s",
 		vcpu->index, what, r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cr0, s.cr3,
@@ -146,18 +120,20 @@ static void log_vcpu_state(struct vcpu *vcpu, const char *what)
  * KVM_RUN return at once (immediate_exit, so a signal between two KVM_RUNs
  * is not lost) and the thread logs its registers. A signal the process
  * passed on is never passed on again, wherever it lands. */
-static struct vm *_Atomic described_vm;
+static struct vcpu *_Atomic described_vcpus;
+static _Atomic unsigned int nr_described_vcpus;
 
 static void on_describe_signal(int sig, siginfo_t *info, void *context)
 {
-	struct vm *vm = described_vm;
+	struct vcpu *vcpus = described_vcpus;
+	unsigned int nr_vcpus = nr_described_vcpus;
 
 	(void)context;
-	if (!vm)
+	if (!vcpus)
 		return;
 	if (info->si_code == SI_TKILL && info->si_pid == getpid()) {
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-			struct vcpu *v = &vm->vcpus[i];
+		for (unsigned int i = 0; i < nr_vcpus; i++) {
+			struct vcpu *v = &vcpus[i];
 			if (v->thread_started && pthread_equal(v->thread, pthread_self())) {
 				atomic_store(&v->describe, true);
 				v->run->immediate_exit = 1;
@@ -165,35 +141,41 @@ static void on_describe_signal(int sig, siginfo_t *info, void *context)
 		}
 		return;
 	}
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started)
-			pthread_kill(vm->vcpus[i].thread, sig);
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
+		if (vcpus[i].thread_started)
+			pthread_kill(vcpus[i].thread, sig);
 	}
 }
 
-int vcpu_watch_describe_signal(struct vm *vm)
+int vcpu_watch_describe_signal(struct vcpu *vcpus, unsigned int nr_vcpus)
 {
 	struct sigaction sa = { .sa_sigaction = on_describe_signal,
 				 .sa_flags = SA_SIGINFO | SA_RESTART };
 
-	described_vm = vm;
+	/* the count first: the handler reads it once it sees the vCPUs */
+	nr_described_vcpus = nr_vcpus;
+	described_vcpus = vcpus;
 	sigemptyset(&sa.sa_mask);
 	return sigaction(SIGUSR2, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static void stop_vm(struct vcpu *vcpu, enum vm_stop_reason reason)
+{
+	vcpu->env->stop(vcpu->env->opaque, reason);
 }
 
 /* Handle one exit; false when this vCPU (and the VM) is done. */
 static bool handle_exit(struct vcpu *vcpu)
 {
-	struct vm *vm = vcpu->vm;
 	struct kvm_run *run = vcpu->run;
 	char what[96];
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		handle_io(vm, run);
+		handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
-		handle_mmio(vm, run);
+		handle_mmio(vcpu);
 		return true;
 	case KVM_EXIT_IOAPIC_EOI:
 		/* A level-triggered route's EOI. Interrupts reach the guest as
@@ -201,15 +183,15 @@ static bool handle_exit(struct vcpu *vcpu)
 		 * Remote IRR to clear; a device raises its irqfd again itself. */
 		return true;
 	case KVM_EXIT_SHUTDOWN: /* triple fault: how reboot=t and crashes end */
-		vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
+		stop_vm(vcpu, VM_STOP_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_HLT:
-		vm_request_stop(vm, VM_STOP_SHUTDOWN);
+		stop_vm(vcpu, VM_STOP_SHUTDOWN);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vm_request_stop(vm, run->system_event.type == KVM_SYSTEM_EVENT_RESET ? VM_STOP_RESET
-			       : run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? VM_STOP_SHUTDOWN
-			       : VM_STOP_ERROR);
+		stop_vm(vcpu, run->system_event.type == KVM_SYSTEM_EVENT_RESET ? VM_STOP_RESET
+			: run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? VM_STOP_SHUTDOWN
+			: VM_STOP_ERROR);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
@@ -224,7 +206,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		break;
 	}
 	log_vcpu_state(vcpu, what);
-	vm_request_stop(vm, VM_STOP_ERROR);
+	stop_vm(vcpu, VM_STOP_ERROR);
 	return false;
 }
 
@@ -236,7 +218,7 @@ void *vcpu_thread(void *opaque)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	if (sandbox_enter(SANDBOX_VCPU) < 0) {
-		vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+		stop_vm(vcpu, VM_STOP_ERROR);
 		return NULL;
 	}
 	for (;;) {
@@ -251,7 +233,7 @@ void *vcpu_thread(void *opaque)
 			if (err == EINTR || err == EAGAIN)
 				continue;
 			LOG_ERR("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(err));
-			vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+			stop_vm(vcpu, VM_STOP_ERROR);
 			break;
 		}
 		if (!handle_exit(vcpu))

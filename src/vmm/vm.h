@@ -1,5 +1,17 @@
 /* One virtual machine: every piece of per-VM state, set up by vm_build() in
- * the order below and torn down by vm_destroy() in reverse. Nothing global. */
+ * the order below and torn down by vm_destroy() in reverse. Nothing global.
+ * The VMM's files, a concern each:
+ *   vm.c          the builder: the order of it all, the teardown, the stop
+ *   kvm.c         /dev/kvm, the VM and its memory
+ *   handover.c    what the guest's init is told: the command line, /init.krun
+ *                 and the workload
+ *   mmio_slots.c  virtio devices on MMIO slots, wired to KVM
+ *   signals.c     process signals the devices watch
+ *   boot.c        the kernel, initramfs and boot tables in guest memory
+ *   vcpu.c        the vCPU threads and their exits
+ *   bus.c         where those exits find the device or port they reach
+ *   start.c       vmm_start: build, sandbox, run, report, end
+ * The devices themselves are made through devices/registry.h, by kind. */
 #ifndef KRUN_VMM_VM_H
 #define KRUN_VMM_VM_H
 
@@ -10,16 +22,18 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#include "arch/x86_64/irqchip.h"
 #include "arch/x86_64/layout.h"
-#include "devices/console/console.h"
-#include "devices/fs/virtio_fs.h"
-#include "devices/ioapic/ioapic.h"
+#include "base/event_loop.h"
+#include "base/guest_mem.h"
+#include "devices/registry.h"
 #include "virtio/mmio.h"
-#include "vmm/event_loop.h"
-#include "vmm/guest_mem.h"
+#include "vmm/bus.h"
+#include "vmm/cmdline.h"
 #include "vmm/kernel.h"
 #include "vmm/ports.h"
-#include "vmm/vm_config.h"
+#include "vmm/vcpu.h"
+#include "config/vm_config.h"
 
 #define VM_MAX_QUEUES_PER_DEVICE 16
 
@@ -36,23 +50,19 @@ struct vm_mmio_slot {
 	} ioeventfds[VM_MAX_QUEUES_PER_DEVICE];
 };
 
-struct vcpu {
-	struct vm *vm;
-	unsigned int index;
-	int fd;
-	struct kvm_run *run;
-	atomic_bool thread_started; /* and thread set: read by a signal handler */
-	pthread_t thread;
-	atomic_bool describe; /* log the registers at the next KVM_RUN return */
-};
-
-/* Why the VM stopped, for the log and the exit status. */
-enum vm_stop_reason {
-	VM_STOP_NONE = 0,
-	VM_STOP_RESET,    /* i8042 reset: the guest rebooted */
-	VM_STOP_TRIPLE_FAULT, /* the guest crashed past its own fault handling */
-	VM_STOP_SHUTDOWN, /* KVM system event */
-	VM_STOP_ERROR,    /* KVM could not run the guest any further */
+/* Process signals the devices watch, through one signalfd (signals.c). */
+#define VM_MAX_SIGNAL_WATCHES 16
+struct vm_signals {
+	int fd; /* in the event loop; -1 until the first watch */
+	sigset_t watched;
+	bool blocked;	     /* watched signals are blocked on the builder's thread */
+	sigset_t saved_mask; /* that thread's, before the first was blocked */
+	unsigned int nr_watches;
+	struct vm_signal_watch {
+		int signo;
+		void (*fn)(void *opaque);
+		void *opaque;
+	} watches[VM_MAX_SIGNAL_WATCHES];
 };
 
 struct vm {
@@ -64,54 +74,61 @@ struct vm {
 	struct event_loop loop;
 	int stop_fd; /* eventfd: a vCPU asks the event loop to end the VM */
 	_Atomic int stop_reason;
+	/* What the vCPUs' MMIO and port I/O exits reach: filled in while the
+	 * VM is built, read-only once the vCPUs run (bus.h). */
+	struct bus mmio_bus, pio_bus;
 	struct guest_ports ports;
-	/* Split irqchip only: the I/O APIC, which vCPUs reach concurrently. */
-	pthread_mutex_t ioapic_lock;
-	struct ioapic ioapic;
+	struct x86_irqchip irqchip;
 
-	unsigned int nr_consoles;
-	/* a console and a device of named ports for each stdio set, the
-	 * implicit one's too */
-	struct console consoles[2 * (VM_MAX_CONSOLES + 1)];
-	int console_signal_fd; /* signalfd: SIGWINCH, and SIGINT to forward */
-	sigset_t saved_sigmask; /* the caller's, before those were blocked */
-	struct console *interrupt_console; /* where SIGINT becomes ^C, or NULL */
-	unsigned int nr_shares;
-	struct virtio_fs shares[VM_MAX_SHARES];
+	struct cmdline cmdline; /* built with the devices, then written for the kernel */
 	/* Served from memory in the root share: /init.krun and, for a workload
 	 * set through the API, the document the init reads it from. */
-	struct fuse_virtual_file root_files[2];
+	unsigned int nr_root_files;
+	struct vmm_served_file root_files[2];
 	char *workload_json;
+	struct vm_signals signals;
 	unsigned int nr_slots;
 	struct vm_mmio_slot slots[X86_MAX_MMIO_DEVICES];
+	struct vmm_device_env device_env; /* how the devices reach the VM */
+	struct device_list devices;
 
 	struct kvm_cpuid2 *supported_cpuid;
-	size_t run_size;
+	struct vcpu_env vcpu_env;
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
-	uint64_t start_ns; /* krun_start_enter, for the boot-time log */
 	int statm_fd; /* /proc/self/statm, for the memory report at the end */
 };
 
+/* vm.c */
 int vm_build(struct vm *vm, const struct vm_config *cfg);
-int vm_start_vcpus(struct vm *vm);
 /* From any thread: end the VM; the first reason given wins. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 /* The process exit status for a VM that stopped. */
 int vm_exit_status(struct vm *vm);
-/* Write out what the guest's devices still hold (console output), then give
- * the host's terminals and fds their settings back: the VM is over. */
-void vm_flush(struct vm *vm);
 void vm_destroy(struct vm *vm);
-/* Split irqchip: a vCPU's access at offset in the I/O APIC's MMIO window. */
-void vm_ioapic_mmio(struct vm *vm, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
-/* vcpu.c */
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
-void *vcpu_thread(void *opaque);
-/* SIGUSR2 from now on: each vCPU of vm logs its registers. */
-int vcpu_watch_describe_signal(struct vm *vm);
-void vcpu_destroy(struct vcpu *vcpu);
+/* kvm.c: 0, or -errno with a log line. The memory is mapped first, then
+ * registered with the VM that vm_open_kvm creates. */
+int vm_map_memory(struct vm *vm);
+int vm_open_kvm(struct vm *vm);
+
+/* handover.c: the command line's prefix and the workload's variables, and
+ * the root share's files, before the devices; the workload's arguments
+ * after them. 0, or -errno with a log line. */
+int handover_prepare(struct vm *vm);
+int handover_add_args(struct vm *vm);
+
+/* The calls of struct vmm_device_env (devices/device.h), vm as opaque. */
+int vm_plug_virtio(void *vm, struct virtio_device *dev); /* mmio_slots.c */
+void vm_unplug_virtio(void *vm, struct virtio_device *dev);
+int vm_add_guest_env(void *vm, const char *key, const char *value); /* handover.c */
+int vm_watch_signal(void *vm, int signo, void (*fn)(void *opaque), void *opaque); /* signals.c */
+/* signals.c: close the signalfd and give the thread its signal mask back. */
+void vm_signals_destroy(struct vm *vm);
+
+/* boot.c: everything the kernel reads, once the command line is whole;
+ * *entry: where the boot vCPU starts. 0, or -errno with a log line. */
+int boot_write_structures(struct vm *vm, uint64_t *entry);
 
 #endif

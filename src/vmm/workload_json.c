@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest_abi.h"
+
 struct json_out {
 	char *buf;
 	size_t len, cap;
@@ -63,7 +65,7 @@ static void put_rlimits(struct json_out *j, char **rlimits)
 {
 	struct json_out var = { 0 };
 
-	put_str(&var, "KRUN_RLIMITS=");
+	put_str(&var, KRUN_ENV_RLIMITS "=");
 	for (char **r = rlimits; *r; r++) {
 		if (r != rlimits)
 			put(&var, ",", 1);

@@ -5,11 +5,7 @@
 #ifndef KRUN_VMM_WORKLOAD_JSON_H
 #define KRUN_VMM_WORKLOAD_JSON_H
 
-#include "vmm/vm_config.h"
-
-/* Where the guest finds it (the init's KRUN_CONFIG). */
-#define WORKLOAD_JSON_NAME ".krun-workload.json"
-#define WORKLOAD_JSON_PATH "/" WORKLOAD_JSON_NAME
+#include "config/vm_config.h"
 
 /* A malloc'd document, or NULL when out of memory. The exec path is args[0];
  * rlimits travel as the KRUN_RLIMITS variable. */

@@ -12,7 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "vmm/ports.h"
+#include "guest_abi.h"
 
 static long meminfo_kib(const char *key)
 {
@@ -50,7 +50,7 @@ static long virtio_interrupts(void)
 int main(int argc, char **argv, char **envp)
 {
 	/* first thing: time to the workload's first instruction */
-	if (ioperm(KRUN_CTL_PORT, 8, 1) == 0)
+	if (ioperm(KRUN_CTL_PORT, KRUN_CTL_PORT_SIZE, 1) == 0)
 		outb(1, KRUN_CTL_BOOT_MARKER);
 
 	mkdir("/dev", 0755);

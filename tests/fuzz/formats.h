@@ -91,9 +91,13 @@ static const uint16_t MMIO_REGISTERS[] = {
  *   CON_POKE:      u16 gpa (wrapped to guest memory's 32 KiB), u8 len, len bytes
  *                  written over guest memory (as far as it goes)
  *   CON_CONTROL:   u32 id, u16 event, u16 value: a control message, kicked
+ *   CON_DRAIN:     u8 n: the host reads up to (n + 1) * 16 bytes of port 0's
+ *                  output, a pipe nobody else reads
  * The driver sets every queue up (CON_QUEUE_SIZE entries) and reaches
- * DRIVER_OK itself. Ports: 0 the console (a terminal), 1 krun-stdin (a
- * pipe), 2 krun-stdout (output), 3 krun-stderr (input a regular file). */
+ * DRIVER_OK itself. Ports: 0 the console (input a terminal, output a pipe
+ * of one page, CON_PIPE_FILL bytes of it full from the start, so that the
+ * device meets a full pipe and its own bound soon), 1 krun-stdin (a pipe),
+ * 2 krun-stdout (output), 3 krun-stderr (input a regular file). */
 #define CON_F_MULTIPORT 1
 #define CON_F_EVENT_IDX 2
 #define CON_F_INDIRECT 4
@@ -109,12 +113,14 @@ enum {
 	CON_REINIT,
 	CON_POKE,
 	CON_CONTROL,
+	CON_DRAIN,
 	CON_NR_ACTIONS
 };
 #define CON_CHAIN_KICK 0x80
 #define CON_SEG_WRITABLE 0x80
 #define CON_QUEUE_SIZE 8
 #define CON_NR_PORTS 4
+#define CON_PIPE_FILL (4096 - 256)
 
 /* ---- FUSE server ----------------------------------------------------------
  * [u32 flags of the INIT that opens the session] then requests until the

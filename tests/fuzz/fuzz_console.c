@@ -8,7 +8,17 @@
  * CON_POKE yet): every used entry names a chain the driver offered and not
  * yet got back, with no more bytes written than it had room for, and every
  * transmitted chain's bytes reached its port's output, in order, nothing
- * else. */
+ * else.
+ *
+ * Port 0's output is a pipe that only CON_DRAIN reads, so the device meets a
+ * full pipe (watched for room, resumed by the loop), its own bound (the
+ * guest's chains left in the ring) and the final flush's stall (dropping).
+ * The fuzz build makes the bound and the stall small (meson.build). What the
+ * pipe gives must agree with the chains given back, in order; the device
+ * may run ahead of them by the chain it took in part. At the end, the pipe
+ * drained and the loop turned, it must be exactly their bytes, unless the
+ * output ended or the driver reset the device (a chain taken in part is
+ * then written, but never given back). */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +40,8 @@
 #define BUFS_GPA 0x4000 /* descriptor d of queue q owns one buffer of SEG_MAX */
 #define SEG_MAX 128
 #define OUT_MAX (1 << 20) /* output a port keeps; past it, writes fail */
+#define PIPE_PORT 0
+#define PIPE_SIZE 4096 /* its capacity: one page, the least a pipe has */
 
 /* A chain the driver offered, until the device gives it back. */
 struct chain {
@@ -49,6 +61,9 @@ struct queue {
 /* A global: ASan puts a redzone after it, and it is not mapped again for
  * each input. */
 static uint8_t guest_memory[MEM_SIZE];
+/* PIPE_PORT's stream: the bytes of the chains given back, and what the pipe
+ * gave (globals for their size). */
+static uint8_t pipe_expected[OUT_MAX], pipe_got[OUT_MAX];
 
 struct bench {
 	struct guest_memory gm;
@@ -61,6 +76,10 @@ struct bench {
 	int file_in;	  /* krun-stderr's input, a regular file */
 	int out[CON_NR_PORTS]; /* each port's output, -1 for krun-stdin's */
 	off_t out_checked[CON_NR_PORTS];
+	int pipe_in;	       /* PIPE_PORT's output: the end the host reads */
+	uint32_t filler_left;  /* of CON_PIPE_FILL, still to be read */
+	bool pipe_synced;      /* no reset yet: the pipe carries used chains only */
+	uint32_t expected_len, got_len;
 	struct queue queues[CONSOLE_NR_QUEUES];
 	bool bookkeeping; /* false once the driver wrote over guest memory */
 };
@@ -193,6 +212,13 @@ static void check_output(struct bench *b, unsigned int q, const struct chain *c)
 
 		if (le16toh(d->flags) & VRING_DESC_F_WRITE)
 			break;
+		if (port == PIPE_PORT) {
+			if (b->expected_len + len <= OUT_MAX)
+				memcpy(pipe_expected + b->expected_len, guest(b, le64toh(d->addr)),
+				       len);
+			b->expected_len += len;
+			continue;
+		}
 		FUZZ_CHECK(pread(b->out[port], written, len, b->out_checked[port]) == len);
 		FUZZ_CHECK(memcmp(written, guest(b, le64toh(d->addr)), len) == 0);
 		b->out_checked[port] += len;
@@ -221,6 +247,46 @@ static void check_used(struct bench *b)
 				qs->busy &= ~(1u << c->descs[i]);
 			c->offered = false;
 		}
+	}
+}
+
+/* The host reads up to max bytes of the pipe: the filler first, then what
+ * must agree with the chains given back. */
+static void drain(struct bench *b, uint32_t max)
+{
+	uint8_t data[4096];
+	ssize_t n = read(b->pipe_in, data, max < sizeof(data) ? max : sizeof(data));
+	uint32_t filler = 0;
+
+	if (n <= 0)
+		return;
+	if (b->filler_left) {
+		filler = (uint32_t)n < b->filler_left ? (uint32_t)n : b->filler_left;
+		for (uint32_t i = 0; i < filler; i++)
+			FUZZ_CHECK(data[i] == 'f');
+		b->filler_left -= filler;
+	}
+	for (uint32_t i = filler; i < (uint32_t)n && b->got_len < OUT_MAX; i++)
+		pipe_got[b->got_len++] = data[i];
+	if (!b->bookkeeping || !b->pipe_synced)
+		return;
+	/* ahead of the chains given back by one chain at most */
+	FUZZ_CHECK(b->got_len <= b->expected_len + CON_QUEUE_SIZE * SEG_MAX);
+	uint32_t common = b->got_len < b->expected_len ? b->got_len : b->expected_len;
+	FUZZ_CHECK(memcmp(pipe_got, pipe_expected, common) == 0);
+}
+
+/* The host reads the pipe to its end, the loop turning between reads (its
+ * watch writes more as room appears), until neither moves. */
+static void drain_all(struct bench *b)
+{
+	for (int quiet = 0; quiet < 2;) {
+		uint32_t before = b->got_len + b->filler_left;
+
+		drain(b, 4096);
+		quiet = event_loop_run_once(&b->loop, 0) == 0 &&
+				b->got_len + b->filler_left == before ? quiet + 1 : 0;
+		check_used(b);
 	}
 }
 
@@ -328,12 +394,16 @@ static void run_action(struct bench *b, struct input *in)
 		break;
 	case CON_REINIT:
 		driver_init(b, take_u8(in));
+		b->pipe_synced = false;
 		break;
 	case CON_POKE:
 		poke(b, in);
 		break;
 	case CON_CONTROL:
 		control(b, in);
+		break;
+	case CON_DRAIN:
+		drain(b, (take_u8(in) + 1u) * 16);
 		break;
 	}
 }
@@ -348,6 +418,23 @@ static int output_file(void)
 	return fd;
 }
 
+/* PIPE_PORT's output: a pipe of PIPE_SIZE, CON_PIPE_FILL of it full. */
+static int output_pipe(struct bench *b)
+{
+	static const uint8_t filler[CON_PIPE_FILL] = { [0 ... CON_PIPE_FILL - 1] = 'f' };
+	int fds[2];
+
+	/* the host's end blocking, as a shell gives it: the console makes it
+	 * non-blocking for its run */
+	FUZZ_CHECK(pipe2(fds, O_CLOEXEC) == 0 && fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0 &&
+		   fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE) == PIPE_SIZE &&
+		   write(fds[1], filler, sizeof(filler)) == sizeof(filler));
+	b->pipe_in = fds[0];
+	b->filler_left = CON_PIPE_FILL;
+	b->pipe_synced = true;
+	return fds[1];
+}
+
 static void ignore_irq(void *opaque)
 {
 	(void)opaque;
@@ -359,8 +446,8 @@ static void bench_init(struct bench *b)
 						       .raise_irq = ignore_irq };
 	struct console_port_config ports[CON_NR_PORTS];
 
-	*b = (struct bench){ .bookkeeping = true, .out = { output_file(), -1, output_file(),
-							   output_file() } };
+	*b = (struct bench){ .bookkeeping = true, .out = { -1, -1, output_file(), output_file() } };
+	b->out[PIPE_PORT] = output_pipe(b);
 	b->mem = guest_memory;
 	FUZZ_CHECK(gm_add_host(&b->gm, 0, MEM_SIZE, b->mem) == 0);
 	b->pty = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -381,7 +468,7 @@ static void bench_init(struct bench *b)
 static void bench_destroy(struct bench *b)
 {
 	int fds[] = { b->pty, b->tty, b->stdin_pipe[0], b->stdin_pipe[1], b->file_in,
-		      b->out[0], b->out[2], b->out[3] };
+		      b->out[0], b->out[2], b->out[3], b->pipe_in };
 
 	mmio_write(b, VIRTIO_MMIO_STATUS, 0);
 	virtio_mmio_destroy(&b->t);
@@ -406,7 +493,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* nothing written that no used chain accounts for */
 	for (unsigned int p = 0; b.bookkeeping && p < CON_NR_PORTS; p++)
-		FUZZ_CHECK(b.out[p] < 0 || lseek(b.out[p], 0, SEEK_CUR) == b.out_checked[p]);
+		FUZZ_CHECK(b.out[p] < 0 || p == PIPE_PORT ||
+			   lseek(b.out[p], 0, SEEK_CUR) == b.out_checked[p]);
+	/* nor to the pipe, once the host read it all: every chain's bytes */
+	drain_all(&b);
+	if (b.bookkeeping && b.pipe_synced && console_output_open(&b.con.ports[PIPE_PORT].output))
+		FUZZ_CHECK(b.expected_len > OUT_MAX || b.got_len == b.expected_len);
 	bench_destroy(&b);
 	return 0;
 }

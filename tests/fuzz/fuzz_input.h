@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "formats.h"
-#include "util/log.h"
 
 struct input {
 	const uint8_t *p;

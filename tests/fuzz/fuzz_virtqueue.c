@@ -46,15 +46,14 @@ static void check_chain(const struct virtq *q, const struct virtq_chain *c)
 	uint64_t readable = 0, writable = 0;
 
 	FUZZ_CHECK(c->head < q->size);
-	FUZZ_CHECK(c->nr_bufs >= 1 && c->nr_bufs <= q->max_size);
+	FUZZ_CHECK(c->nr_bufs >= 1 && c->nr_bufs <= q->max_size && c->nr_readable <= c->nr_bufs);
 	for (unsigned int i = 0; i < c->nr_bufs; i++) {
-		const struct virtq_buf *b = &c->bufs[i];
-		FUZZ_CHECK(b->len > 0 && inside_one_region(b->host, b->len));
-		FUZZ_CHECK(!writable || b->writable);
-		if (b->writable)
-			writable += b->len;
+		const struct iovec *b = &c->bufs[i];
+		FUZZ_CHECK(b->iov_len > 0 && inside_one_region(b->iov_base, b->iov_len));
+		if (i < c->nr_readable)
+			readable += b->iov_len;
 		else
-			readable += b->len;
+			writable += b->iov_len;
 	}
 	FUZZ_CHECK(readable == c->readable_bytes && writable == c->writable_bytes);
 }

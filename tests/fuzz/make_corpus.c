@@ -429,6 +429,30 @@ static void con_seeds(void)
 	u8(&s, CON_KICK);
 	u8(&s, CONSOLE_TX_QUEUE);
 	save("console", "misbehaving", &s);
+
+	/* port 0's output, a pipe nearly full: a chain of 8 segments backs it
+	 * up past the bound, the host drains some and the loop resumes, more
+	 * output, and the final flush meets a full pipe */
+	s.len = 0;
+	u8(&s, 0);
+	for (int chain = 0; chain < 2; chain++) {
+		u8(&s, CON_CHAIN);
+		u8(&s, CONSOLE_TX_QUEUE);
+		u8(&s, 7 | CON_CHAIN_KICK);
+		for (int seg = 0; seg < 8; seg++) {
+			char data[128];
+
+			memset(data, 'a' + chain * 8 + seg, sizeof(data));
+			u8(&s, sizeof(data) - 1);
+			put(&s, data, sizeof(data));
+		}
+		u8(&s, CON_LOOP);
+		u8(&s, CON_DRAIN);
+		u8(&s, 255);
+		u8(&s, CON_LOOP);
+	}
+	u8(&s, CON_FLUSH);
+	save("console", "pipe", &s);
 }
 
 /* ---- FUSE server ---------------------------------------------------------- */

@@ -5,7 +5,6 @@
 #include "arch/x86_64/boot_params.h"
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/long_mode.h"
-#include "vmm/cmdline.h"
 #include "check.h"
 
 #define MiB (1ull << 20)
@@ -203,7 +202,7 @@ static void test_zero_page(void)
 
 static void test_zero_page_refused(void)
 {
-	char long_cmdline[CMDLINE_SIZE + 1];
+	char long_cmdline[X86_CMDLINE_SIZE + 1];
 	struct x86_layout l;
 	struct guest_memory gm;
 
@@ -212,15 +211,15 @@ static void test_zero_page_refused(void)
 	memset(long_cmdline, 'x', sizeof(long_cmdline) - 1);
 	long_cmdline[sizeof(long_cmdline) - 1] = '\0';
 	CHECK_EQ_INT(gm_write(&gm, X86_CMDLINE_ADDR, long_cmdline, sizeof(long_cmdline)), 0);
-	struct x86_boot_info info = { .cmdline_gpa = X86_CMDLINE_ADDR, .cmdline_len = CMDLINE_SIZE };
+	struct x86_boot_info info = { .cmdline_gpa = X86_CMDLINE_ADDR, .cmdline_len = X86_CMDLINE_SIZE };
 
 	CHECK_EQ_INT(x86_write_zero_page(&gm, &l, &info), -E2BIG);
-	info.cmdline_len = CMDLINE_SIZE - 1;
+	info.cmdline_len = X86_CMDLINE_SIZE - 1;
 	CHECK_EQ_INT(x86_write_zero_page(&gm, &l, &info), -EFAULT); /* no NUL there */
 	info.cmdline_len = 10;
 	info.cmdline_gpa = 64 * MiB - 5;
 	CHECK_EQ_INT(x86_write_zero_page(&gm, &l, &info), -EFAULT);
-	info.cmdline_gpa = X86_CMDLINE_ADDR + CMDLINE_SIZE - 10; /* its NUL */
+	info.cmdline_gpa = X86_CMDLINE_ADDR + X86_CMDLINE_SIZE - 10; /* its NUL */
 	CHECK_EQ_INT(x86_write_zero_page(&gm, &l, &info), 0);
 	info.initramfs_gpa = 63 * MiB;
 	info.initramfs_size = 2 * MiB;

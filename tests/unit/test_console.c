@@ -12,16 +12,17 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 
+#include "base/log.h"
 #include "check.h"
 #include "mmio_access.h"
 #include "devices/console/console.h"
-#include "util/log.h"
 #include "virtio/mmio.h"
 
 #define MEM_SIZE 0x100000
@@ -632,6 +633,22 @@ static int log_lines_with(int log_fd, const char *what)
 	return count;
 }
 
+/* The log's warnings into a pipe the test reads, for the test's length. */
+static void log_capture(int log_pipe[2])
+{
+	make_output_pipe(log_pipe);
+	log_set_fd(log_pipe[1]);
+	log_set_level(LOG_WARN);
+}
+
+static void log_release(int log_pipe[2])
+{
+	log_set_level(LOG_ERROR);
+	log_set_fd(-1);
+	close(log_pipe[0]);
+	close(log_pipe[1]);
+}
+
 /* The reader goes away while the output is backed up: the output ends
  * (said once in the log), what waited is dropped, and the guest's chains,
  * those waiting and those to come, go back without being written. (Before,
@@ -643,9 +660,7 @@ static void test_output_reader_gone(void)
 	struct flood f;
 	int log_pipe[2];
 
-	make_output_pipe(log_pipe);
-	log_set_fd(log_pipe[1]);
-	log_set_level(LOG_WARN);
+	log_capture(log_pipe);
 	bench_init_small_pipe(&b);
 	driver_up(&b);
 	back_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
@@ -668,10 +683,76 @@ static void test_output_reader_gone(void)
 	CHECK_EQ_INT(log_lines_with(log_pipe[0], "output of port console ended"), 1);
 	CHECK(!needs_reset(&b));
 	bench_destroy(&b);
-	log_set_level(LOG_ERROR);
-	log_set_fd(-1);
-	close(log_pipe[0]);
-	close(log_pipe[1]);
+	log_release(log_pipe);
+}
+
+/* The host's reader takes nothing when the VM ends: the final flush waits
+ * CONSOLE_OUTPUT_FLUSH_STALL_MS for room, then drops what the port holds and
+ * what the guest still queued, says how many bytes, and gives every chain
+ * back; the output gets its blocking mode back. (Before, the flush waited in
+ * poll() for good: the watchdog fails this test.) */
+static void test_flush_stalled_reader(void)
+{
+	struct bench b;
+	struct flood f;
+	struct timespec start, end;
+	int log_pipe[2];
+	long ms;
+	char line[160];
+
+	log_capture(log_pipe);
+	bench_init_small_pipe(&b);
+	driver_up(&b);
+	back_up(&b, CONSOLE_TX_QUEUE, b.out[0], &f);
+	CHECK(b.con.ports[0].tx_taken > 0); /* a chain partly taken counts once */
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	watchdog_arm("the final flush, with a reader that takes nothing");
+	console_flush(&b.con);
+	watchdog_disarm();
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+	CHECK(ms >= CONSOLE_OUTPUT_FLUSH_STALL_MS - 10 && ms < CONSOLE_OUTPUT_FLUSH_STALL_MS + 1000);
+	CHECK_EQ_INT(used_ring(CONSOLE_TX_QUEUE)->idx, FLOOD_CHAINS);
+	CHECK_EQ_INT(b.con.ports[0].counters.bytes_out, PIPE_SIZE);
+	CHECK_EQ_INT(pending(b.out[0]), PIPE_SIZE);
+	snprintf(line, sizeof(line),
+		 "took nothing for %u ms when the VM ended: %u bytes of the guest's output dropped",
+		 CONSOLE_OUTPUT_FLUSH_STALL_MS, FLOOD_BYTES - PIPE_SIZE);
+	CHECK_EQ_INT(log_lines_with(log_pipe[0], line), 1);
+	CHECK(fcntl(b.out[1], F_GETFL) & O_NONBLOCK);
+	console_restore(&b.con);
+	CHECK(!(fcntl(b.out[1], F_GETFL) & O_NONBLOCK));
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+	log_release(log_pipe);
+}
+
+/* O_NONBLOCK belongs to the host's file description, which others share (a
+ * terminal, crun's pipe): set while the VM runs, given back by
+ * console_restore; one that was non-blocking before stays so. */
+static void test_output_blocking_mode(void)
+{
+	struct bench b;
+	int already[2];
+
+	bench_init(&b, -1);
+	CHECK(fcntl(b.out[1], F_GETFL) & O_NONBLOCK);
+	console_restore(&b.con);
+	CHECK(!(fcntl(b.out[1], F_GETFL) & O_NONBLOCK));
+	console_restore(&b.con); /* once given back, left alone */
+	CHECK(!(fcntl(b.out[1], F_GETFL) & O_NONBLOCK));
+	bench_destroy(&b);
+
+	make_pipe(already);
+	CHECK_EQ_INT(fcntl(already[1], F_SETFL, O_NONBLOCK), 0);
+	b = (struct bench){ .in = { -1, -1 }, .out = { already[0], already[1] },
+				.out2 = { -1, -1 } };
+	struct console_port_config port = { .in_fd = -1, .out_fd = already[1] };
+	bench_init_ports(&b, &port, 1, -1);
+	console_restore(&b.con);
+	CHECK(fcntl(already[1], F_GETFL) & O_NONBLOCK);
+	bench_destroy(&b);
 }
 
 /* The VMM's loop, as vm.c wires it: a kick arrives on an eventfd, as do a
@@ -1623,6 +1704,8 @@ int main(void)
 	test_output_backpressure(1ull << VIRTIO_F_VERSION_1);
 	test_output_backpressure((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX));
 	test_output_reader_gone();
+	test_flush_stalled_reader();
+	test_output_blocking_mode();
 	test_stop_while_backed_up();
 	test_output_batches();
 	test_receive();

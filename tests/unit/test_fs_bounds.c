@@ -395,6 +395,37 @@ static void test_waiting_only_setlkw(struct fuse_server *s)
 	CHECK_EQ_INT(reply.error, -EINVAL);
 }
 
+/* ---- the tables' memory ---- */
+
+static long resident_kib(void)
+{
+	long size, resident = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+			resident = -1;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A share's tables are sized for its whole fd budget, here 65,536 nodes and
+ * 16,384 handles (5 MiB), but cost memory only as the guest fills them. */
+static void test_table_memory(void)
+{
+	struct fuse_server_config cfg = { .root_dir = root_dir, .max_fds = 1u << 20 };
+	struct fuse_server *s = NULL;
+	long before = resident_kib(), grown;
+
+	CHECK_EQ_INT(fuse_server_create(&cfg, &s), 0);
+	grown = resident_kib() - before;
+	printf("a server with tables for 65,536 nodes and 16,384 handles: %ld KiB resident\n",
+	       grown);
+	CHECK(before > 0 && grown < 1024);
+	fuse_server_destroy(s);
+}
+
 int main(void)
 {
 	struct fuse_server *s;
@@ -414,6 +445,7 @@ int main(void)
 	test_waiting_only_setlkw(s);
 	fuse_server_destroy(s);
 	test_fd_budget();
+	test_table_memory();
 
 	big_dir_fill(false);
 	CHECK_EQ_INT(rmdir(host_path("big")), 0);

@@ -375,6 +375,18 @@ static void test_forged(struct fuse_server *s)
 	CHECK_EQ_INT(release(s, FUSE_RELEASE, id, fh), 0);
 	forget(s, id, 1);
 	unlink(host_path("forged"));
+	/* chmod'ed on the host, in either listing: a file too (a stand-in's
+	 * host mode stays 0600, whatever the guest's chmod) */
+	host_write("forged", "", 0644);
+	CHECK_EQ_INT(lsetxattr(host_path("forged"), NODE_XATTR, "c 0644 1:3", 10, 0), 0);
+	id = lookup_id(s, ROOT, "forged");
+	CHECK_EQ_INT(getattr(s, id, &a), 0);
+	CHECK_EQ_INT(a.mode, S_IFREG | 0644);
+	CHECK_EQ_INT(listed_type(s, ROOT, false, "forged", NULL), DT_REG);
+	CHECK_EQ_INT(listed_type(s, ROOT, true, "forged", &a), DT_REG);
+	CHECK_EQ_INT(a.mode, S_IFREG | 0644);
+	forget(s, id, 1);
+	unlink(host_path("forged"));
 	/* on a directory: a directory */
 	CHECK_EQ_INT(mkdir(host_path("fdir"), 0755), 0);
 	CHECK_EQ_INT(lsetxattr(host_path("fdir"), NODE_XATTR, "c 0644 1:3", 10, 0), 0);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "devices/ioapic/ioapic.h"
+#include "arch/x86_64/ioapic.h"
 
 static void select_register(struct ioapic *io, uint32_t reg)
 {

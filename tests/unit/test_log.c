@@ -1,6 +1,6 @@
 /* The log: a line per message, and errno as the caller left it, whatever
  * the log's fd is (a pipe makes isatty() fail with ENOTTY). */
-#include "util/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -122,7 +122,7 @@ static void test_refused(void)
 
 	CHECK_EQ_INT(gm_add_anon(&gm, 0, 1 << 20), 0);
 	CHECK_EQ_INT(x86_write_mptable(&gm, 0), -EINVAL);
-	CHECK_EQ_INT(x86_write_mptable(&gm, 17), -EINVAL);
+	CHECK_EQ_INT(x86_write_mptable(&gm, X86_MPTABLE_MAX_CPUS + 1), -EINVAL);
 	CHECK(find_mpf(&gm) == NULL);
 	gm_destroy(&gm);
 	/* base memory not in the guest's memory */
@@ -136,6 +136,7 @@ int main(void)
 	check_table(1);
 	check_table(4);
 	check_table(16);
+	check_table(X86_MPTABLE_MAX_CPUS);
 	test_refused();
 	return CHECK_DONE();
 }

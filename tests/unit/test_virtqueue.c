@@ -102,9 +102,9 @@ static void test_single_buffer(void)
 	CHECK_EQ_INT(virtq_pop(&r.q, r.chain), 1);
 	CHECK_EQ_INT(r.chain->head, 3);
 	CHECK_EQ_INT(r.chain->nr_bufs, 1);
-	CHECK(r.chain->bufs[0].host == guest(BUF_GPA));
-	CHECK_EQ_INT(r.chain->bufs[0].len, 100);
-	CHECK(!r.chain->bufs[0].writable);
+	CHECK(r.chain->bufs[0].iov_base == guest(BUF_GPA));
+	CHECK_EQ_INT(r.chain->bufs[0].iov_len, 100);
+	CHECK_EQ_INT(r.chain->nr_readable, 1);
 	CHECK_EQ_INT(r.chain->readable_bytes, 100);
 	CHECK_EQ_INT(r.chain->writable_bytes, 0);
 	CHECK_EQ_INT(virtq_pop(&r.q, r.chain), 0);
@@ -124,10 +124,11 @@ static void test_multi_buffer_chain(void)
 	CHECK_EQ_INT(virtq_pop(&r.q, r.chain), 1);
 	CHECK_EQ_INT(r.chain->head, 0);
 	CHECK_EQ_INT(r.chain->nr_bufs, 4);
-	CHECK(r.chain->bufs[1].host == guest(BUF_GPA + 0x100));
-	CHECK(r.chain->bufs[2].host == guest(BUF_GPA + 0x200));
-	CHECK(!r.chain->bufs[1].writable);
-	CHECK(r.chain->bufs[2].writable && r.chain->bufs[3].writable);
+	CHECK(r.chain->bufs[1].iov_base == guest(BUF_GPA + 0x100));
+	CHECK(r.chain->bufs[2].iov_base == guest(BUF_GPA + 0x200));
+	CHECK_EQ_INT(r.chain->bufs[3].iov_len, 1);
+	/* the first two readable, the last two writable */
+	CHECK_EQ_INT(r.chain->nr_readable, 2);
 	CHECK_EQ_INT(r.chain->readable_bytes, 48);
 	CHECK_EQ_INT(r.chain->writable_bytes, 513);
 	ring_teardown(&r);
@@ -149,8 +150,8 @@ static void test_indirect(void)
 	CHECK_EQ_INT(virtq_pop(&r.q, r.chain), 1);
 	CHECK_EQ_INT(r.chain->head, 1);
 	CHECK_EQ_INT(r.chain->nr_bufs, 3);
-	CHECK(r.chain->bufs[1].host == guest(BUF_GPA + 0x100));
-	CHECK(r.chain->bufs[2].writable);
+	CHECK(r.chain->bufs[1].iov_base == guest(BUF_GPA + 0x100));
+	CHECK_EQ_INT(r.chain->nr_readable, 2);
 	CHECK_EQ_INT(r.chain->readable_bytes, 30);
 	CHECK_EQ_INT(r.chain->writable_bytes, 30);
 
@@ -162,7 +163,8 @@ static void test_indirect(void)
 	make_available(&r, 4);
 	CHECK_EQ_INT(virtq_pop(&r.q, r.chain), 1);
 	CHECK_EQ_INT(r.chain->nr_bufs, 3);
-	CHECK(r.chain->bufs[2].host == guest(BUF_GPA + 0x500));
+	CHECK(r.chain->bufs[2].iov_base == guest(BUF_GPA + 0x500));
+	CHECK_EQ_INT(r.chain->nr_readable, 2);
 	CHECK_EQ_INT(r.chain->readable_bytes, 16);
 	CHECK_EQ_INT(r.chain->writable_bytes, 64);
 	ring_teardown(&r);

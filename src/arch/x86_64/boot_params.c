@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "arch/x86_64/long_mode.h"
-#include "vmm/cmdline.h"
 
 #define BOOT_FLAG_MAGIC 0xaa55
 #define HDRS_MAGIC 0x53726448 /* "HdrS" */
@@ -34,7 +33,7 @@ int x86_check_boot_info(const struct guest_memory *gm, const struct x86_boot_inf
 {
 	const char *cmdline;
 
-	if (info->cmdline_len >= CMDLINE_SIZE)
+	if (info->cmdline_len >= X86_CMDLINE_SIZE)
 		return -E2BIG;
 	cmdline = gm_ptr(gm, info->cmdline_gpa, info->cmdline_len + 1ull);
 	if (!cmdline || cmdline[info->cmdline_len] != '\0')

@@ -8,7 +8,7 @@
 #include <asm/e820.h>
 
 #include "arch/x86_64/layout.h"
-#include "vmm/guest_mem.h"
+#include "base/guest_mem.h"
 
 /* Low RAM, the EBDA and BIOS areas (reserved), RAM from 1 MiB, RAM from 4 GiB. */
 #define X86_E820_MAX_ENTRIES 5
@@ -32,7 +32,7 @@ struct x86_boot_info {
 
 /* 0, or -EFAULT when the command line (with its NUL) or the initramfs is not
  * in guest memory, -E2BIG when the command line exceeds the guest's
- * CMDLINE_SIZE: the checks of every boot protocol. */
+ * X86_CMDLINE_SIZE: the checks of every boot protocol. */
 int x86_check_boot_info(const struct guest_memory *gm, const struct x86_boot_info *info);
 
 /* Check info with x86_check_boot_info(), then write the zero page at

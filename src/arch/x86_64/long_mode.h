@@ -7,7 +7,7 @@
 
 #include <linux/kvm.h>
 
-#include "vmm/guest_mem.h"
+#include "base/guest_mem.h"
 
 #define X86_GDT_ADDR 0x500
 #define X86_IDT_ADDR 0x520
@@ -18,6 +18,8 @@
 #define X86_PD_ADDR 0xb000 /* one page directory per GiB, up to 0xefff */
 #define X86_IDENTITY_MAP_GIB 4
 #define X86_CMDLINE_ADDR 0x20000
+/* The guest kernel's COMMAND_LINE_SIZE on x86, terminating NUL included. */
+#define X86_CMDLINE_SIZE 2048
 
 #define X86_GDT_CODE_SEL 0x08
 #define X86_GDT_DATA_SEL 0x10

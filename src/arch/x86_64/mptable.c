@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/vm_config.h"
-
 /* The layouts of the MP specification 1.4, chapter 4. */
 struct mpf_intel {
 	char signature[4]; /* "_MP_" */
@@ -92,7 +90,7 @@ enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 
 #define MPTABLE_MAX_SIZE \
 	(sizeof(struct mpf_intel) + sizeof(struct mpc_table) + \
-	 VM_MAX_VCPUS * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) + \
+	 X86_MPTABLE_MAX_CPUS * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) + \
 	 sizeof(struct mpc_ioapic) + (ISA_IRQS + 2) * sizeof(struct mpc_intsrc))
 
 _Static_assert(MPTABLE_MAX_SIZE <= X86_EBDA_END - X86_EBDA_START, "MP table outgrows the EBDA");
@@ -154,7 +152,7 @@ int x86_write_mptable(const struct guest_memory *gm, unsigned int nr_cpus)
 		.specification = MP_SPEC_1_4,
 	};
 
-	if (nr_cpus == 0 || nr_cpus > VM_MAX_VCPUS)
+	if (nr_cpus == 0 || nr_cpus > X86_MPTABLE_MAX_CPUS)
 		return -EINVAL;
 
 	for (unsigned int cpu = 0; cpu < nr_cpus; cpu++) {

@@ -13,7 +13,7 @@
 
 #include "arch/x86_64/boot_params.h"
 #include "arch/x86_64/layout.h"
-#include "vmm/guest_mem.h"
+#include "base/guest_mem.h"
 
 /* No Xen headers are installed: the ABI of xen/include/public/arch-x86/hvm/start_info.h
  * and xen/include/public/elfnote.h, version 1. */

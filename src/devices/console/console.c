@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 
-#include "util/log.h"
+#include "base/log.h"
+#include "guest_abi.h"
 
 /* Control messages a port owes the guest, sent lowest bit first: the order
  * the protocol needs (a port exists before it is named or opened). */
@@ -237,17 +239,17 @@ static bool take_chain(struct console *c, struct console_port *p)
 	const struct virtq_chain *chain = c->chain;
 	uint64_t skip = p->tx_taken;
 
-	for (unsigned int i = 0; i < chain->nr_bufs && !chain->bufs[i].writable; i++) {
-		const struct virtq_buf *b = &chain->bufs[i];
+	for (unsigned int i = 0; i < chain->nr_readable; i++) {
+		const struct iovec *b = &chain->bufs[i];
 		uint32_t room = console_output_room(&p->output), left, n;
 
-		if (skip >= b->len) {
-			skip -= b->len;
+		if (skip >= b->iov_len) {
+			skip -= b->iov_len;
 			continue;
 		}
-		left = b->len - skip;
+		left = b->iov_len - skip;
 		n = left < room ? left : room;
-		console_output_put(&p->output, (const uint8_t *)b->host + skip, n);
+		console_output_put(&p->output, (const uint8_t *)b->iov_base + skip, n);
 		p->tx_taken += n;
 		skip = 0;
 		if (n < left)
@@ -291,8 +293,9 @@ static uint64_t take_chains(struct console *c, struct console_port *p, bool *mor
  * then the guest's chains into the buffer and on, until the ring is empty,
  * the fd full (it is then watched for room, and the chains not taken wait
  * in the ring: the guest's backpressure) or a batch done. all: no batch
- * limit, for the final flush. */
-static void transmit(struct console *c, unsigned int port, bool all)
+ * limit, for the final flush. Returns the bytes taken from the guest (or
+ * discarded, where the output ended). */
+static uint64_t transmit(struct console *c, unsigned int port, bool all)
 {
 	struct console_port *p = &c->ports[port];
 	struct virtq *q = &c->queues[tx_queue_of(port)];
@@ -311,6 +314,7 @@ static void transmit(struct console *c, unsigned int port, bool all)
 		console_output_watch(&p->output);
 	if (pushed)
 		virtio_signal_used(&c->vdev, q);
+	return taken;
 }
 
 static bool wants_input(const struct console *c, const struct console_port *p)
@@ -334,22 +338,21 @@ enum receive_result {
 	RECEIVE_DONE,	      /* a chain went back, with data or with no room for any */
 };
 
+/* A chain's writable buffers go to readv() as they are. */
+_Static_assert(CONSOLE_QUEUE_SIZE <= IOV_MAX, "a chain of the rx queue must fit one readv");
+
 /* Move what is ready on the port's input into the guest's next receive
  * buffer. With no buffer to fill, the input waits where it is until the
  * guest offers one (its kick comes to console_queue_notify). */
 static enum receive_result receive(struct console *c, struct console_port *p)
 {
 	struct virtq *q = &c->queues[rx_queue_of(p - c->ports)];
-	struct iovec iov[16];
-	unsigned int n = 0;
 	ssize_t len = 0;
 
 	if (!wants_input(c, p) || virtio_pop(&c->vdev, q, c->chain) != 1)
 		return RECEIVE_STOPPED;
-	for (unsigned int i = 0; i < c->chain->nr_bufs && n < 16; i++) {
-		if (c->chain->bufs[i].writable)
-			iov[n++] = (struct iovec){ c->chain->bufs[i].host, c->chain->bufs[i].len };
-	}
+	const struct iovec *iov = c->chain->bufs + c->chain->nr_readable;
+	unsigned int n = c->chain->nr_bufs - c->chain->nr_readable;
 	if (n == 0) {
 		/* A chain with no room goes back empty; the input stays for the next. */
 		virtq_push(q, c->chain->head, 0);
@@ -508,7 +511,7 @@ static bool is_terminal(int fd)
 unsigned int console_stdio_ports(int in, int out, int err, struct console_port_config *console,
 				 struct console_port_config named[3], int *term_fd)
 {
-	static const char *const names[] = { "krun-stdin", "krun-stdout", "krun-stderr" };
+	static const char *const names[] = { KRUN_PORT_STDIN, KRUN_PORT_STDOUT, KRUN_PORT_STDERR };
 	const int fds[] = { in, out, err };
 	unsigned int n = 0;
 
@@ -651,6 +654,23 @@ void console_interrupt(struct console *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The final flush met a reader that takes nothing: what the port holds and
+ * what the guest still queued for it are dropped, and said. */
+static void drop_stalled_output(struct console *c, unsigned int port)
+{
+	struct console_port *p = &c->ports[port];
+	uint64_t partly_taken = p->tx_taken, dropped = console_output_abandon(&p->output);
+
+	/* The guest's chains are discarded, the one partly in the buffer whole:
+	 * its bytes taken count once. */
+	p->tx_taken = 0;
+	dropped += transmit(c, port, true);
+	dropped = dropped > partly_taken ? dropped - partly_taken : 0;
+	LOG_WRN("console: the host's reader of port %s took nothing for %u ms when the VM ended: "
+		"%llu bytes of the guest's output dropped",
+		port_label(p), CONSOLE_OUTPUT_FLUSH_STALL_MS, (unsigned long long)dropped);
+}
+
 void console_flush(struct console *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -659,9 +679,15 @@ void console_flush(struct console *c)
 
 		transmit(c, i, true);
 		while (console_output_open(o) && o->len > 0) {
+			bool room;
+
 			pthread_mutex_unlock(&c->lock);
-			console_output_wait(o);
+			room = console_output_wait(o);
 			pthread_mutex_lock(&c->lock);
+			if (!room) {
+				drop_stalled_output(c, i);
+				break;
+			}
 			transmit(c, i, true);
 		}
 	}

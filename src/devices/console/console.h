@@ -35,9 +35,9 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "base/event_loop.h"
 #include "devices/console/output.h"
 #include "virtio/device.h"
-#include "vmm/event_loop.h"
 
 #define CONSOLE_MAX_PORTS 4
 #define CONSOLE_PORT_NAME_MAX 31
@@ -129,7 +129,9 @@ void console_interrupt(struct console *c);
 /* Write out whatever the guest queued and has not been written yet: called
  * when the VM stops so nothing the guest wrote is lost. Unlike everything
  * else here, it waits for a slow reader (without the lock), as any writer to
- * a pipe does; a reader that went away ends it. */
+ * a pipe does; a reader that went away ends it, and one that takes nothing
+ * for CONSOLE_OUTPUT_FLUSH_STALL_MS loses the rest (a warning says how
+ * many bytes). */
 void console_flush(struct console *c);
 /* Give the terminal its settings back, and the outputs their blocking mode:
  * after console_flush, when the VM is over. */

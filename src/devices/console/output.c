@@ -9,6 +9,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+
 int console_output_init(struct console_output *o, int fd, struct event_loop *loop,
 			event_handler_fn on_room, void *opaque)
 {
@@ -114,12 +116,32 @@ ssize_t console_output_write(struct console_output *o)
 	return total;
 }
 
-void console_output_wait(const struct console_output *o)
+static int64_t monotonic_ms(void)
+{
+	return monotonic_ns() / 1000000;
+}
+
+bool console_output_wait(const struct console_output *o)
 {
 	struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+	int64_t deadline = monotonic_ms() + CONSOLE_OUTPUT_FLUSH_STALL_MS, left;
+	int n;
 
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
+	do {
+		left = deadline - monotonic_ms();
+		n = poll(&p, 1, left > 0 ? (int)left : 0);
+	} while (n < 0 && errno == EINTR);
+	/* an error or a hang-up is for the write that follows to find */
+	return n != 0;
+}
+
+uint32_t console_output_abandon(struct console_output *o)
+{
+	uint32_t dropped = o->len;
+
+	if (console_output_open(o))
+		end_output(o);
+	return dropped;
 }
 
 void console_output_restore(struct console_output *o)

@@ -10,11 +10,12 @@
  * dropped, and whatever the guest writes from then on is discarded.
  *
  * O_NONBLOCK belongs to the open file description, which the host's other
- * holders share (the shell's terminal, the other end of a pipeline, this
- * process's log on stderr): it is set for the VM's run only, and cleared by
- * console_output_restore where it was not set before. An fd epoll cannot
- * watch (a regular file, /dev/null) never makes a writer wait long and is
- * written as it is.
+ * holders share (the shell's terminal, the other end of a pipeline such as
+ * crun's, this process's log on stderr): it is set for the VM's run only,
+ * and cleared by console_output_restore where it was not set before, when
+ * the VM ends (vm_flush) or is torn down. Only a VMM killed by a signal
+ * leaves it set. An fd epoll cannot watch (a regular file, /dev/null)
+ * never makes a writer wait long and is written as it is.
  *
  * Not locked here: the console's lock guards all of it. */
 #ifndef KRUN_DEVICES_CONSOLE_OUTPUT_H
@@ -24,11 +25,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 
 /* Per port with an output: the host memory a guest's console output can
- * hold. Past it the guest's transmit buffers wait in its ring. */
+ * hold. Past it the guest's transmit buffers wait in its ring. (The fuzz
+ * build makes it and the stall below small, tests/fuzz/meson.build, so that
+ * short inputs reach them.) */
+#ifndef CONSOLE_OUTPUT_BUFFER
 #define CONSOLE_OUTPUT_BUFFER (64 * 1024)
+#endif
+/* How long the final flush waits for room before it drops what is left: a
+ * host reader that takes nothing for this long must not keep the VMM
+ * (krun_start_enter's caller) from ending. */
+#ifndef CONSOLE_OUTPUT_FLUSH_STALL_MS
+#define CONSOLE_OUTPUT_FLUSH_STALL_MS 2000
+#endif
 
 struct console_output {
 	int fd;		       /* our duplicate of the host's fd, or -1: no output */
@@ -60,9 +71,13 @@ ssize_t console_output_write(struct console_output *o);
  * if it already can): also how a caller that stops early for fairness comes
  * back. Nothing where the fd is not watched. */
 void console_output_watch(struct console_output *o);
-/* Block until the fd can take more: for the final flush only, never on the
- * event loop. */
-void console_output_wait(const struct console_output *o);
+/* Block until the fd can take more, for the final flush only, never on the
+ * event loop: false when it could not within CONSOLE_OUTPUT_FLUSH_STALL_MS
+ * (a reader that stopped reading, or never started). */
+bool console_output_wait(const struct console_output *o);
+/* Give up on a reader that takes nothing: the output ends, as on a write
+ * error. How many bytes waited, now dropped. */
+uint32_t console_output_abandon(struct console_output *o);
 /* The fd's file description as it was (O_NONBLOCK). */
 void console_output_restore(struct console_output *o);
 void console_output_destroy(struct console_output *o);

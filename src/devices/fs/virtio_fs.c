@@ -6,7 +6,7 @@
 #include <string.h>
 #include <linux/virtio_ids.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 static struct virtio_fs *fs_of(struct virtio_device *dev)
 {
@@ -76,7 +76,7 @@ static bool start_waiting(struct virtio_fs_worker *w, unsigned int nr_in, unsign
 		*wr = (struct virtio_fs_waiting){
 			.w = w, .head = w->chain->head, .nr_in = nr_in, .nr_out = nr_out,
 		};
-		memcpy(wr->iov, w->iov, nr * sizeof(wr->iov[0]));
+		memcpy(wr->iov, w->chain->bufs, nr * sizeof(wr->iov[0]));
 		pthread_attr_setstacksize(&attr, VIRTIO_FS_WAITING_STACK);
 		pthread_mutex_lock(&w->lock);
 		ret = pthread_create(&wr->thread, &attr, waiting_thread, wr);
@@ -134,20 +134,14 @@ static void serve_queue(struct virtio_fs_worker *w)
 	bool pushed = push_waited(w);
 
 	while (virtio_pop(&fs->vdev, q, w->chain) == 1) {
-		unsigned int nr_in = 0, nr_out = 0;
-		for (unsigned int i = 0; i < w->chain->nr_bufs; i++) {
-			const struct virtq_buf *b = &w->chain->bufs[i];
-			w->iov[i] = (struct iovec){ b->host, b->len };
-			if (b->writable)
-				nr_out++;
-			else
-				nr_in++;
-		}
+		const struct iovec *iov = w->chain->bufs;
+		unsigned int nr_in = w->chain->nr_readable, nr_out = w->chain->nr_bufs - nr_in;
+
 		fs->counters.requests++;
 		/* Its buffers stay the device's until the reply is pushed. */
-		if (fuse_server_request_may_wait(w->iov, nr_in) && start_waiting(w, nr_in, nr_out))
+		if (fuse_server_request_may_wait(iov, nr_in) && start_waiting(w, nr_in, nr_out))
 			continue;
-		ssize_t written = fuse_server_handle(fs->server, w->iov, nr_in, w->iov + nr_in, nr_out);
+		ssize_t written = fuse_server_handle(fs->server, iov, nr_in, iov + nr_in, nr_out);
 		virtq_push(q, w->chain->head, reply_length(fs, written));
 		pushed = true;
 	}
@@ -328,8 +322,7 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0)
 			return ret;
 		w->chain = virtq_chain_alloc(&fs->queues[i]);
-		w->iov = calloc(VIRTIO_FS_QUEUE_SIZE, sizeof(*w->iov));
-		if (!w->chain || !w->iov)
+		if (!w->chain)
 			return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
@@ -349,7 +342,6 @@ void virtio_fs_destroy(struct virtio_fs *fs)
 	end_workers(fs);
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
 		free(fs->workers[i].chain);
-		free(fs->workers[i].iov);
 		pthread_mutex_destroy(&fs->workers[i].lock);
 		pthread_cond_destroy(&fs->workers[i].kicked);
 		pthread_cond_destroy(&fs->workers[i].idle);

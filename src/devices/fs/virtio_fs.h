@@ -58,7 +58,6 @@ struct virtio_fs_worker {
 	int run_ret;
 	struct virtio_fs_waiting *waiting; /* under lock: running or done */
 	struct virtq_chain *chain;
-	struct iovec *iov; /* room for a whole chain */
 };
 
 struct virtio_fs_counters {

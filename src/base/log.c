@@ -1,12 +1,13 @@
-#include "util/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "base/clock.h"
 
 static _Atomic int current_level = LOG_ERROR;
 static _Atomic int log_fd = -1;
@@ -68,9 +69,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 bool log_ratelimit_allow(struct log_ratelimit *rl)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+	uint64_t now = monotonic_ns();
 
 	if (now - rl->window_start_ns >= 1000000000u) {
 		if (rl->suppressed)

@@ -1,8 +1,8 @@
 /* The VMM's one event loop (epoll), run on the thread that called
  * krun_start_enter: device notifications (ioeventfds), console input and the
  * stop request all arrive here. Handlers run on this thread only. */
-#ifndef KRUN_VMM_EVENT_LOOP_H
-#define KRUN_VMM_EVENT_LOOP_H
+#ifndef KRUN_BASE_EVENT_LOOP_H
+#define KRUN_BASE_EVENT_LOOP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * local APICs, and this model keeps the registers the guest programs. It
  * never delivers an interrupt itself: each pin's redirection entry becomes
  * the MSI that KVM sends when the pin's irqfd fires (ioapic_pin_msi). */
-#ifndef KRUN_DEVICES_IOAPIC_H
-#define KRUN_DEVICES_IOAPIC_H
+#ifndef KRUN_ARCH_X86_64_IOAPIC_H
+#define KRUN_ARCH_X86_64_IOAPIC_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "vmm/vm_config.h"
+#include "config/vm_config.h"
 
 #include <stdlib.h>
 #include <string.h>

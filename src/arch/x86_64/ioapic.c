@@ -1,4 +1,4 @@
-#include "devices/ioapic/ioapic.h"
+#include "arch/x86_64/ioapic.h"
 
 #include <string.h>
 

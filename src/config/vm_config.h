@@ -1,8 +1,8 @@
 /* What a client asked for, recorded and validated by the API layer, and the
  * only input of vmm_start(). Strings and arrays are owned copies (freed by
  * vm_config_free()), so a client may free its own right after each call. */
-#ifndef KRUN_VMM_VM_CONFIG_H
-#define KRUN_VMM_VM_CONFIG_H
+#ifndef KRUN_CONFIG_VM_CONFIG_H
+#define KRUN_CONFIG_VM_CONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +41,9 @@ struct vm_config {
 	uint32_t ram_mib;
 	bool split_irqchip;
 	bool nested_virt;
+	/* The KVM device; NULL: /dev/kvm. Set by the unit tests only (no API
+	 * sets it), to reach each way opening KVM fails on any machine. */
+	const char *kvm_path;
 
 	/* kernel: from libkrunfw.so.5 unless kernel_path is set */
 	char *kernel_path;
@@ -76,9 +79,5 @@ struct vm_config {
 void vm_config_free(struct vm_config *cfg);
 /* Free a NULL-terminated array of owned strings; NULL is fine. */
 void vm_strv_free(char **strv);
-
-/* Build and run the VM. Returns -errno only if the VM could not be started;
- * otherwise it ends the process with the guest's exit status. */
-int vmm_start(struct vm_config *cfg);
 
 #endif

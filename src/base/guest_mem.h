@@ -4,8 +4,8 @@
  * overflow-checked "guest range to host pointer" translation. Guest addresses
  * and lengths are untrusted; a NULL return is the only answer to a range that
  * is not wholly inside one region. */
-#ifndef KRUN_VMM_GUEST_MEM_H
-#define KRUN_VMM_GUEST_MEM_H
+#ifndef KRUN_BASE_GUEST_MEM_H
+#define KRUN_BASE_GUEST_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * stderr or the fd given to krun_init_log(). The level is process-wide, as in
  * libkrun. Anything a guest can trigger goes through LOG_RATELIMITED so a
  * hostile guest cannot flood the host's log. */
-#ifndef KRUN_UTIL_LOG_H
-#define KRUN_UTIL_LOG_H
+#ifndef KRUN_BASE_LOG_H
+#define KRUN_BASE_LOG_H
 
 #include <stdbool.h>
 #include <stdint.h>
