@@ -189,6 +189,70 @@ int32_t krun_disable_implicit_console(uint32_t ctx_id);
 int32_t krun_add_virtio_console_default(uint32_t ctx_id, int input_fd, int output_fd,
 					int err_fd);
 
+/* ---- Network interfaces (virtio-net) ------------------------------------ */
+
+/* flags: NET_FLAG_VFKIT sends the 4 bytes "VFKT" once connected, as gvproxy
+ * in vfkit mode expects (krun_add_net_unixgram with a path only);
+ * NET_FLAG_DHCP_CLIENT has the guest's init ask DHCP for its address. */
+#define NET_FLAG_VFKIT (1 << 0)
+#define NET_FLAG_DHCP_CLIENT (1 << 1)
+
+/* features: the virtio-net offloads to offer the guest, each the bit of the
+ * same name in linux/virtio_net.h. CSUM and HOST_* let the guest send
+ * frames with a checksum left to fill or to be segmented; GUEST_* let it
+ * receive them. */
+#define NET_FEATURE_CSUM (1 << 0)
+#define NET_FEATURE_GUEST_CSUM (1 << 1)
+#define NET_FEATURE_GUEST_TSO4 (1 << 7)
+#define NET_FEATURE_GUEST_TSO6 (1 << 8)
+#define NET_FEATURE_GUEST_UFO (1 << 10)
+#define NET_FEATURE_HOST_TSO4 (1 << 11)
+#define NET_FEATURE_HOST_TSO6 (1 << 12)
+#define NET_FEATURE_HOST_UFO (1 << 14)
+
+/* What the deprecated krun_set_passt_fd and krun_set_gvproxy_path offer. */
+#define COMPAT_NET_FEATURES (NET_FEATURE_CSUM | NET_FEATURE_GUEST_CSUM | \
+			     NET_FEATURE_GUEST_TSO4 | NET_FEATURE_GUEST_UFO | \
+			     NET_FEATURE_HOST_TSO4 | NET_FEATURE_HOST_UFO)
+
+/* Add a network interface whose Ethernet frames travel over a stream
+ * socket, each after its length as 4 big-endian bytes (passt,
+ * socket_vmnet): connect to the listening socket at c_path, or use the
+ * connected socket fd; exactly one of them (the other NULL or -1). c_mac:
+ * the interface's 6-byte unicast MAC address. Interfaces appear in the
+ * guest as eth0, eth1, ... in the order added, up to 8. flags:
+ * NET_FLAG_DHCP_CLIENT only. */
+int32_t krun_add_net_unixstream(uint32_t ctx_id, const char *c_path, int fd,
+				uint8_t *const c_mac, uint32_t features, uint32_t flags);
+
+/* The same over a datagram socket, one frame per datagram (gvproxy,
+ * vmnet-helper). With c_path the library binds a socket of its own beside
+ * it (krun-net-PID-N.sock), connects it there and enlarges its buffers.
+ * flags: NET_FLAG_VFKIT and NET_FLAG_DHCP_CLIENT. */
+int32_t krun_add_net_unixgram(uint32_t ctx_id, const char *c_path, int fd,
+			      uint8_t *const c_mac, uint32_t features, uint32_t flags);
+
+/* The same on the host's tap interface c_tap_name (made if missing, which
+ * takes CAP_NET_ADMIN), with virtio-net headers on its frames so the
+ * offloads the guest takes reach the host's stack. The guest-side offloads
+ * (GUEST_TSO4, GUEST_TSO6, GUEST_UFO) need NET_FEATURE_GUEST_CSUM. flags:
+ * NET_FLAG_DHCP_CLIENT only. */
+int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac,
+			 uint32_t features, uint32_t flags);
+
+/* DEPRECATED: krun_add_net_unixstream. The one interface, over the
+ * connected stream socket fd, with COMPAT_NET_FEATURES and the MAC of
+ * krun_set_net_mac (5a:94:ef:e4:0c:ee unless set). Not with krun_add_net_*. */
+int32_t krun_set_passt_fd(uint32_t ctx_id, int fd);
+
+/* DEPRECATED: krun_add_net_unixgram. The one interface, to gvproxy's vfkit
+ * datagram socket at c_path (with NET_FLAG_VFKIT), as krun_set_passt_fd
+ * otherwise. */
+int32_t krun_set_gvproxy_path(uint32_t ctx_id, char *c_path);
+
+/* The MAC address of the deprecated calls' interface (6 bytes). */
+int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
+
 /* ---- Start -------------------------------------------------------------- */
 
 /* Build the VM from the context and run it on the calling thread. The

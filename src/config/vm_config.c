@@ -27,5 +27,7 @@ void vm_config_free(struct vm_config *cfg)
 		free(cfg->shares[i].tag);
 		free(cfg->shares[i].path);
 	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		free(cfg->nets[i].path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -18,6 +18,8 @@
 #define VM_ROOT_TAG "/dev/root"
 /* virtio-fs tags are at most this long (struct virtio_fs_config). */
 #define VM_MAX_TAG_LEN 36
+/* Network interfaces: eth0 to eth7. */
+#define VM_MAX_NETS 8
 
 enum vm_kernel_format {
 	VM_KERNEL_RAW = 0, /* a flat image like the one libkrunfw hands out */
@@ -34,6 +36,28 @@ struct vm_share {
 	char *path;
 	uint64_t shm_size; /* the DAX window asked for: recorded, not mapped yet */
 	bool read_only;
+};
+
+/* How a network interface's frames reach the host. */
+enum vm_net_backend {
+	VM_NET_UNIXSTREAM, /* a stream socket, each frame after its length */
+	VM_NET_UNIXGRAM,   /* a datagram socket, a frame per datagram */
+	VM_NET_TAP,	   /* a tap interface */
+};
+
+/* struct vm_net's flags: libkrun.h's NET_FLAG_* values. */
+#define VM_NET_FLAG_VFKIT (1u << 0)	  /* greet a datagram peer with "VFKT" */
+#define VM_NET_FLAG_DHCP_CLIENT (1u << 1) /* the guest's init asks DHCP */
+
+/* A virtio-net interface, checked by the API layer. */
+struct vm_net {
+	enum vm_net_backend backend;
+	char *path; /* the socket to connect to, or the tap's name; NULL with fd */
+	int fd;	    /* a connected socket (the client's), or -1 */
+	uint8_t mac[6];
+	uint32_t features; /* NET_FEATURE_*: virtio-net feature bits to offer */
+	uint32_t flags;	   /* VM_NET_FLAG_* */
+	bool legacy;	   /* set by krun_set_passt_fd or krun_set_gvproxy_path */
 };
 
 struct vm_config {
@@ -73,6 +97,12 @@ struct vm_config {
 	char *console_output; /* file for the implicit console's output */
 	unsigned int nr_consoles;
 	struct vm_console consoles[VM_MAX_CONSOLES];
+
+	/* network interfaces, eth0 first */
+	unsigned int nr_nets;
+	struct vm_net nets[VM_MAX_NETS];
+	bool has_legacy_mac; /* krun_set_net_mac was called: legacy_mac */
+	uint8_t legacy_mac[6];
 };
 
 /* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */

@@ -7,14 +7,17 @@
 #include "base/log.h"
 #include "devices/console/stdio.h"
 #include "devices/fs/share.h"
+#include "devices/net/net.h"
 
 /* The order is the guest's: devices take MMIO slots as they are made and
  * the guest probes the slots in order, so the consoles come first (the
  * kernel's console is the first hvc it finds, and what it says from then on
- * is seen) and the shares after them, in the order they were added. */
+ * is seen), the shares after them, in the order they were added, then the
+ * network interfaces, which the guest names eth0, eth1, ... as it finds them. */
 const struct device_kind device_kinds[] = {
 	{ "console", stdio_console_count, stdio_console_create },
 	{ "virtio-fs", fs_share_count, fs_share_create },
+	{ "virtio-net", net_count, net_create },
 };
 const unsigned int nr_device_kinds = sizeof(device_kinds) / sizeof(device_kinds[0]);
 

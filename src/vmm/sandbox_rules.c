@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 
 #ifndef __NR_fchmodat2
@@ -74,6 +75,10 @@ static const struct sandbox_rule vcpu[] = {
 	 * the terminal's size and its input, writes what it can of its output
 	 * (never waiting: the fd is non-blocking) and re-arms the watches */
 	ALLOW_IOCTL(TIOCGWINSZ), ALLOW(readv), ALLOW(writev), ALLOW(epoll_ctl),
+	/* a network interface's activation gives its tap the offloads the
+	 * guest's driver took; its frames move as the console's bytes do
+	 * (readv, writev, and every thread's write) */
+	ALLOW_IOCTL(TUNSETOFFLOAD),
 };
 
 /* A virtio-fs worker: every file operation of src/fs/. Its lock waiters

@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -500,6 +503,141 @@ static void test_shares(void)
 	CHECK(ret == -ENOTSUP || (ret == 0 && init_len > 4 && !memcmp(init, "\177ELF", 4)));
 }
 
+/* A listening socket of type at a fresh path, for the calls that want one. */
+static const char *socket_path(int type, int *fd)
+{
+	static char path[64];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	snprintf(path, sizeof(path), "/tmp/test-api-net-%d-%d.sock", (int)getpid(), type);
+	unlink(path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	*fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(bind(*fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return path;
+}
+
+static void test_net(void)
+{
+	uint32_t ctx = new_ctx();
+	uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 1 };
+	uint8_t multicast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+	uint8_t zero[6] = { 0 };
+	int stream[2], gram[2], sfd, gfd;
+	const char *spath, *gpath;
+	struct vm_config *cfg;
+	char sbuf[64], gbuf[64];
+
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stream), 0);
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, gram), 0);
+	snprintf(sbuf, sizeof(sbuf), "%s", socket_path(SOCK_STREAM, &sfd));
+	snprintf(gbuf, sizeof(gbuf), "%s", socket_path(SOCK_DGRAM, &gfd));
+	spath = sbuf;
+	gpath = gbuf;
+
+	/* path and fd: exactly one */
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, stream[0], mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("give a socket path or a descriptor, not both");
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, -1, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("give a socket path or a descriptor");
+	/* a path that is no socket, a descriptor of the wrong kind */
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, "/etc/passwd", -1, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("/etc/passwd is not a socket");
+	CHECK_EQ_INT(krun_add_net_unixgram(ctx, "/nonexistent.sock", -1, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("/nonexistent.sock is not a socket");
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, gram[0], mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("a stream one is needed");
+	CHECK_EQ_INT(krun_add_net_unixgram(ctx, NULL, stream[0], mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("a datagram one is needed");
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, STDIN_FILENO, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("is not a socket");
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, 1000, mac, 0, 0), -EBADF);
+	CHECK_LOGGED("fd 1000 is not open");
+	/* MACs */
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, -1, NULL, 0, 0), -EINVAL);
+	CHECK_LOGGED("the MAC address is NULL");
+	CHECK_EQ_INT(krun_add_net_unixgram(ctx, gpath, -1, multicast, 0, 0), -EINVAL);
+	CHECK_LOGGED("01:00:5e:00:00:01 is a multicast address");
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "tap0", zero, 0, 0), -EINVAL);
+	CHECK_LOGGED("the MAC address is all zeros");
+	/* unknown bits; flags each backend does not take */
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, -1, mac, 1u << 5, 0), -EINVAL);
+	CHECK_LOGGED("unknown feature bits 0x20");
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, -1, mac, 0, NET_FLAG_VFKIT), -EINVAL);
+	CHECK_LOGGED("unknown flag bits 0x1");
+	CHECK_EQ_INT(krun_add_net_unixgram(ctx, gpath, -1, mac, 0, 1u << 2), -EINVAL);
+	CHECK_LOGGED("unknown flag bits 0x4");
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "tap0", mac, 0, NET_FLAG_VFKIT), -EINVAL);
+	CHECK_LOGGED("unknown flag bits 0x1");
+	/* tap names; guest offloads without guest checksums */
+	CHECK_EQ_INT(krun_add_net_tap(ctx, NULL, mac, 0, 0), -EINVAL);
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "", mac, 0, 0), -EINVAL);
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "sixteen-bytes-xx", mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("a tap's name must be 1 to 15 bytes");
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "tap0", mac, NET_FEATURE_GUEST_TSO4, 0), -EINVAL);
+	CHECK_LOGGED("need GUEST_CSUM");
+	CHECK_EQ_INT(krun_add_net_unixstream(NO_CTX, spath, -1, mac, 0, 0), -ENOENT);
+
+	/* eth0 to eth7, in order; no ninth; no deprecated call after them */
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, -1, mac, COMPAT_NET_FEATURES,
+					     NET_FLAG_DHCP_CLIENT), 0);
+	CHECK_EQ_INT(krun_add_net_unixgram(ctx, NULL, gram[0], mac, NET_FEATURE_HOST_TSO6,
+					   NET_FLAG_VFKIT), 0);
+	CHECK_EQ_INT(krun_add_net_tap(ctx, "tap0", mac, NET_FEATURE_GUEST_CSUM |
+				      NET_FEATURE_GUEST_TSO6, 0), 0);
+	for (int i = 3; i < VM_MAX_NETS; i++)
+		CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, stream[0], mac, 0, 0), 0);
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, NULL, stream[0], mac, 0, 0), -ENOSPC);
+	CHECK_LOGGED("at most 8 network interfaces");
+	CHECK_EQ_INT(krun_set_passt_fd(ctx, stream[0]), -EINVAL);
+	CHECK_LOGGED("krun_add_net_* added interfaces already");
+	cfg = config_of(ctx);
+	CHECK_EQ_INT(cfg->nr_nets, VM_MAX_NETS);
+	CHECK(cfg->nets[0].backend == VM_NET_UNIXSTREAM && !strcmp(cfg->nets[0].path, spath) &&
+	      cfg->nets[0].fd == -1 && cfg->nets[0].features == COMPAT_NET_FEATURES &&
+	      cfg->nets[0].flags == VM_NET_FLAG_DHCP_CLIENT && !memcmp(cfg->nets[0].mac, mac, 6));
+	CHECK(cfg->nets[1].backend == VM_NET_UNIXGRAM && !cfg->nets[1].path &&
+	      cfg->nets[1].fd == gram[0] && cfg->nets[1].flags == VM_NET_FLAG_VFKIT);
+	CHECK(cfg->nets[2].backend == VM_NET_TAP && !strcmp(cfg->nets[2].path, "tap0"));
+	CHECK(!cfg->nets[0].legacy && cfg->nets[7].fd == stream[0]);
+	done();
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+
+	/* The deprecated calls: one interface, libkrun's MAC unless set. */
+	ctx = new_ctx();
+	CHECK_EQ_INT(krun_set_passt_fd(ctx, -1), -EINVAL);
+	CHECK_EQ_INT(krun_set_passt_fd(ctx, gram[0]), -EINVAL);
+	CHECK_EQ_INT(krun_set_gvproxy_path(ctx, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_gvproxy_path(ctx, "/etc/passwd"), -EINVAL);
+	CHECK_LOGGED("/etc/passwd is not a socket");
+	CHECK_EQ_INT(krun_set_net_mac(ctx, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_passt_fd(ctx, stream[0]), 0);
+	cfg = config_of(ctx);
+	CHECK(cfg->nr_nets == 1 && cfg->nets[0].legacy && cfg->nets[0].fd == stream[0] &&
+	      cfg->nets[0].features == COMPAT_NET_FEATURES &&
+	      !memcmp(cfg->nets[0].mac, "\x5a\x94\xef\xe4\x0c\xee", 6));
+	done();
+	CHECK_EQ_INT(krun_set_net_mac(ctx, mac), 0);
+	CHECK_EQ_INT(krun_set_gvproxy_path(ctx, (char *)gpath), 0);
+	CHECK_EQ_INT(krun_add_net_unixstream(ctx, spath, -1, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("set the one interface already");
+	cfg = config_of(ctx);
+	CHECK(cfg->nr_nets == 1 && cfg->nets[0].backend == VM_NET_UNIXGRAM &&
+	      !strcmp(cfg->nets[0].path, gpath) && cfg->nets[0].flags == VM_NET_FLAG_VFKIT &&
+	      !memcmp(cfg->nets[0].mac, mac, 6));
+	done();
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+
+	unlink(spath);
+	unlink(gpath);
+	for (int i = 0; i < 2; i++) {
+		close(stream[i]);
+		close(gram[i]);
+	}
+	close(sfd);
+	close(gfd);
+}
+
 /* crun creates the context, forks, and configures it in the child. */
 static void test_fork(void)
 {
@@ -563,6 +701,7 @@ int main(void)
 	test_kernel();
 	test_consoles();
 	test_shares();
+	test_net();
 	test_fork();
 	test_threads();
 	return CHECK_DONE();

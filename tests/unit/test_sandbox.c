@@ -33,6 +33,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 
 #include "base/event_loop.h"
@@ -236,6 +237,8 @@ static void *vcpu_thread(void *arg)
 	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev), 0);
 	CHECK_EQ_INT(epoll_ctl(epfd, EPOLL_CTL_MOD, p[0], &ev), 0);
 	CHECK(ioctl(p[0], TIOCGWINSZ, &ws) < 0 && errno == ENOTTY);
+	/* a network interface activated: its tap's offloads */
+	CHECK(ioctl(efd, TUNSETOFFLOAD, 0ul) < 0 && errno == ENOTTY);
 	return NULL;
 }
 

@@ -1,0 +1,106 @@
+#include "devices/net/net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "devices/net/virtio_net.h"
+
+struct net_device {
+	struct vmm_device dev; /* first: the ops cast it back */
+	const struct vmm_device_env *env;
+	bool initialised;
+	bool plugged;
+	struct virtio_net net;
+};
+
+static struct net_device *net_device_of(const struct vmm_device *dev)
+{
+	return (struct net_device *)dev;
+}
+
+unsigned int net_count(const struct vm_config *cfg)
+{
+	return cfg->nr_nets;
+}
+
+static int open_backend(const struct vm_net *cfg, unsigned int index, struct net_backend **b)
+{
+	switch (cfg->backend) {
+	case VM_NET_UNIXSTREAM:
+		return net_unixstream_open(cfg, index, b);
+	case VM_NET_UNIXGRAM:
+		return net_unixgram_open(cfg, index, b);
+	case VM_NET_TAP:
+		return net_tap_open(cfg, index, b);
+	}
+	return -EINVAL;
+}
+
+static const struct vmm_device_ops net_device_ops;
+
+int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm_device_env *env,
+	       struct vmm_device **dev)
+{
+	const struct vm_net *net = &cfg->nets[index];
+	struct net_device *d = calloc(1, sizeof(*d));
+	struct net_backend *b;
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	d->dev.ops = &net_device_ops;
+	d->env = env;
+	if ((ret = open_backend(net, index, &b)) < 0 ||
+	    (ret = virtio_net_init(&d->net, index, net->mac, net->features, b, env->loop)) < 0) {
+		free(d);
+		return ret;
+	}
+	d->initialised = true;
+	if ((ret = env->plug_virtio(env->vmm, &d->net.vdev)) < 0) {
+		net_device_ops.destroy(&d->dev);
+		return ret;
+	}
+	d->plugged = true;
+	*dev = &d->dev;
+	return 0;
+}
+
+/* What the interface carried and what it dropped, and why. */
+static void net_log_stats(const struct vmm_device *dev)
+{
+	const struct virtio_net *n = &net_device_of(dev)->net;
+	const struct virtio_net_counters *c = &n->counters;
+
+	LOG_INF("net eth%u (%s): received %llu frames (%llu bytes), sent %llu (%llu bytes); "
+		"dropped from the peer: %llu too long, %llu larger than the guest's buffer, "
+		"%llu unreadable; from the guest: %llu too long, %llu malformed, %llu with the "
+		"link down, %llu refused; waited %llu times for the backend, %llu for guest "
+		"buffers; link lost %llu times; %llu kicks, %llu interrupts",
+		n->index, n->backend->kind, (unsigned long long)c->rx_frames,
+		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_frames,
+		(unsigned long long)c->tx_bytes, (unsigned long long)c->rx_too_big,
+		(unsigned long long)c->rx_no_room, (unsigned long long)c->rx_errors,
+		(unsigned long long)c->tx_too_big, (unsigned long long)c->tx_malformed,
+		(unsigned long long)c->tx_link_down, (unsigned long long)c->tx_errors,
+		(unsigned long long)c->tx_waits, (unsigned long long)c->rx_waits,
+		(unsigned long long)c->link_downs,
+		(unsigned long long)n->vdev.counters.notifications,
+		(unsigned long long)n->vdev.counters.interrupts);
+}
+
+static void net_destroy(struct vmm_device *dev)
+{
+	struct net_device *d = net_device_of(dev);
+
+	if (d->plugged)
+		d->env->unplug_virtio(d->env->vmm, &d->net.vdev);
+	if (d->initialised)
+		virtio_net_destroy(&d->net);
+	free(d);
+}
+
+static const struct vmm_device_ops net_device_ops = {
+	.log_stats = net_log_stats,
+	.destroy = net_destroy,
+};

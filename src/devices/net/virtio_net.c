@@ -1,0 +1,359 @@
+#include "devices/net/virtio_net.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <linux/virtio_ids.h>
+
+#include "base/log.h"
+
+#define RX_BUF_SIZE (NET_VNET_HDR_LEN + NET_MAX_FRAME + 1)
+
+static struct virtio_net *net_of(struct virtio_device *dev)
+{
+	return dev->priv;
+}
+
+static void count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* Watch the backend's fd for what the device waits for: frames while the
+ * guest has buffers, room while frames wait to go. One event at a time
+ * (EPOLLONESHOT), as epoll reports a hang-up even when asked for nothing:
+ * a watch left armed on a closed peer would spin the loop. */
+static void arm(struct virtio_net *n)
+{
+	uint32_t want = 0;
+
+	if (!n->active || !(n->config.status & VIRTIO_NET_S_LINK_UP))
+		return;
+	if (n->rx_wanted)
+		want |= EPOLLIN;
+	if (n->tx_waiting)
+		want |= EPOLLOUT;
+	if (want == 0 || want == n->armed)
+		return;
+	if (event_loop_modify(n->loop, n->backend->fd, want | EPOLLONESHOT) == 0)
+		n->armed = want;
+}
+
+/* The peer is gone or cannot be followed: the guest sees its carrier drop,
+ * the fd is not watched again. */
+static void link_down(struct virtio_net *n)
+{
+	if (!(n->config.status & VIRTIO_NET_S_LINK_UP))
+		return;
+	n->config.status &= ~VIRTIO_NET_S_LINK_UP;
+	count(&n->counters.link_downs, 1);
+	LOG_WRN("net eth%u: link down", n->index);
+	if (n->active)
+		virtio_config_changed(&n->vdev);
+}
+
+/* --- receive: backend to guest -------------------------------------------- */
+
+/* The frame in rx_buf (with its header first) into the popped chain. */
+static bool deliver(struct virtio_net *n, struct virtq *q, size_t len)
+{
+	if (len > n->rx_chain->writable_bytes) {
+		count(&n->counters.rx_no_room, 1);
+		LOG_RATELIMITED(LOG_WARN, "net eth%u: a %zu-byte frame does not fit the guest's "
+				"%llu-byte buffer: dropped", n->index, len,
+				(unsigned long long)n->rx_chain->writable_bytes);
+		virtq_unpop(q);
+		return false;
+	}
+	virtq_chain_fill(n->rx_chain, n->rx_buf, len);
+	virtq_push(q, n->rx_chain->head, len);
+	count(&n->counters.rx_frames, 1);
+	count(&n->counters.rx_bytes, len - NET_VNET_HDR_LEN);
+	return true;
+}
+
+static void receive(struct virtio_net *n)
+{
+	struct virtq *q = &n->queues[VIRTIO_NET_RX_QUEUE];
+	struct net_backend *b = n->backend;
+	/* Socket peers send bare frames: ours get a header with nothing to do. */
+	size_t hdr = b->vnet_hdr ? 0 : NET_VNET_HDR_LEN;
+	unsigned int pushed = 0;
+
+	for (unsigned int budget = VIRTIO_NET_QUEUE_SIZE; budget > 0; budget--) {
+		if (!n->active || !n->rx_wanted || !(n->config.status & VIRTIO_NET_S_LINK_UP))
+			break;
+		if (virtio_pop(&n->vdev, q, n->rx_chain) != 1) {
+			n->rx_wanted = false; /* until the guest kicks */
+			count(&n->counters.rx_waits, 1);
+			break;
+		}
+		ssize_t len = b->ops->recv(b, n->rx_buf + hdr, RX_BUF_SIZE - hdr);
+		if (len < 0) {
+			virtq_unpop(q);
+			if (len == -EAGAIN)
+				break;
+			if (len == -EMSGSIZE) {
+				count(&n->counters.rx_too_big, 1);
+				LOG_RATELIMITED(LOG_WARN, "net eth%u: the peer sent a frame longer "
+						"than %d bytes: dropped", n->index, NET_MAX_FRAME);
+			} else if (len == -EPIPE || len == -EPROTO) {
+				link_down(n);
+			} else {
+				count(&n->counters.rx_errors, 1);
+				LOG_RATELIMITED(LOG_WARN, "net eth%u: cannot read the %s: %s", n->index,
+						b->kind, strerror((int)-len));
+				break;
+			}
+			continue;
+		}
+		/* One buffer per frame (no MRG_RXBUF); the tap leaves the field alone. */
+		struct virtio_net_hdr_v1 h = { .num_buffers = 1 };
+		if (hdr)
+			memcpy(n->rx_buf, &h, sizeof(h));
+		else
+			memcpy(n->rx_buf + offsetof(struct virtio_net_hdr_v1, num_buffers),
+			       &h.num_buffers, sizeof(h.num_buffers));
+		pushed += deliver(n, q, hdr + len);
+	}
+	if (pushed > 0)
+		virtio_signal_used(&n->vdev, q);
+}
+
+/* --- transmit: guest to backend ------------------------------------------- */
+
+/* The chain's readable buffers from byte skip on, into tx_iov after its
+ * spare entry: how many. */
+static unsigned int frame_iov(struct virtio_net *n, size_t skip)
+{
+	struct iovec *out = n->tx_iov + 1;
+	unsigned int nr = 0;
+
+	for (unsigned int i = 0; i < n->tx_chain->nr_readable; i++) {
+		const struct iovec *v = &n->tx_chain->bufs[i];
+		if (skip >= v->iov_len) {
+			skip -= v->iov_len;
+			continue;
+		}
+		out[nr++] = (struct iovec){ (uint8_t *)v->iov_base + skip, v->iov_len - skip };
+		skip = 0;
+	}
+	return nr;
+}
+
+/* Send one popped chain, or give it back: false when the backend would block. */
+static bool send_chain(struct virtio_net *n, struct virtq *q)
+{
+	struct net_backend *b = n->backend;
+	uint64_t len = n->tx_chain->readable_bytes;
+	int ret;
+
+	if (len < NET_VNET_HDR_LEN || len - NET_VNET_HDR_LEN > NET_MAX_FRAME) {
+		count(len < NET_VNET_HDR_LEN ? &n->counters.tx_malformed : &n->counters.tx_too_big, 1);
+		LOG_RATELIMITED(LOG_WARN, "net eth%u: the guest sent %llu bytes with a frame's "
+				"header (%d to %d allowed): dropped", n->index,
+				(unsigned long long)len, NET_VNET_HDR_LEN,
+				NET_VNET_HDR_LEN + NET_MAX_FRAME);
+	} else if (!(n->config.status & VIRTIO_NET_S_LINK_UP)) {
+		count(&n->counters.tx_link_down, 1);
+	} else {
+		size_t skip = b->vnet_hdr ? 0 : NET_VNET_HDR_LEN;
+		unsigned int nr = frame_iov(n, skip);
+		ret = b->ops->send(b, n->tx_iov + 1, nr, len - skip);
+		if (ret == -EAGAIN) {
+			virtq_unpop(q);
+			return false;
+		}
+		if (ret == 0) {
+			count(&n->counters.tx_frames, 1);
+			count(&n->counters.tx_bytes, len - NET_VNET_HDR_LEN);
+		} else if (ret == -EPIPE) {
+			count(&n->counters.tx_link_down, 1);
+			link_down(n);
+		} else {
+			count(&n->counters.tx_errors, 1);
+			LOG_RATELIMITED(LOG_WARN, "net eth%u: the %s refused a frame: %s", n->index,
+					b->kind, strerror(-ret));
+		}
+	}
+	virtq_push(q, n->tx_chain->head, 0);
+	return true;
+}
+
+static void transmit(struct virtio_net *n)
+{
+	struct virtq *q = &n->queues[VIRTIO_NET_TX_QUEUE];
+	struct net_backend *b = n->backend;
+	unsigned int pushed = 0;
+	int ret;
+
+	n->tx_waiting = false;
+	if (!n->active)
+		return;
+	if (b->ops->flush && (n->config.status & VIRTIO_NET_S_LINK_UP) &&
+	    (ret = b->ops->flush(b)) < 0) {
+		if (ret == -EPIPE)
+			link_down(n);
+		else
+			n->tx_waiting = true;
+	}
+	while (!n->tx_waiting) {
+		if (pushed == VIRTIO_NET_QUEUE_SIZE) {
+			/* A queue's worth: let the loop go round and come back. */
+			n->tx_waiting = true;
+			break;
+		}
+		if (virtio_pop(&n->vdev, q, n->tx_chain) != 1)
+			break;
+		if (!send_chain(n, q)) {
+			count(&n->counters.tx_waits, 1);
+			n->tx_waiting = true;
+			break;
+		}
+		pushed++;
+	}
+	if (pushed > 0)
+		virtio_signal_used(&n->vdev, q);
+}
+
+/* The backend's fd is ready (or hung up: the calls find out). */
+static void on_backend(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+
+	pthread_mutex_lock(&n->lock);
+	n->armed = 0; /* the one-shot watch fired */
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		transmit(n);
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		receive(n);
+	arm(n);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* --- device ops ------------------------------------------------------------ */
+
+static void net_config_read(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
+{
+	struct virtio_net *n = net_of(dev);
+
+	pthread_mutex_lock(&n->lock);
+	memcpy(data, (uint8_t *)&n->config + offset, len);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static int net_activate(struct virtio_device *dev)
+{
+	struct virtio_net *n = net_of(dev);
+	struct net_backend *b = n->backend;
+
+	pthread_mutex_lock(&n->lock);
+	if (b->ops->set_offloads && b->ops->set_offloads(b, dev->negotiated_features) < 0) {
+		pthread_mutex_unlock(&n->lock);
+		return -EIO;
+	}
+	n->active = true;
+	n->rx_wanted = true;
+	transmit(n);
+	receive(n);
+	arm(n);
+	pthread_mutex_unlock(&n->lock);
+	return 0;
+}
+
+static void net_queue_notify(struct virtio_device *dev, unsigned int queue)
+{
+	struct virtio_net *n = net_of(dev);
+
+	pthread_mutex_lock(&n->lock);
+	if (queue == VIRTIO_NET_RX_QUEUE) {
+		n->rx_wanted = true;
+		receive(n);
+	} else {
+		transmit(n);
+	}
+	arm(n);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* A watch still armed may fire once: its handler finds the device idle. */
+static void net_reset(struct virtio_device *dev)
+{
+	struct virtio_net *n = net_of(dev);
+
+	pthread_mutex_lock(&n->lock);
+	n->active = false;
+	n->rx_wanted = false;
+	n->tx_waiting = false;
+	pthread_mutex_unlock(&n->lock);
+}
+
+static const struct virtio_device_ops virtio_net_ops = {
+	.config_read = net_config_read,
+	.activate = net_activate,
+	.queue_notify = net_queue_notify,
+	.reset = net_reset,
+};
+
+int virtio_net_init(struct virtio_net *n, unsigned int index, const uint8_t mac[6],
+		    uint32_t features, struct net_backend *backend, struct event_loop *loop)
+{
+	int ret;
+
+	*n = (struct virtio_net){
+		.vdev = {
+			.ops = &virtio_net_ops,
+			.priv = n,
+			.device_id = VIRTIO_ID_NET,
+			.device_features = features | (1ull << VIRTIO_NET_F_MAC) |
+					   (1ull << VIRTIO_NET_F_STATUS),
+			.config_size = sizeof(struct virtio_net_config),
+			.queues = n->queues,
+			.nr_queues = VIRTIO_NET_NR_QUEUES,
+		},
+		.loop = loop,
+		.backend = backend,
+		.index = index,
+		.config = { .status = VIRTIO_NET_S_LINK_UP },
+	};
+	memcpy(n->config.mac, mac, sizeof(n->config.mac));
+	pthread_mutex_init(&n->lock, NULL);
+	for (unsigned int i = 0; i < VIRTIO_NET_NR_QUEUES; i++) {
+		if ((ret = virtq_init(&n->queues[i], VIRTIO_NET_QUEUE_SIZE)) < 0)
+			goto fail;
+	}
+	n->rx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_RX_QUEUE]);
+	n->tx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_TX_QUEUE]);
+	n->rx_buf = malloc(RX_BUF_SIZE);
+	if (!n->rx_chain || !n->tx_chain || !n->rx_buf ||
+	    !(n->tx_iov = calloc(n->tx_chain->max_bufs + 1, sizeof(*n->tx_iov)))) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	/* Armed by arm() only: EPOLLONESHOT with no event waits for nothing. */
+	if ((ret = event_loop_add(loop, backend->fd, EPOLLONESHOT, on_backend, n)) < 0) {
+		LOG_ERR("net eth%u: cannot watch its %s: %s", index, backend->kind, strerror(-ret));
+		goto fail;
+	}
+	n->watched = true;
+	return 0;
+fail:
+	virtio_net_destroy(n);
+	return ret;
+}
+
+void virtio_net_destroy(struct virtio_net *n)
+{
+	if (n->watched)
+		event_loop_remove(n->loop, n->backend->fd);
+	if (n->backend)
+		n->backend->ops->destroy(n->backend);
+	free(n->rx_chain);
+	free(n->tx_chain);
+	free(n->rx_buf);
+	free(n->tx_iov);
+	pthread_mutex_destroy(&n->lock);
+	*n = (struct virtio_net){ 0 };
+}
