@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 /* Enough for the most a VM uses: the stop and signal fds, each share's 3
- * queues (8 shares), and per stdio console set (the implicit one and 4
- * more) 10 queues, 2 inputs and 3 outputs: 2 + 24 + 5 * 15 = 101. */
+ * queues (8 shares), per stdio console set (the implicit one and 4 more)
+ * 10 queues, 2 inputs and 3 outputs, and each network interface's 2
+ * queues and backend (8 interfaces): 2 + 24 + 5 * 15 + 24 = 125. */
 #define EVENT_LOOP_MAX_HANDLERS 128
 
 typedef void (*event_handler_fn)(void *opaque, uint32_t events);
