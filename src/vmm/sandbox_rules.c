@@ -136,6 +136,9 @@ static const struct sandbox_rule event_loop[] = {
 	/* the memory report at the end: guest pages resident (mincore), the
 	 * process's RSS from /proc/self/statm opened at build time */
 	ALLOW(mincore), ALLOW(pread64),
+	/* a network interface's own socket beside gvproxy's, removed at the
+	 * end (gvproxy sends every frame to its name until then) */
+	ALLOW(unlinkat),
 };
 
 const struct sandbox_allow_list sandbox_common_rules = LIST(common);

@@ -316,6 +316,8 @@ static void event_loop_work(void *arg)
 	/* the memory report at the end */
 	CHECK_EQ_INT(mincore(page, 4096, &vec), 0);
 	CHECK(pread(statm, buf, sizeof(buf), 0) > 0);
+	/* a network interface's socket removed at the end */
+	CHECK(unlinkat(AT_FDCWD, "/nonexistent/krun-net.sock", 0) < 0 && errno == ENOENT);
 }
 
 /* ---- a virtio-fs worker's work, over a real share ---- */

@@ -47,6 +47,9 @@ struct net_backend_ops {
 	/* The guest's driver took these virtio-net features: let the host
 	 * hand it only the offloads it took. NULL: nothing to do. */
 	int (*set_offloads)(struct net_backend *b, uint64_t features);
+	/* The VM is over (the event loop's thread): remove what the backend
+	 * made on the host. NULL: nothing. */
+	void (*release_host)(struct net_backend *b);
 	void (*destroy)(struct net_backend *b);
 };
 

@@ -89,6 +89,14 @@ static void net_log_stats(const struct vmm_device *dev)
 		(unsigned long long)n->vdev.counters.interrupts);
 }
 
+static void net_release_host(struct vmm_device *dev)
+{
+	struct net_backend *b = net_device_of(dev)->net.backend;
+
+	if (b->ops->release_host)
+		b->ops->release_host(b);
+}
+
 static void net_destroy(struct vmm_device *dev)
 {
 	struct net_device *d = net_device_of(dev);
@@ -101,6 +109,7 @@ static void net_destroy(struct vmm_device *dev)
 }
 
 static const struct vmm_device_ops net_device_ops = {
+	.release_host = net_release_host,
 	.log_stats = net_log_stats,
 	.destroy = net_destroy,
 };

@@ -6,6 +6,7 @@
 #include "devices/net/backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,21 +68,31 @@ static ssize_t unixgram_recv(struct net_backend *b, void *buf, size_t cap)
 	return -errno;
 }
 
+/* Our socket's name, kept until the end: gvproxy sends every frame to it. */
+static void unixgram_release_host(struct net_backend *b)
+{
+	struct unixgram *g = unixgram_of(b);
+
+	if (g->local.sun_path[0] && unlinkat(AT_FDCWD, g->local.sun_path, 0) < 0)
+		LOG_WRN("net eth%u: cannot remove our socket %s: %s", g->index, g->local.sun_path,
+			strerror(errno));
+	g->local.sun_path[0] = '\0';
+}
+
 static void unixgram_destroy(struct net_backend *b)
 {
 	struct unixgram *g = unixgram_of(b);
 
-	if (g->owns_fd) {
+	unixgram_release_host(b);
+	if (g->owns_fd)
 		close(b->fd);
-		if (g->local.sun_path[0])
-			unlink(g->local.sun_path);
-	}
 	free(g);
 }
 
 static const struct net_backend_ops unixgram_ops = {
 	.send = unixgram_send,
 	.recv = unixgram_recv,
+	.release_host = unixgram_release_host,
 	.destroy = unixgram_destroy,
 };
 
