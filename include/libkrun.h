@@ -253,6 +253,34 @@ int32_t krun_set_gvproxy_path(uint32_t ctx_id, char *c_path);
 /* The MAC address of the deprecated calls' interface (6 bytes). */
 int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
 
+/* Published ports: each entry "[IP:]HOST_PORT:GUEST_PORT[/udp]" (libkrun's
+ * "HOST_PORT:GUEST_PORT", plus podman's address and protocol), a host
+ * socket on IP (127.0.0.1 unless given; IPv4) and HOST_PORT whose
+ * connections or datagrams reach the guest's GUEST_PORT, TCP unless /udp.
+ * Ports 1 to 65535, at most 64 entries, no HOST_PORT twice for a protocol
+ * and address; a later call replaces the map, NULL or an empty array
+ * clears it. libkrun publishes through TSI; this library, which has no
+ * TSI yet, through the user-mode interface (krun_add_net_user), whose
+ * published ports these are. A port already taken fails krun_start_enter
+ * with -EADDRINUSE. */
+int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
+
+/* ==== Extension of this library, not in libkrun ==========================
+ * Add the user-mode interface: the VMM itself is the guest's router
+ * (libslirp, no helper process, no privileges). The guest's network is
+ * 10.0.2.0/24: its address 10.0.2.15 (by DHCP, or set statically), the
+ * gateway 10.0.2.2, which also leads to the host's own 127.0.0.1, DNS
+ * forwarded to the host's resolvers at 10.0.2.3. The guest's TCP and UDP
+ * become sockets of the VMM's process, at most 1024 at once (fewer when
+ * RLIMIT_NOFILE leaves less): past that, the guest's new connections get no
+ * answer until some close. IPv4 only. Published ports: krun_set_port_map.
+ * c_mac: as krun_add_net_unixstream's. features must be 0: the stack
+ * checks and computes every checksum itself and takes no segmented frame.
+ * flags: NET_FLAG_DHCP_CLIENT only. One such interface per VM, among the
+ * 8; -EINVAL (logged) for any bad argument. */
+int32_t krun_add_net_user(uint32_t ctx_id, uint8_t *const c_mac, uint32_t features,
+			  uint32_t flags);
+
 /* ---- Start -------------------------------------------------------------- */
 
 /* Build the VM from the context and run it on the calling thread. The

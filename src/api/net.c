@@ -86,6 +86,15 @@ static int socket_check(const char *caller, const char *path, int fd, int type)
 	return 0;
 }
 
+static unsigned int user_net_count(const struct vm_config *cfg)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		n += cfg->nets[i].backend == VM_NET_USER;
+	return n;
+}
+
 /* Record net as the next interface, or (legacy) as the one interface. */
 static int add_net(const char *caller, uint32_t ctx_id, struct vm_net *net)
 {
@@ -112,6 +121,9 @@ static int add_net(const char *caller, uint32_t ctx_id, struct vm_net *net)
 			memcpy(net->mac, cfg->legacy_mac, sizeof(net->mac));
 		SWAP(cfg->nets[0], *net);
 		cfg->nr_nets = 1;
+	} else if (net->backend == VM_NET_USER && user_net_count(cfg) > 0) {
+		LOG_ERR("%s: one user-mode interface per VM", caller);
+		ret = -EINVAL;
 	} else if (cfg->nr_nets == VM_MAX_NETS) {
 		LOG_ERR("%s: at most %d network interfaces", caller, VM_MAX_NETS);
 		ret = -ENOSPC;
@@ -173,6 +185,23 @@ int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac
 	 * checksums only the guest's own checksum offload lets it leave out. */
 	if ((features & NET_GUEST_OFFLOADS) && !(features & NET_FEATURE_GUEST_CSUM))
 		return API_EINVAL("GUEST_TSO4, GUEST_TSO6 and GUEST_UFO need GUEST_CSUM");
+	memcpy(net.mac, c_mac, sizeof(net.mac));
+	return add_net(__func__, ctx_id, &net);
+}
+
+/* Our extension: the VMM's own router (devices/net/user.c). */
+int32_t krun_add_net_user(uint32_t ctx_id, uint8_t *const c_mac, uint32_t features,
+			  uint32_t flags)
+{
+	struct vm_net net = { .backend = VM_NET_USER, .fd = -1, .flags = flags };
+	int ret;
+
+	if ((ret = mac_check(__func__, c_mac)) < 0 ||
+	    (ret = bits_check(__func__, "flag", flags, NET_FLAG_DHCP_CLIENT)) < 0)
+		return ret;
+	/* libslirp verifies every checksum the guest sends and segments nothing. */
+	if (features != 0)
+		return API_EINVAL("features 0x%x: the user-mode interface takes none", features);
 	memcpy(net.mac, c_mac, sizeof(net.mac));
 	return add_net(__func__, ctx_id, &net);
 }

@@ -43,6 +43,7 @@ enum vm_net_backend {
 	VM_NET_UNIXSTREAM, /* a stream socket, each frame after its length */
 	VM_NET_UNIXGRAM,   /* a datagram socket, a frame per datagram */
 	VM_NET_TAP,	   /* a tap interface */
+	VM_NET_USER,	   /* the VMM's own router (libslirp), our extension */
 };
 
 /* struct vm_net's flags: libkrun.h's NET_FLAG_* values. */
@@ -59,6 +60,15 @@ struct vm_net {
 	uint32_t flags;	   /* VM_NET_FLAG_* */
 	bool legacy;	   /* set by krun_set_passt_fd or krun_set_gvproxy_path */
 };
+
+/* A published port of the user-mode interface: host_addr:host_port on the
+ * host leads to the guest's guest_port. Addresses in network order. */
+struct vm_port_fwd {
+	bool udp;
+	uint32_t host_addr;
+	uint16_t host_port, guest_port;
+};
+#define VM_MAX_PORT_FWDS 64
 
 struct vm_config {
 	uint8_t nr_vcpus;
@@ -103,6 +113,9 @@ struct vm_config {
 	struct vm_net nets[VM_MAX_NETS];
 	bool has_legacy_mac; /* krun_set_net_mac was called: legacy_mac */
 	uint8_t legacy_mac[6];
+	/* krun_set_port_map's, for the user-mode interface */
+	unsigned int nr_port_fwds;
+	struct vm_port_fwd port_fwds[VM_MAX_PORT_FWDS];
 };
 
 /* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */

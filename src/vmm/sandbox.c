@@ -33,6 +33,7 @@ static const char *const kind_names[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = "vCPU",
 	[SANDBOX_FS_WORKER] = "virtio-fs worker",
 	[SANDBOX_EVENT_LOOP] = "event loop",
+	[SANDBOX_EVENT_LOOP_USER_NET] = "event loop (user-mode network)",
 };
 
 /* Set once sandbox_prepare() has run: before, a violation would end the

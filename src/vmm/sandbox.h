@@ -30,8 +30,11 @@ enum sandbox_kind {
 	SANDBOX_VCPU = 1,   /* KVM_RUN and the exits: MMIO, port I/O, devices' registers */
 	SANDBOX_FS_WORKER,  /* a virtio-fs queue's worker, and the lock waiters it starts */
 	SANDBOX_EVENT_LOOP, /* the thread of krun_start_enter: kicks, console, the end */
+	/* the event loop of a VM with the user-mode interface: also the
+	 * guest's connections as the VMM's sockets */
+	SANDBOX_EVENT_LOOP_USER_NET,
 };
-#define SANDBOX_NR_KINDS 4
+#define SANDBOX_NR_KINDS 5
 
 /* krun_setgid/krun_setuid, after the supplementary groups are dropped; with
  * neither set, nothing changes. -errno, logged, when the process may not. */

@@ -23,6 +23,7 @@ static const char *const kind_ids[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = "vcpu",
 	[SANDBOX_FS_WORKER] = "fs_worker",
 	[SANDBOX_EVENT_LOOP] = "event_loop",
+	[SANDBOX_EVENT_LOOP_USER_NET] = "event_loop_user_net",
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct sandbox_allow_list *list)
@@ -92,6 +93,8 @@ static int compile(enum sandbox_kind kind, bool sanitizer, struct sock_filter **
 	    (ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) == 0 &&
 	    (ret = add_rules(ctx, &sandbox_common_rules)) == 0 &&
 	    (ret = add_rules(ctx, &sandbox_kind_rules[kind])) == 0 &&
+	    (!sandbox_kind_base[kind] ||
+	     (ret = add_rules(ctx, &sandbox_kind_rules[sandbox_kind_base[kind]])) == 0) &&
 	    (!sanitizer || (ret = add_rules(ctx, &sandbox_sanitizer_rules)) == 0) &&
 	    (ret = export_program(ctx, insns, len)) == 0)
 		mark_traps(*insns, *len, kind);

@@ -141,12 +141,42 @@ static const struct sandbox_rule event_loop[] = {
 	ALLOW(unlinkat),
 };
 
+/* The event loop serving the user-mode interface (src/devices/net/
+ * slirp_loop.c): its own list is added to the event loop's, and used only
+ * when a VM has that interface, so that other VMs keep the narrow one.
+ * libslirp makes the guest's TCP and UDP flows sockets of the VMM. */
+static const struct sandbox_rule event_loop_user_net[] = {
+	/* a guest's connection or datagram flow: a socket, made close-on-exec
+	 * (F_GETFD, F_SETFD) and non-blocking (the loop's F_GETFL, F_SETFL),
+	 * options set and read (SO_ERROR once connected), connected, its
+	 * local address learnt; an ICMP echo's datagram socket */
+	ALLOW(socket), ALLOW_IF(fcntl, 1, ~0ull, F_GETFD), ALLOW_IF(fcntl, 1, ~0ull, F_SETFD),
+	ALLOW(setsockopt), ALLOW(getsockopt), ALLOW(connect), ALLOW(getsockname),
+	ALLOW(getpeername),
+	/* a published port's listener (made before the filter) accepting */
+	ALLOW(accept), ALLOW(accept4),
+	/* data both ways, and the frames to and from the guest's device; a
+	 * UDP socket's waiting bytes (FIONREAD); a half-close */
+	ALLOW(sendto), ALLOW(recvfrom), ALLOW(sendmsg), ALLOW(recvmsg), ALLOW_IOCTL(FIONREAD),
+	ALLOW(shutdown), ALLOW(close),
+	/* the stack's timers */
+	ALLOW(timerfd_settime),
+	/* DNS forwarded to the host's resolvers: /etc/resolv.conf looked at
+	 * again when a second has passed (stat), read when it changed */
+	ALLOW(newfstatat), ALLOW_IF(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY), ALLOW(fstat),
+};
+
 const struct sandbox_allow_list sandbox_common_rules = LIST(common);
 
 const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = LIST(vcpu),
 	[SANDBOX_FS_WORKER] = LIST(fs_worker),
 	[SANDBOX_EVENT_LOOP] = LIST(event_loop),
+	[SANDBOX_EVENT_LOOP_USER_NET] = LIST(event_loop_user_net),
+};
+
+const enum sandbox_kind sandbox_kind_base[SANDBOX_NR_KINDS] = {
+	[SANDBOX_EVENT_LOOP_USER_NET] = SANDBOX_EVENT_LOOP,
 };
 
 /* ASan's runtime, in a sanitizer build (SANDBOX_FOR_SANITIZER): on a thread

@@ -23,10 +23,12 @@ struct sandbox_allow_list {
 	unsigned int nr_rules;
 };
 
-/* Every kind's filter is the common list, the kind's own and, for a
+/* Every kind's filter is the common list, the kind's own, its base's and, for a
  * sanitizer build, what the sanitizer runtime calls on any thread. */
 extern const struct sandbox_allow_list sandbox_common_rules;
 extern const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS];
+/* A kind whose filter also takes another kind's list (0: none). */
+extern const enum sandbox_kind sandbox_kind_base[SANDBOX_NR_KINDS];
 extern const struct sandbox_allow_list sandbox_sanitizer_rules;
 
 #endif

@@ -21,6 +21,16 @@ static int enter_worker_sandbox(void)
 	return sandbox_enter(SANDBOX_FS_WORKER);
 }
 
+/* The event loop's filter: the wider one only where the user-mode
+ * interface makes the guest's connections the VMM's sockets. */
+static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (cfg->nets[i].backend == VM_NET_USER)
+			return SANDBOX_EVENT_LOOP_USER_NET;
+	return SANDBOX_EVENT_LOOP;
+}
+
 static int start_vcpus(struct vm *vm)
 {
 	int err = vcpu_watch_describe_signal(vm->vcpus, vm->nr_vcpus);
@@ -73,7 +83,7 @@ int vmm_start(struct vm_config *cfg)
 	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = sandbox_drop_identity(cfg)) < 0 ||
 	    (ret = sandbox_prepare()) < 0 ||
 	    (ret = devices_on_threads(&vm.devices, enter_worker_sandbox)) < 0 ||
-	    (ret = start_vcpus(&vm)) < 0 || (ret = sandbox_enter(SANDBOX_EVENT_LOOP)) < 0) {
+	    (ret = start_vcpus(&vm)) < 0 || (ret = sandbox_enter(loop_sandbox(cfg))) < 0) {
 		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
 			/* vCPUs already run guest code: there is no going back. */
 			devices_flush(&vm.devices);

@@ -1,5 +1,6 @@
 /* The public API without KVM: every call's argument checks, its errors and
  * log lines, and what valid calls leave in the recorded configuration. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -638,6 +639,72 @@ static void test_net(void)
 	close(gfd);
 }
 
+/* Our extension: the user-mode interface and its published ports. */
+static void test_net_user(void)
+{
+	uint32_t ctx = new_ctx();
+	uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 2 };
+	const char *good[] = { "8080:80", "0.0.0.0:5353:53/udp", "10.1.2.3:22:22/tcp",
+			       "65535:1", NULL };
+	const char *dup[] = { "8080:80", "0.0.0.0:8080:81", NULL };
+	const char *udp_beside_tcp[] = { "8080:80", "8080:80/udp", NULL };
+	const char *empty[] = { NULL };
+	const char *many[VM_MAX_PORT_FWDS + 2];
+	char names[VM_MAX_PORT_FWDS + 1][16];
+	struct vm_config *cfg;
+
+	CHECK_EQ_INT(krun_add_net_user(ctx, NULL, 0, 0), -EINVAL);
+	CHECK_LOGGED("the MAC address is NULL");
+	CHECK_EQ_INT(krun_add_net_user(ctx, mac, NET_FEATURE_CSUM, 0), -EINVAL);
+	CHECK_LOGGED("the user-mode interface takes none");
+	CHECK_EQ_INT(krun_add_net_user(ctx, mac, 0, NET_FLAG_VFKIT), -EINVAL);
+	CHECK_LOGGED("unknown flag bits 0x1");
+	CHECK_EQ_INT(krun_add_net_user(NO_CTX, mac, 0, 0), -ENOENT);
+	CHECK_EQ_INT(krun_add_net_user(ctx, mac, 0, NET_FLAG_DHCP_CLIENT), 0);
+	CHECK_EQ_INT(krun_add_net_user(ctx, mac, 0, 0), -EINVAL);
+	CHECK_LOGGED("one user-mode interface per VM");
+
+	const char *bad[] = { "", "80", "a:80", "80:b", "0:80", "80:0", "65536:80", "80:80/sctp",
+			      "1.2.3:80:80", "::1:80:80", "1.2.3.4:80", ":80:80", "80:80/",
+			      "123456:80" };
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *map[] = { bad[i], NULL };
+		CHECK_EQ_INT(krun_set_port_map(ctx, map), -EINVAL);
+	}
+	CHECK_LOGGED("is not [IPv4:]HOST_PORT:GUEST_PORT[/udp]");
+	CHECK_EQ_INT(krun_set_port_map(ctx, dup), -EINVAL);
+	CHECK_LOGGED("publishes a host port an earlier entry does");
+	for (int i = 0; i <= VM_MAX_PORT_FWDS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%d:80", 1000 + i);
+		many[i] = names[i];
+	}
+	many[VM_MAX_PORT_FWDS + 1] = NULL;
+	CHECK_EQ_INT(krun_set_port_map(ctx, many), -EINVAL);
+	CHECK_LOGGED("at most 64 published ports");
+	CHECK_EQ_INT(krun_set_port_map(NO_CTX, good), -ENOENT);
+
+	CHECK_EQ_INT(krun_set_port_map(ctx, good), 0);
+	cfg = config_of(ctx);
+	CHECK_EQ_INT(cfg->nr_port_fwds, 4);
+	CHECK(!cfg->port_fwds[0].udp && cfg->port_fwds[0].host_addr == htonl(INADDR_LOOPBACK) &&
+	      cfg->port_fwds[0].host_port == 8080 && cfg->port_fwds[0].guest_port == 80);
+	CHECK(cfg->port_fwds[1].udp && cfg->port_fwds[1].host_addr == 0 &&
+	      cfg->port_fwds[1].host_port == 5353 && cfg->port_fwds[1].guest_port == 53);
+	CHECK(!cfg->port_fwds[2].udp && cfg->port_fwds[2].host_addr == htonl(0x0a010203));
+	CHECK(cfg->port_fwds[3].host_port == 65535 && cfg->port_fwds[3].guest_port == 1);
+	CHECK(cfg->nr_nets == 1 && cfg->nets[0].backend == VM_NET_USER &&
+	      cfg->nets[0].flags == VM_NET_FLAG_DHCP_CLIENT && !memcmp(cfg->nets[0].mac, mac, 6));
+	done();
+	CHECK_EQ_INT(krun_set_port_map(ctx, udp_beside_tcp), 0);
+	CHECK_EQ_INT(config_of(ctx)->nr_port_fwds, 2);
+	done();
+	CHECK_EQ_INT(krun_set_port_map(ctx, empty), 0);
+	CHECK_EQ_INT(config_of(ctx)->nr_port_fwds, 0);
+	done();
+	CHECK_EQ_INT(krun_set_port_map(ctx, NULL), 0);
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+}
+
 /* crun creates the context, forks, and configures it in the child. */
 static void test_fork(void)
 {
@@ -702,6 +769,7 @@ int main(void)
 	test_consoles();
 	test_shares();
 	test_net();
+	test_net_user();
 	test_fork();
 	test_threads();
 	return CHECK_DONE();

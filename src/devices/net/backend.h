@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "base/event_loop.h"
 #include "config/vm_config.h"
 
 /* The largest frame either way, without a virtio-net header: an Ethernet
@@ -26,6 +27,7 @@
 #define NET_VNET_HDR_LEN 12
 
 struct net_backend;
+struct slirp_loop_counters;
 
 struct net_backend_ops {
 	/* Send one frame of len bytes: iov[0..n), with the virtio-net header
@@ -66,6 +68,12 @@ struct net_backend {
 int net_unixstream_open(const struct vm_net *cfg, unsigned int index, struct net_backend **out);
 int net_unixgram_open(const struct vm_net *cfg, unsigned int index, struct net_backend **out);
 int net_tap_open(const struct vm_net *cfg, unsigned int index, struct net_backend **out);
+/* The user-mode interface (user.c): the whole configuration for its
+ * published ports, served from loop. */
+int net_user_open(const struct vm_config *cfg, unsigned int index, struct event_loop *loop,
+		  struct net_backend **out);
+/* What its stack did so far (slirp_loop.h), read on the loop's thread. */
+const struct slirp_loop_counters *net_user_counters(struct net_backend *b);
 
 /* Shared by the socket backends: fd non-blocking; -errno (logged). */
 int net_set_nonblocking(int fd, unsigned int index);

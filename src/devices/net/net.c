@@ -24,8 +24,11 @@ unsigned int net_count(const struct vm_config *cfg)
 	return cfg->nr_nets;
 }
 
-static int open_backend(const struct vm_net *cfg, unsigned int index, struct net_backend **b)
+static int open_backend(const struct vm_config *vm, unsigned int index, struct event_loop *loop,
+			struct net_backend **b)
 {
+	const struct vm_net *cfg = &vm->nets[index];
+
 	switch (cfg->backend) {
 	case VM_NET_UNIXSTREAM:
 		return net_unixstream_open(cfg, index, b);
@@ -33,6 +36,8 @@ static int open_backend(const struct vm_net *cfg, unsigned int index, struct net
 		return net_unixgram_open(cfg, index, b);
 	case VM_NET_TAP:
 		return net_tap_open(cfg, index, b);
+	case VM_NET_USER:
+		return net_user_open(vm, index, loop, b);
 	}
 	return -EINVAL;
 }
@@ -51,7 +56,7 @@ int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm
 		return -ENOMEM;
 	d->dev.ops = &net_device_ops;
 	d->env = env;
-	if ((ret = open_backend(net, index, &b)) < 0 ||
+	if ((ret = open_backend(cfg, index, env->loop, &b)) < 0 ||
 	    (ret = virtio_net_init(&d->net, index, net->mac, net->features, b, env->loop)) < 0) {
 		free(d);
 		return ret;

@@ -1,0 +1,194 @@
+/* The user-mode interface (src/devices/net/user.c, slirp_loop.c) driven
+ * with frames as a guest sends them: ARP and DHCP answered by the stack, a
+ * TCP connection to 10.0.2.2 reaching a listener of the test's on the
+ * host's 127.0.0.1, a published port accepting on the host and leading to
+ * the guest, a port already taken, a guest that reads nothing (frames
+ * dropped and counted, never queued without bound) and the bound on the
+ * guest's connections. */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "devices/net/slirp_loop.h"
+#include "user_net_guest.h"
+
+static uint8_t gateway_mac[6];
+
+/* A TCP listener on 127.0.0.1 at a free port: its fd, *port set. */
+static int listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		perror("listener");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A port free now on 127.0.0.1. */
+static uint16_t free_port(void)
+{
+	uint16_t port;
+
+	close(listen_loopback(&port));
+	return port;
+}
+
+static void arp_for_gateway(struct user_guest *g)
+{
+	uint8_t f[64];
+
+	CHECK_EQ_INT(guest_send(g, f, arp_request(f, GATEWAY_IP)), 0);
+	CHECK(guest_wait(g, is_arp_reply, 2000));
+	CHECK_EQ_INT(get32(g->frame + 28), GATEWAY_IP);		 /* the sender: 10.0.2.2 */
+	CHECK(memcmp(g->frame + 32, guest_mac, 6) == 0);	 /* to us */
+	memcpy(gateway_mac, g->frame + 22, 6);
+}
+
+static void dhcp_offers_the_first_lease(struct user_guest *g)
+{
+	uint8_t f[400];
+
+	CHECK_EQ_INT(guest_send(g, f, dhcp_discover(f)), 0);
+	CHECK(guest_wait(g, is_dhcp_offer, 2000));
+	CHECK_EQ_INT(get32(g->frame + 42 + 16), GUEST_IP); /* yiaddr */
+	CHECK_EQ_INT(get32(g->frame + 42 + 4), 0x12345678); /* our xid */
+}
+
+/* The host's loopback at 10.0.2.2: the SYN becomes a connection of the
+ * VMM's to 127.0.0.1, which the listener accepts; the guest gets SYN-ACK. */
+static void tcp_to_host_loopback(struct user_guest *g)
+{
+	uint16_t port;
+	int listener = listen_loopback(&port), conn = -1;
+	uint8_t f[64];
+
+	CHECK_EQ_INT(guest_send(g, f, tcp_syn(f, gateway_mac, GATEWAY_IP, 40000, port)), 0);
+	CHECK(guest_wait(g, is_syn_ack, 2000));
+	CHECK_EQ_INT(get16(g->frame + 34), port);
+	CHECK_EQ_INT(get16(g->frame + 36), 40000);
+	for (int i = 0; i < 100 && conn < 0; i++) {
+		conn = accept(listener, NULL, NULL);
+		guest_idle(g, 5);
+	}
+	CHECK(conn >= 0);
+	if (conn >= 0)
+		close(conn);
+	close(listener);
+}
+
+/* A host connection to the published port reaches the guest as a SYN to
+ * its port 80 (the stack knows its MAC from its ARP request). */
+static void published_port(void)
+{
+	uint16_t port = free_port();
+	struct vm_port_fwd fwd = { .host_addr = htonl(INADDR_LOOPBACK), .host_port = port,
+				   .guest_port = 80 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct user_guest *g = calloc(1, sizeof(*g));
+	int c;
+
+	CHECK_EQ_INT(guest_open(g, &fwd, 1), 0);
+	arp_for_gateway(g);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0 || errno == EINPROGRESS);
+	CHECK(guest_wait(g, is_syn, 2000));
+	CHECK_EQ_INT(get32(g->frame + 30), GUEST_IP);
+	CHECK_EQ_INT(get16(g->frame + 36), 80);
+	close(c);
+
+	/* The same port again, taken now: the interface is not made. */
+	struct user_guest *again = calloc(1, sizeof(*again));
+	struct net_backend *none = NULL;
+	again->b = none;
+	CHECK_EQ_INT(guest_open(again, &fwd, 1), -EADDRINUSE);
+	event_loop_destroy(&again->loop);
+	free(again);
+	guest_close(g);
+	free(g);
+}
+
+/* A guest that sends and never reads: the stack's answers fill the frame
+ * queue, the rest are dropped and counted. */
+static void guest_that_reads_nothing(struct user_guest *g)
+{
+	const struct slirp_loop_counters *c = net_user_counters(g->b);
+	uint8_t f[64];
+	int sent = 0;
+
+	for (int i = 0; i < 20000 && c->to_guest_dropped == 0; i++) {
+		int ret = guest_send(g, f, arp_request(f, GATEWAY_IP));
+		sent += ret == 0;
+		if (ret == -EAGAIN || i % 32 == 31)
+			event_loop_run_once(&g->loop, 1);
+	}
+	printf("a guest that reads nothing: %d ARP requests sent, %llu answers dropped\n", sent,
+	       (unsigned long long)c->to_guest_dropped);
+	CHECK(c->to_guest_dropped > 0);
+	/* What waits for the guest is what the queue holds: drain it. */
+	int queued = 0;
+	while (g->b->ops->recv(g->b, g->frame, sizeof(g->frame)) >= 0)
+		queued++;
+	printf("  %d frames were queued for the guest\n", queued);
+	CHECK(queued > 0 && queued < sent);
+}
+
+/* RLIMIT_NOFILE leaving room for 3 sockets: the fourth SYN is refused. */
+static void connection_bound(void)
+{
+	struct rlimit old, low;
+	uint16_t port;
+	int listener = listen_loopback(&port);
+	struct user_guest *g = calloc(1, sizeof(*g));
+	uint8_t f[64];
+
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = (struct rlimit){ 256 + 3, old.rlim_max };
+	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
+	CHECK_EQ_INT(guest_open(g, NULL, 0), 0);
+	setrlimit(RLIMIT_NOFILE, &old);
+	arp_for_gateway(g);
+	for (uint16_t i = 0; i < 5; i++)
+		CHECK_EQ_INT(guest_send(g, f, tcp_syn(f, gateway_mac, GATEWAY_IP, 41000 + i, port)),
+			     0);
+	guest_idle(g, 200);
+	const struct slirp_loop_counters *c = net_user_counters(g->b);
+	CHECK_EQ_INT(c->new_flows_refused, 2);
+	CHECK(c->peak_sockets <= 3);
+	int accepted = 0, conn;
+	while ((conn = accept(listener, NULL, NULL)) >= 0) {
+		accepted++;
+		close(conn);
+	}
+	CHECK_EQ_INT(accepted, 3);
+	guest_close(g);
+	free(g);
+	close(listener);
+}
+
+int main(void)
+{
+	struct user_guest *g = calloc(1, sizeof(*g));
+
+	CHECK_EQ_INT(guest_open(g, NULL, 0), 0);
+	arp_for_gateway(g);
+	dhcp_offers_the_first_lease(g);
+	tcp_to_host_loopback(g);
+	guest_that_reads_nothing(g);
+	guest_close(g);
+	free(g);
+	published_port();
+	connection_bound();
+	return CHECK_DONE();
+}
