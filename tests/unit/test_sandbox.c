@@ -41,6 +41,7 @@
 #include "check.h"
 #include "devices/fs/virtio_fs.h"
 #include "fuse_harness.h"
+#include "user_net_guest.h"
 #include "vmm/bus.h"
 #include "vmm/ports.h"
 
@@ -320,6 +321,53 @@ static void event_loop_work(void *arg)
 	CHECK(unlinkat(AT_FDCWD, "/nonexistent/krun-net.sock", 0) < 0 && errno == ENOENT);
 }
 
+/* ---- the event loop of a VM with the user-mode interface ---- */
+
+static bool any_frame(const uint8_t *f, size_t len)
+{
+	(void)f;
+	return len > 0;
+}
+
+/* libslirp's work on the loop: ARP, DHCP, a DNS query forwarded (the
+ * host's resolv.conf read), a connection to the host's loopback, a host
+ * connection to a published port accepted, and the stack's end. */
+static void user_net_work(void *arg)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct user_guest *g = calloc(1, sizeof(*g));
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), host;
+	struct vm_port_fwd fwd = { .host_addr = htonl(INADDR_LOOPBACK), .guest_port = 80 };
+	uint8_t f[400], gateway[6];
+
+	(void)arg;
+	CHECK_EQ_INT(bind(listener, (struct sockaddr *)&a, sizeof(a)), 0);
+	CHECK_EQ_INT(listen(listener, 4), 0);
+	CHECK_EQ_INT(getsockname(listener, (struct sockaddr *)&a, &alen), 0);
+	fwd.host_port = (uint16_t)(ntohs(a.sin_port) + 1);
+	CHECK_EQ_INT(guest_open(g, &fwd, 1), 0);
+	enter(SANDBOX_EVENT_LOOP_USER_NET);
+	everyday_work();
+	CHECK_EQ_INT(guest_send(g, f, arp_request(f, GATEWAY_IP)), 0);
+	CHECK(guest_wait(g, is_arp_reply, 2000));
+	memcpy(gateway, g->frame + 22, 6);
+	CHECK_EQ_INT(guest_send(g, f, dhcp_discover(f)), 0);
+	CHECK(guest_wait(g, is_dhcp_offer, 2000));
+	CHECK_EQ_INT(guest_send(g, f, dns_query(f, gateway)), 0);
+	guest_wait(g, any_frame, 300); /* whatever the host's resolver says */
+	CHECK_EQ_INT(guest_send(g, f, tcp_syn(f, gateway, GATEWAY_IP, 40000, ntohs(a.sin_port))),
+		     0);
+	CHECK(guest_wait(g, is_syn_ack, 2000));
+	a.sin_port = htons(fwd.host_port);
+	host = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	CHECK(connect(host, (struct sockaddr *)&a, sizeof(a)) == 0 || errno == EINPROGRESS);
+	CHECK(guest_wait(g, is_syn, 2000));
+	guest_close(g);
+	close(host);
+	close(listener);
+}
+
 /* ---- a virtio-fs worker's work, over a real share ---- */
 
 /* A request with one fixed-size argument; the reply in rp. */
@@ -571,6 +619,11 @@ static void call_open(void)
 	open("/etc/passwd", O_RDONLY);
 }
 
+static void call_open_to_write(void)
+{
+	open("/tmp/krun-sandbox-test", O_WRONLY | O_CREAT, 0600);
+}
+
 static void call_ptrace(void)
 {
 	ptrace(PTRACE_TRACEME, 0, NULL, NULL);
@@ -601,6 +654,13 @@ static const struct violation {
 	{ SANDBOX_FS_WORKER, "virtio-fs worker", __NR_clone, call_fork },
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_openat, call_open },
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_ptrace, call_ptrace },
+	/* a socket: only the loop of a VM with the user-mode interface */
+	{ SANDBOX_EVENT_LOOP, "event loop", __NR_socket, call_socket },
+	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network)", __NR_ptrace,
+	  call_ptrace },
+	/* a file opened but to read */
+	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network)", __NR_openat,
+	  call_open_to_write },
 };
 
 static void violate(void *arg)
@@ -775,6 +835,7 @@ int main(void)
 		return 1;
 	expect_success("vCPU's work", vcpu_work, NULL);
 	expect_success("event loop's work", event_loop_work, NULL);
+	expect_success("the user-mode network's work on the event loop", user_net_work, NULL);
 	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
 	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
 	expect_success("many threads' first allocations", many_threads, NULL);

@@ -29,29 +29,29 @@ struct user_guest {
 	size_t len;
 };
 
-static void put16(uint8_t *p, uint16_t v)
+static inline void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static inline void put32(uint8_t *p, uint32_t v)
 {
 	put16(p, (uint16_t)(v >> 16));
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t get16(const uint8_t *p)
+static inline uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t get32(const uint8_t *p)
+static inline uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+static inline uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += get16(p + i);
@@ -60,14 +60,14 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-static uint16_t csum_fold(uint32_t sum)
+static inline uint16_t csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
 
-static void eth_header(uint8_t *f, const uint8_t *dst, uint16_t type)
+static inline void eth_header(uint8_t *f, const uint8_t *dst, uint16_t type)
 {
 	memcpy(f, dst, 6);
 	memcpy(f + 6, guest_mac, 6);
@@ -75,7 +75,8 @@ static void eth_header(uint8_t *f, const uint8_t *dst, uint16_t type)
 }
 
 /* An IPv4 header at f + 14 for l4_len bytes of proto: 34 bytes in all. */
-static void ip_header(uint8_t *f, uint8_t proto, uint32_t src, uint32_t dst, size_t l4_len)
+static inline void ip_header(uint8_t *f, uint8_t proto, uint32_t src, uint32_t dst,
+			     size_t l4_len)
 {
 	uint8_t *ip = f + 14;
 
@@ -90,7 +91,7 @@ static void ip_header(uint8_t *f, uint8_t proto, uint32_t src, uint32_t dst, siz
 }
 
 /* "Who has target_ip?", from the guest's address. */
-static size_t arp_request(uint8_t *f, uint32_t target_ip)
+static inline size_t arp_request(uint8_t *f, uint32_t target_ip)
 {
 	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	uint8_t *a = f + 14;
@@ -109,7 +110,7 @@ static size_t arp_request(uint8_t *f, uint32_t target_ip)
 }
 
 /* DHCPDISCOVER from 0.0.0.0:68 to the broadcast address's port 67. */
-static size_t dhcp_discover(uint8_t *f)
+static inline size_t dhcp_discover(uint8_t *f)
 {
 	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	size_t bootp_len = 240 + 4, l4 = 8 + bootp_len;
@@ -135,7 +136,7 @@ static size_t dhcp_discover(uint8_t *f)
 }
 
 /* A TCP SYN from the guest's port sport to dst:dport, to dst_mac. */
-static size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, uint16_t sport,
+static inline size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, uint16_t sport,
 		      uint16_t dport)
 {
 	uint8_t *tcp = f + 34, pseudo[12];
@@ -158,7 +159,26 @@ static size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, uint16_t
 	return 34 + 20;
 }
 
-static int guest_send(struct user_guest *g, uint8_t *f, size_t len)
+/* A DNS query for "localhost" (type A) to the stack's resolver, 10.0.2.3. */
+static inline size_t dns_query(uint8_t *f, const uint8_t *dst_mac)
+{
+	static const uint8_t query[] = { 0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+					 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0,
+					 0, 1, 0, 1 };
+	size_t l4 = 8 + sizeof(query);
+	uint8_t *udp = f + 34;
+
+	memset(f, 0, 34 + l4);
+	eth_header(f, dst_mac, 0x0800);
+	ip_header(f, 17, GUEST_IP, 0x0a000203u, l4);
+	put16(udp, 40053);
+	put16(udp + 2, 53);
+	put16(udp + 4, (uint16_t)l4); /* checksum 0: none, as IPv4 allows */
+	memcpy(udp + 8, query, sizeof(query));
+	return 34 + l4;
+}
+
+static inline int guest_send(struct user_guest *g, uint8_t *f, size_t len)
 {
 	struct iovec iov[2] = { { 0 }, { f, len } }; /* iov[-1] is the backend's */
 
@@ -167,7 +187,8 @@ static int guest_send(struct user_guest *g, uint8_t *f, size_t len)
 
 /* Run the loop until a frame arrives that match accepts (others are
  * skipped), for up to ms: whether one did, in g->frame. */
-static bool guest_wait(struct user_guest *g, bool (*match)(const uint8_t *, size_t), int ms)
+static inline bool guest_wait(struct user_guest *g, bool (*match)(const uint8_t *, size_t),
+			      int ms)
 {
 	uint64_t end = monotonic_ns() + (uint64_t)ms * 1000000;
 
@@ -185,7 +206,7 @@ static bool guest_wait(struct user_guest *g, bool (*match)(const uint8_t *, size
 }
 
 /* Turns of the loop for ms, the guest reading nothing. */
-static void guest_idle(struct user_guest *g, int ms)
+static inline void guest_idle(struct user_guest *g, int ms)
 {
 	uint64_t end = monotonic_ns() + (uint64_t)ms * 1000000;
 
@@ -193,33 +214,33 @@ static void guest_idle(struct user_guest *g, int ms)
 		event_loop_run_once(&g->loop, 5);
 }
 
-static bool is_arp_reply(const uint8_t *f, size_t len)
+static inline bool is_arp_reply(const uint8_t *f, size_t len)
 {
 	return len >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 2;
 }
 
-static bool is_ipv4(const uint8_t *f, size_t len, uint8_t proto)
+static inline bool is_ipv4(const uint8_t *f, size_t len, uint8_t proto)
 {
 	return len >= 34 + 8 && get16(f + 12) == 0x0800 && f[23] == proto;
 }
 
-static bool is_dhcp_offer(const uint8_t *f, size_t len)
+static inline bool is_dhcp_offer(const uint8_t *f, size_t len)
 {
 	return is_ipv4(f, len, 17) && len >= 42 + 244 && get16(f + 36) == 68 && f[42] == 2;
 }
 
-static bool is_syn_ack(const uint8_t *f, size_t len)
+static inline bool is_syn_ack(const uint8_t *f, size_t len)
 {
 	return is_ipv4(f, len, 6) && len >= 54 && (f[47] & 0x12) == 0x12;
 }
 
-static bool is_syn(const uint8_t *f, size_t len)
+static inline bool is_syn(const uint8_t *f, size_t len)
 {
 	return is_ipv4(f, len, 6) && len >= 54 && (f[47] & 0x12) == 0x02;
 }
 
 /* The user-mode interface with these published ports, as the VMM builds it. */
-static int guest_open(struct user_guest *g, const struct vm_port_fwd *fwds, unsigned int n)
+static inline int guest_open(struct user_guest *g, const struct vm_port_fwd *fwds, unsigned int n)
 {
 	static struct vm_config cfg;
 	int ret;
@@ -235,7 +256,7 @@ static int guest_open(struct user_guest *g, const struct vm_port_fwd *fwds, unsi
 	return net_user_open(&cfg, 0, &g->loop, &g->b);
 }
 
-static void guest_close(struct user_guest *g)
+static inline void guest_close(struct user_guest *g)
 {
 	g->b->ops->destroy(g->b);
 	event_loop_destroy(&g->loop);
