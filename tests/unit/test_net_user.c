@@ -110,8 +110,6 @@ static void published_port(void)
 
 	/* The same port again, taken now: the interface is not made. */
 	struct user_guest *again = calloc(1, sizeof(*again));
-	struct net_backend *none = NULL;
-	again->b = none;
 	CHECK_EQ_INT(guest_open(again, &fwd, 1), -EADDRINUSE);
 	event_loop_destroy(&again->loop);
 	free(again);

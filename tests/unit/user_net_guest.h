@@ -249,7 +249,8 @@ static inline int guest_open(struct user_guest *g, const struct vm_port_fwd *fwd
 	cfg.nr_nets = 1;
 	cfg.nets[0] = (struct vm_net){ .backend = VM_NET_USER, .fd = -1 };
 	memcpy(cfg.nets[0].mac, guest_mac, 6);
-	memcpy(cfg.port_fwds, fwds, n * sizeof(*fwds));
+	if (n > 0)
+		memcpy(cfg.port_fwds, fwds, n * sizeof(*fwds));
 	cfg.nr_port_fwds = n;
 	if ((ret = event_loop_init(&g->loop)) < 0)
 		return ret;
