@@ -22,7 +22,7 @@
  *                     not a terminal (ours; libkrun's init looks without
  *                     waiting)
  *   KRUN_DHCP         "1" (libkrun's) or interface names, comma-separated:
- *                     configured by DHCP, within DHCP_TIMEOUT_MS each (net.h)
+ *                     configured by DHCP, within DHCP_TIMEOUT_MS each (dhcp.h)
  * The workload's environment is the same less these KRUN_* variables, with
  * PATH defaulting to the usual.
  *
