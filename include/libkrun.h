@@ -193,7 +193,8 @@ int32_t krun_add_virtio_console_default(uint32_t ctx_id, int input_fd, int outpu
 
 /* flags: NET_FLAG_VFKIT sends the 4 bytes "VFKT" once connected, as gvproxy
  * in vfkit mode expects (krun_add_net_unixgram with a path only);
- * NET_FLAG_DHCP_CLIENT has the guest's init ask DHCP for its address. */
+ * NET_FLAG_DHCP_CLIENT has the guest's init configure this interface by
+ * DHCP (libkrun's init only ever configures eth0). */
 #define NET_FLAG_VFKIT (1 << 0)
 #define NET_FLAG_DHCP_CLIENT (1 << 1)
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A network interface end to end over a datagram socket: the guest
-# (netguest.c) brings eth0 up with a static address itself and pings
-# 10.0.2.2; the host's peer (net_client.c's child, a stand-in for gvproxy in
-# vfkit mode) is greeted with VFKT from the socket the VMM binds beside its
-# own, and answers ARP and ICMP echo. Checks the guest's MAC, every echo
-# answered, the peer's view, the VMM's counters, and that the VMM removed
-# its socket.
+# A network interface end to end over a datagram socket, in two boots. The
+# host's peer (net_client.c's child, a stand-in for gvproxy in vfkit mode)
+# is greeted with VFKT from the socket the VMM binds beside its own, and
+# answers ARP, ICMP echo and DHCP. The guest (netguest.c) pings 10.0.2.2
+# after bringing eth0 up with a static address itself ("static"), or after
+# the init configured it by DHCP from the peer ("dhcp": NET_FLAG_DHCP_CLIENT,
+# the address, MTU and resolv.conf checked). Checks the guest's MAC, every
+# echo answered, the peer's view, the VMM's counters, and that the VMM
+# removed its socket.
 #
 #   net-unixgram.sh PROBE NET_CLIENT NETGUEST
 set -uo pipefail
@@ -16,13 +18,8 @@ require_hardware_kvm "$probe"
 # On tmpfs in the test host ($TESTHOST_SCRATCH): 9p lacks what a root needs.
 work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-unixgram.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/root" "$work/sock" && cp "$netguest" "$work/root/netguest" ||
+mkdir -p "$work/root/etc" "$work/sock" && cp "$netguest" "$work/root/netguest" ||
 	fail "cannot make the root in $work"
-
-vmm_timeout 180 "$client" "$work/root" "$work/sock/peer.sock" /netguest 3 >"$work/out" 2>&1
-status=$?
-tr -d '\r' <"$work/out" >"$work/log"
-sed 's/^/[net] /' "$work/log"
 
 failures=0
 check() {
@@ -30,15 +27,37 @@ check() {
 	shift
 	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
 }
-has() { grep -q -- "$1" "$work/log"; }
-check "the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
-check "eth0 has the MAC the client gave" has 'netguest: eth0 mac 02:4b:52:55:4e:01'
-check "the peer was greeted with VFKT from the VMM's own socket" \
-	has "peer: greeted with \"VFKT\" from $work/sock/krun-net-"
-check "the peer answered ARP from the guest's MAC" \
-	has 'peer: ARP request for 10.0.2.2 from 02:4b:52:55:4e:01'
-check "every echo was answered" has 'netguest: all echoes answered'
-check "the VMM counted frames both ways" has 'net eth0 (unixgram): received [1-9]'
-check "the VMM removed its socket" [ -z "$(ls "$work/sock" | grep krun-net-)" ]
+boot() { # name, net-client's options, netguest's
+	vmm_timeout 180 "$client" $2 "$work/root" "$work/sock/peer.sock" /netguest $3 \
+		>"$work/$1.out" 2>&1
+	local status=$?
+	tr -d '\r' <"$work/$1.out" >"$work/$1.log"
+	sed "s/^/[$1] /" "$work/$1.log"
+	check "$1: the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
+	check "$1: eth0 has the MAC the client gave" has "$1" 'netguest: eth0 mac 02:4b:52:55:4e:01'
+	check "$1: the peer was greeted with VFKT from the VMM's own socket" \
+		has "$1" "peer: greeted with \"VFKT\" from $work/sock/krun-net-"
+	check "$1: every echo was answered" has "$1" 'netguest: all echoes answered'
+	check "$1: the VMM counted frames both ways" \
+		has "$1" 'net eth0 (unixgram): received [1-9][0-9]* frames ([0-9]* bytes), sent [1-9]'
+	check "$1: the VMM removed its socket" [ -z "$(ls "$work/sock" | grep krun-net-)" ]
+}
+has() { grep -q -- "$2" "$work/$1.log"; }
+lacks() { ! has "$@"; }
+
+boot static "" 3
+check "static: the peer answered ARP from the guest's MAC" \
+	has static 'peer: ARP request for 10.0.2.2 from 02:4b:52:55:4e:01'
+check "static: no DHCP asked" lacks static 'peer: DHCP'
+
+boot dhcp --dhcp "--dhcp 2"
+check "dhcp: the init asked with rapid commit, the peer acked" \
+	has dhcp 'peer: DHCP DISCOVER with rapid commit, answered with ACK'
+check "dhcp: the lease's address and MTU on eth0" \
+	has dhcp 'netguest: dhcp gave eth0 10.0.2.15, mtu 1400'
+check "dhcp: the lease's DNS in the guest's resolv.conf" \
+	has dhcp 'netguest: resolv.conf has nameserver 10.0.2.3'
+check "dhcp: resolv.conf written in the root" grep -q 'nameserver 10.0.2.3' "$work/root/etc/resolv.conf"
+
 [ $failures = 0 ] || fail "$failures checks failed"
 echo "net-unixgram: all checks passed"

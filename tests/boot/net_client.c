@@ -1,9 +1,13 @@
 /* A libkrun.h client whose guest has one network interface over a datagram
  * socket, and, in a child process, the peer on the host's side of it: a
- * tiny stand-in for gvproxy in vfkit mode that answers ARP for 10.0.2.2 and
- * ICMP echo requests, and nothing else.
+ * tiny stand-in for gvproxy in vfkit mode that answers ARP for 10.0.2.2,
+ * ICMP echo requests, and DHCP (10.0.2.15/24, router 10.0.2.2, DNS
+ * 10.0.2.3, MTU 1400, with rapid commit when asked), and nothing else.
  *
- *   net-client ROOT SOCKET PROGRAM [ARG...]
+ *   net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]
+ *
+ * --dhcp: the interface asks the guest's init for DHCP
+ * (NET_FLAG_DHCP_CLIENT).
  *
  * The peer binds SOCKET and waits for the VMM's "VFKT" greeting from the
  * socket the VMM binds beside it, then answers to that address. It logs to
@@ -29,6 +33,7 @@
 static const uint8_t guest_mac[6] = { 0x02, 0x4b, 0x52, 0x55, 0x4e, 0x01 };
 static const uint8_t peer_mac[6] = { 0x02, 0x4b, 0x52, 0x55, 0x4e, 0x02 };
 static const uint8_t peer_ip[4] = { 10, 0, 2, 2 };
+static const uint8_t guest_ip[4] = { 10, 0, 2, 15 };
 
 static void check(int ret, const char *what)
 {
@@ -98,6 +103,70 @@ static bool answer_echo(uint8_t *f, size_t len)
 	return true;
 }
 
+/* A DHCP DISCOVER or REQUEST becomes an ACK (or, for a DISCOVER without
+ * rapid commit, an OFFER), in place: its new length, or 0. */
+static size_t answer_dhcp(uint8_t *f, size_t len, size_t room)
+{
+	uint8_t *ip = f + ETH_HLEN, *udp = ip + 20, *bootp = udp + 8, *opt = bootp + 240;
+	static const uint8_t cookie[4] = { 99, 130, 83, 99 };
+	uint8_t type = 0;
+	bool rapid = false;
+
+	if (len < ETH_HLEN + 20 + 8 + 240 || ip[9] != 17 /* UDP */ || (ip[0] & 0xf) != 5 ||
+	    udp[2] != 0 || udp[3] != 67 || bootp[0] != 1 || memcmp(bootp + 236, cookie, 4))
+		return 0;
+	for (uint8_t *o = opt; o + 1 < f + len && *o != 255;) {
+		if (*o == 0) {
+			o++;
+			continue;
+		}
+		if (o + 2 + o[1] > f + len)
+			break;
+		if (o[0] == 53 && o[1] == 1)
+			type = o[2];
+		if (o[0] == 80)
+			rapid = true;
+		o += 2 + o[1];
+	}
+	if (type != 1 && type != 3)
+		return 0;
+	uint8_t reply = type == 3 || rapid ? 5 /* ACK */ : 2 /* OFFER */;
+	fprintf(stderr, "peer: DHCP %s%s, answered with %s\n", type == 1 ? "DISCOVER" : "REQUEST",
+		rapid ? " with rapid commit" : "", reply == 5 ? "ACK" : "OFFER");
+	/* BOOTP: a reply with the address; the header and cookie kept */
+	bootp[0] = 2;
+	memset(bootp + 12, 0, 4); /* ciaddr */
+	memcpy(bootp + 16, guest_ip, 4);
+	memcpy(bootp + 20, peer_ip, 4);
+	const uint8_t options[] = {
+		53, 1, reply, 54, 4, 10, 0, 2, 2, 51, 4, 0, 0, 0x0e, 0x10, 1, 4, 255, 255, 255, 0,
+		3, 4, 10, 0, 2, 2, 6, 4, 10, 0, 2, 3, 26, 2, 0x05, 0x78,
+	};
+	size_t n = sizeof(options);
+	if (ETH_HLEN + 20 + 8 + 240 + n + 3 > room)
+		return 0;
+	memcpy(opt, options, n);
+	if (rapid && reply == 5) {
+		opt[n++] = 80;
+		opt[n++] = 0;
+	}
+	opt[n++] = 255;
+	size_t udp_len = 8 + 240 + n;
+	/* UDP 67 to 68, no checksum (IPv4 allows none); IP to the broadcast */
+	put16(udp, 67);
+	put16(udp + 2, 68);
+	put16(udp + 4, (uint16_t)udp_len);
+	put16(udp + 6, 0);
+	put16(ip + 2, (uint16_t)(20 + udp_len));
+	ip[8] = 64;
+	memcpy(ip + 12, peer_ip, 4);
+	memset(ip + 16, 0xff, 4);
+	put16(ip + 10, 0);
+	put16(ip + 10, checksum(ip, 20));
+	memset(f, 0xff, 6); /* to the broadcast address; the caller swaps it in */
+	return ETH_HLEN + 20 + udp_len;
+}
+
 /* The peer: greeted, then answering until a minute passes idle. */
 static int peer(int fd)
 {
@@ -121,9 +190,15 @@ static int peer(int fd)
 		if ((n = recv(fd, f, sizeof(f), 0)) < ETH_HLEN)
 			break;
 		uint16_t type = f[12] << 8 | f[13];
-		if (!(type == 0x0806 && answer_arp(f, n)) && !(type == 0x0800 && answer_echo(f, n)))
+		size_t dhcp_len = type == 0x0800 ? answer_dhcp(f, n, sizeof(f)) : 0;
+		if (dhcp_len) {
+			n = dhcp_len;
+		} else if ((type == 0x0806 && answer_arp(f, n)) ||
+			   (type == 0x0800 && answer_echo(f, n))) {
+			memcpy(f, f + 6, 6);
+		} else {
 			continue;
-		memcpy(f, f + 6, 6);
+		}
 		memcpy(f + 6, peer_mac, 6);
 		if (send(fd, f, n, 0) < 0) {
 			fprintf(stderr, "peer: cannot answer: %s\n", strerror(errno));
@@ -136,9 +211,12 @@ static int peer(int fd)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	bool dhcp = argc > 1 && !strcmp(argv[1], "--dhcp");
 
+	argv += dhcp;
+	argc -= dhcp;
 	if (argc < 4 || strlen(argv[2]) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "usage: net-client ROOT SOCKET PROGRAM [ARG...]\n");
+		fprintf(stderr, "usage: net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]\n");
 		return 2;
 	}
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -161,7 +239,8 @@ int main(int argc, char **argv)
 	check(krun_set_exec(ctx, argv[3], (const char *const *)argv + 4,
 			    (const char *const[]){ "PATH=/", NULL }), "krun_set_exec");
 	check(krun_add_net_unixgram(ctx, argv[2], -1, (uint8_t *)guest_mac, COMPAT_NET_FEATURES,
-				    NET_FLAG_VFKIT), "krun_add_net_unixgram");
+				    NET_FLAG_VFKIT | (dhcp ? NET_FLAG_DHCP_CLIENT : 0)),
+	      "krun_add_net_unixgram");
 	check(krun_start_enter(ctx), "krun_start_enter");
 	return 99;
 }

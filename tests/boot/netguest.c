@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * netguest: a guest program that brings eth0 up by itself with a static
- * address (no DHCP, no init's help) and pings the host's test peer
- * (net_client.c), which answers ARP and ICMP echo. Prints eth0's MAC and one
- * line per reply; exits 0 when every echo was answered, 1 otherwise.
+ * address (no DHCP, no init's help), or finds it configured by the init's
+ * DHCP client, and pings the host's test peer (net_client.c), which answers
+ * ARP and ICMP echo. Prints eth0's MAC, what DHCP set (address, MTU,
+ * /etc/resolv.conf) and one line per reply; exits 0 when every echo was
+ * answered and DHCP set what the peer gave, 1 otherwise.
  *
- *   netguest [COUNT]   (default 3 echo requests)
+ *   netguest [--dhcp] [COUNT]   (default 3 echo requests)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,7 +44,34 @@ static int set_addr(int s, unsigned long request, const char *addr)
 	return ioctl(s, request, &ifr);
 }
 
-static int bring_up_eth0(void)
+/* What the init's DHCP client applied: the peer's lease. */
+static int check_dhcp(void)
+{
+	struct ifreq ifr = { 0 };
+	char addr[INET_ADDRSTRLEN] = "", resolv[256] = "";
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	FILE *f;
+
+	strcpy(ifr.ifr_name, "eth0");
+	if (s < 0 || ioctl(s, SIOCGIFADDR, &ifr) < 0)
+		return fail("eth0 has no address");
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, addr, sizeof(addr));
+	if (ioctl(s, SIOCGIFMTU, &ifr) < 0)
+		return fail("cannot read eth0's MTU");
+	printf("netguest: dhcp gave eth0 %s, mtu %d\n", addr, ifr.ifr_mtu);
+	if ((f = fopen("/etc/resolv.conf", "r"))) {
+		size_t n = fread(resolv, 1, sizeof(resolv) - 1, f);
+		resolv[n] = '\0';
+		fclose(f);
+	}
+	printf("netguest: resolv.conf has %s\n",
+	       strstr(resolv, "nameserver 10.0.2.3") ? "nameserver 10.0.2.3" : "no nameserver");
+	close(s);
+	return strcmp(addr, GUEST_ADDR) || ifr.ifr_mtu != 1400 ||
+	       !strstr(resolv, "nameserver 10.0.2.3");
+}
+
+static int print_mac(void)
 {
 	struct ifreq ifr = { 0 };
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -53,6 +82,18 @@ static int bring_up_eth0(void)
 	const uint8_t *m = (const uint8_t *)ifr.ifr_hwaddr.sa_data;
 	printf("netguest: eth0 mac %02x:%02x:%02x:%02x:%02x:%02x\n", m[0], m[1], m[2], m[3], m[4],
 	       m[5]);
+	close(s);
+	return 0;
+}
+
+static int bring_up_eth0(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	strcpy(ifr.ifr_name, "eth0");
+	if (s < 0)
+		return fail("no socket");
 	if (set_addr(s, SIOCSIFADDR, GUEST_ADDR) < 0 ||
 	    set_addr(s, SIOCSIFNETMASK, "255.255.255.0") < 0)
 		return fail("cannot address eth0");
@@ -120,12 +161,15 @@ static int ping(int s, const struct sockaddr_in *peer, uint16_t seq)
 
 int main(int argc, char **argv)
 {
-	int count = argc > 1 ? atoi(argv[1]) : 3, failed = 0;
+	int dhcp = argc > 1 && !strcmp(argv[1], "--dhcp");
+	int count = argc > 1 + dhcp ? atoi(argv[1 + dhcp]) : 3, failed = 0;
 	struct sockaddr_in peer = { .sin_family = AF_INET };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (bring_up_eth0())
+	if (print_mac() || (dhcp ? check_dhcp() : bring_up_eth0())) {
+		printf("netguest: FAILED\n");
 		return 1;
+	}
 	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (s < 0)
 		return fail("no raw socket");

@@ -3,7 +3,8 @@
  * unplugged, variables for the guest's init, signals watched). First the
  * registry's own promises over a table of fake kinds (order, reverse
  * teardown, the failed constructor's errno, flush before any release);
- * then the real table over a configuration of consoles and shares. */
+ * then the real table over a configuration of consoles, shares and
+ * network interfaces. */
 #include "devices/registry.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <linux/virtio_ids.h>
 
@@ -410,11 +412,66 @@ static void test_console_output_file(void)
 	setup_destroy(&s);
 }
 
+/* Network interfaces after everything else, eth0 first; the interfaces
+ * asking for DHCP named to the init; a backend that cannot be reached
+ * undoes the interfaces before it. */
+static void test_network_interfaces(void)
+{
+	struct setup s;
+	struct device_list list;
+	int sv[3][2];
+
+	setup_init(&s, 0);
+	s.cfg.nr_shares = 1;
+	for (unsigned int i = 0; i < 3; i++) {
+		int type = i == 1 ? SOCK_DGRAM : SOCK_STREAM;
+		CHECK_EQ_INT(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv[i]), 0);
+		s.cfg.nets[i] = (struct vm_net){
+			.backend = i == 1 ? VM_NET_UNIXGRAM : VM_NET_UNIXSTREAM, .fd = sv[i][0],
+			.mac = { 2, 0, 0, 0, 0, (uint8_t)i },
+			.flags = i == 1 ? 0 : VM_NET_FLAG_DHCP_CLIENT,
+		};
+	}
+	s.cfg.nr_nets = 3;
+	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(list.nr, 4);
+	for (unsigned int i = 1; i < list.nr && i < 4; i++) {
+		CHECK(strcmp(list.devs[i]->kind, "virtio-net") == 0);
+		CHECK_EQ_INT(list.devs[i]->index, i - 1);
+		CHECK_EQ_INT(s.vmm.plugged[i]->device_id, VIRTIO_ID_NET);
+	}
+	CHECK_EQ_INT(s.vmm.nr_env, 1);
+	CHECK(strcmp(s.vmm.env[0], "KRUN_DHCP=eth0,eth2") == 0);
+	devices_flush(&list);
+	devices_destroy(&list);
+	check_unplugged_in_reverse(&s.vmm);
+	setup_destroy(&s);
+
+	/* eth1's peer is not there: eth0 and the share undone. */
+	setup_init(&s, 0);
+	s.cfg.nr_shares = 1;
+	s.cfg.nets[0] = (struct vm_net){ .backend = VM_NET_UNIXSTREAM, .fd = sv[0][0] };
+	s.cfg.nets[1] = (struct vm_net){ .backend = VM_NET_UNIXSTREAM, .fd = -1,
+					 .path = "/nonexistent/peer.sock" };
+	s.cfg.nr_nets = 2;
+	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+		     -ENOENT);
+	CHECK(list.nr == 0 && list.devs == NULL);
+	CHECK_EQ_INT(s.vmm.nr_plugged, 2);
+	check_unplugged_in_reverse(&s.vmm);
+	setup_destroy(&s);
+	for (unsigned int i = 0; i < 3; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_OFF);
 	test_fake_kinds();
 	test_consoles_and_shares();
 	test_console_output_file();
+	test_network_interfaces();
 	return CHECK_DONE();
 }

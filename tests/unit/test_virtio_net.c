@@ -2,18 +2,26 @@
  * driver (rings in fake guest memory) and as the peer on the host's side of
  * real sockets: frames both ways with each framing, gvproxy's greeting, a
  * hostile or vanishing peer, a guest with no receive buffers, a backend
- * that stops taking frames. The event loop runs one turn at a time. */
+ * that stops taking frames; then a tap, in a network namespace of the
+ * test's own (which takes root), with a packet socket as its host side.
+ * The event loop runs one turn at a time. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
@@ -575,6 +583,98 @@ static void test_transmit_bounds(void)
 	free(big);
 }
 
+/* ---- the tap, in a network namespace of the test's own ---- */
+
+#define TAP_NAME "krtest0"
+#define ETHERTYPE_TEST 0x88b5 /* IEEE's local experimental type */
+
+/* No IPv6 on the namespace's new interfaces: its router solicitations and
+ * listener reports would reach the guest before the test's frames. */
+static void quiet_ipv6(void)
+{
+	int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) { /* a kernel without IPv6 sends none */
+		CHECK_EQ_INT(write(fd, "1", 1), 1);
+		close(fd);
+	}
+}
+
+/* Whether the tap's netdev does TCP segmentation: what TUNSETOFFLOAD set. */
+static int tap_tso(void)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GTSO };
+	struct ifreq ifr = { .ifr_data = (void *)&ev };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	strcpy(ifr.ifr_name, TAP_NAME);
+	CHECK_EQ_INT(ioctl(s, SIOCETHTOOL, &ifr), 0);
+	close(s);
+	return (int)ev.data;
+}
+
+/* A packet socket on the tap, up: the host's side of the guest's link. */
+static int tap_peer(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int p = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETHERTYPE_TEST));
+
+	strcpy(ifr.ifr_name, TAP_NAME);
+	CHECK_EQ_INT(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP | IFF_NOARP;
+	CHECK_EQ_INT(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETHERTYPE_TEST),
+				  .sll_ifindex = (int)if_nametoindex(TAP_NAME) };
+	CHECK_EQ_INT(bind(p, (struct sockaddr *)&ll, sizeof(ll)), 0);
+	close(s);
+	return p;
+}
+
+/* Frames both ways through a tap with virtio-net headers, and the
+ * offloads the driver took (and only those) handed to the tap. */
+static void test_tap(uint64_t driver_features, int want_tso)
+{
+	struct vm_net cfg = { .backend = VM_NET_TAP, .path = TAP_NAME, .fd = -1 };
+	uint8_t out[200], in[300], got[400];
+	struct net_backend *backend;
+	struct bench b;
+
+	memset(out, 0xff, 6); /* broadcast, from the guest's MAC, our type */
+	memcpy(out + 6, mac, 6);
+	out[12] = ETHERTYPE_TEST >> 8;
+	out[13] = ETHERTYPE_TEST & 0xff;
+	for (size_t i = 14; i < sizeof(out); i++)
+		out[i] = (uint8_t)i;
+	memcpy(in, mac, 6);
+	memcpy(in + 6, "\x02\0\0\0\0\x09", 6);
+	memcpy(in + 12, out + 12, 2);
+	for (size_t i = 14; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 3);
+
+	CHECK_EQ_INT(net_tap_open(&cfg, 0, &backend), 0);
+	bench_init(&b, backend, tap_peer(), COMPAT_FEATURES_FOR_TEST);
+	CHECK_EQ_INT(tap_tso(), 0); /* nothing before the driver says */
+	driver_up(&b, driver_features);
+	CHECK_EQ_INT(tap_tso(), want_tso);
+
+	guest_send(&b, out, sizeof(out));
+	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK(peer_read(&b, got, sizeof(out)) && memcmp(got, out, sizeof(out)) == 0);
+	uint64_t gpa = guest_offer(&b, 2048, true);
+	CHECK_EQ_INT(send(b.peer, in, sizeof(in), 0), sizeof(in));
+	run_until_idle(&b);
+	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(used_len(VIRTIO_NET_RX_QUEUE, 1), HDR + sizeof(in));
+	check_received(gpa, in, sizeof(in));
+
+	virtio_mmio_destroy(&b.t);
+	virtio_net_destroy(&b.net); /* closes the tap, which then goes */
+	event_loop_destroy(&b.loop);
+	close(b.peer);
+	CHECK_EQ_INT(if_nametoindex(TAP_NAME), 0);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the VMM does */
@@ -597,5 +697,11 @@ int main(void)
 				       (1ull << VIRTIO_RING_F_EVENT_IDX));
 	test_transmit_backpressure();
 	test_transmit_bounds();
+	/* a tap of our own, in a network namespace of our own (needs root) */
+	CHECK_EQ_INT(unshare(CLONE_NEWNET), 0);
+	quiet_ipv6();
+	test_tap(1ull << VIRTIO_F_VERSION_1, 0);
+	test_tap((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+		 (1ull << VIRTIO_NET_F_GUEST_TSO4), 1);
 	return CHECK_DONE();
 }

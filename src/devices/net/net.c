@@ -1,10 +1,12 @@
 #include "devices/net/net.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/log.h"
 #include "devices/net/virtio_net.h"
+#include "guest_abi.h"
 
 struct net_device {
 	struct vmm_device dev; /* first: the ops cast it back */
@@ -42,6 +44,21 @@ static int open_backend(const struct vm_config *vm, unsigned int index, struct e
 	return -EINVAL;
 }
 
+/* The interfaces whose flags ask for DHCP, named for the guest's init
+ * ("eth0,eth2"): each the one it was asked on, where libkrun's init only
+ * ever configures eth0. Nothing when none asks. */
+static int ask_dhcp(const struct vm_config *cfg, const struct vmm_device_env *env)
+{
+	char names[VM_MAX_NETS * sizeof("ethN,")] = "";
+	size_t len = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].flags & VM_NET_FLAG_DHCP_CLIENT)
+			len += snprintf(names + len, sizeof(names) - len, "%seth%u", len ? "," : "", i);
+	}
+	return len ? env->add_guest_env(env->vmm, KRUN_ENV_DHCP, names) : 0;
+}
+
 static const struct vmm_device_ops net_device_ops;
 
 int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm_device_env *env,
@@ -56,7 +73,8 @@ int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm
 		return -ENOMEM;
 	d->dev.ops = &net_device_ops;
 	d->env = env;
-	if ((ret = open_backend(cfg, index, env->loop, &b)) < 0 ||
+	if ((index == 0 && (ret = ask_dhcp(cfg, env)) < 0) ||
+	    (ret = open_backend(cfg, index, env->loop, &b)) < 0 ||
 	    (ret = virtio_net_init(&d->net, index, net->mac, net->features, b, env->loop)) < 0) {
 		free(d);
 		return ret;
