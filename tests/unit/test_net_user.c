@@ -1,8 +1,8 @@
 /* The user-mode interface (src/devices/net/user.c, slirp_loop.c) driven
  * with frames as a guest sends them: ARP and DHCP answered by the stack, a
- * TCP connection to 10.0.2.2 reaching a listener of the test's on the
- * host's 127.0.0.1, a published port accepting on the host and leading to
- * the guest, a port already taken, a guest that reads nothing (frames
+ * TCP connection and a UDP exchange with 10.0.2.2 reaching sockets of the
+ * test's on the host's 127.0.0.1, published ports (TCP and UDP) taking the
+ * host's connection or datagram to the guest, a port already taken, a guest that reads nothing (frames
  * dropped and counted, never queued without bound) and the bound on the
  * guest's connections. */
 #include <fcntl.h>
@@ -87,6 +87,49 @@ static void tcp_to_host_loopback(struct user_guest *g)
 	close(listener);
 }
 
+/* A UDP socket on 127.0.0.1 at a free port: its fd, *port set. */
+static int udp_loopback(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		perror("udp socket");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A datagram to 10.0.2.2:PORT reaches the host's 127.0.0.1:PORT, and the
+ * answer comes back to the guest's port. */
+static void udp_to_host_loopback(struct user_guest *g)
+{
+	uint16_t port;
+	int fd = udp_loopback(&port);
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	uint8_t f[128];
+	char buf[16] = "";
+	ssize_t n = -1;
+
+	CHECK_EQ_INT(guest_send(g, f, udp_datagram(f, gateway_mac, GATEWAY_IP, 40100, port,
+						   "ping", 4)), 0);
+	for (int i = 0; i < 100 && n < 0; i++) {
+		guest_idle(g, 5);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+	}
+	CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
+	CHECK_EQ_INT(sendto(fd, "pong", 4, 0, (struct sockaddr *)&from, flen), 4);
+	CHECK(guest_wait(g, is_udp, 2000));
+	CHECK_EQ_INT(get16(g->frame + 34), port);
+	CHECK_EQ_INT(get16(g->frame + 36), 40100);
+	CHECK(g->len >= 46 && memcmp(g->frame + 42, "pong", 4) == 0);
+	close(fd);
+}
+
 /* A host connection to the published port reaches the guest as a SYN to
  * its port 80 (the stack knows its MAC from its ARP request). */
 static void published_port(void)
@@ -107,6 +150,23 @@ static void published_port(void)
 	CHECK_EQ_INT(get32(g->frame + 30), GUEST_IP);
 	CHECK_EQ_INT(get16(g->frame + 36), 80);
 	close(c);
+
+	/* /udp: a datagram to the host's port reaches the guest's. */
+	struct user_guest *u = calloc(1, sizeof(*u));
+	struct vm_port_fwd ufwd = { .udp = true, .host_addr = htonl(INADDR_LOOPBACK),
+				    .host_port = free_port(), .guest_port = 53 };
+	a.sin_port = htons(ufwd.host_port);
+	CHECK_EQ_INT(guest_open(u, &ufwd, 1), 0);
+	arp_for_gateway(u);
+	c = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK_EQ_INT(sendto(c, "query", 5, 0, (struct sockaddr *)&a, sizeof(a)), 5);
+	CHECK(guest_wait(u, is_udp, 2000));
+	CHECK_EQ_INT(get32(u->frame + 30), GUEST_IP);
+	CHECK_EQ_INT(get16(u->frame + 36), 53);
+	CHECK(u->len >= 47 && memcmp(u->frame + 42, "query", 5) == 0);
+	close(c);
+	guest_close(u);
+	free(u);
 
 	/* The same port again, taken now: the interface is not made. */
 	struct user_guest *again = calloc(1, sizeof(*again));
@@ -183,6 +243,7 @@ int main(void)
 	arp_for_gateway(g);
 	dhcp_offers_the_first_lease(g);
 	tcp_to_host_loopback(g);
+	udp_to_host_loopback(g);
 	guest_that_reads_nothing(g);
 	guest_close(g);
 	free(g);

@@ -159,23 +159,32 @@ static inline size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, u
 	return 34 + 20;
 }
 
+/* A UDP datagram from the guest's port sport to dst:dport, to dst_mac,
+ * without a checksum (0, as IPv4 allows). */
+static inline size_t udp_datagram(uint8_t *f, const uint8_t *dst_mac, uint32_t dst,
+				  uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+	size_t l4 = 8 + len;
+	uint8_t *udp = f + 34;
+
+	memset(f, 0, 34 + l4);
+	eth_header(f, dst_mac, 0x0800);
+	ip_header(f, 17, GUEST_IP, dst, l4);
+	put16(udp, sport);
+	put16(udp + 2, dport);
+	put16(udp + 4, (uint16_t)l4);
+	memcpy(udp + 8, data, len);
+	return 34 + l4;
+}
+
 /* A DNS query for "localhost" (type A) to the stack's resolver, 10.0.2.3. */
 static inline size_t dns_query(uint8_t *f, const uint8_t *dst_mac)
 {
 	static const uint8_t query[] = { 0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
 					 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0,
 					 0, 1, 0, 1 };
-	size_t l4 = 8 + sizeof(query);
-	uint8_t *udp = f + 34;
 
-	memset(f, 0, 34 + l4);
-	eth_header(f, dst_mac, 0x0800);
-	ip_header(f, 17, GUEST_IP, 0x0a000203u, l4);
-	put16(udp, 40053);
-	put16(udp + 2, 53);
-	put16(udp + 4, (uint16_t)l4); /* checksum 0: none, as IPv4 allows */
-	memcpy(udp + 8, query, sizeof(query));
-	return 34 + l4;
+	return udp_datagram(f, dst_mac, 0x0a000203u, 40053, 53, query, sizeof(query));
 }
 
 static inline int guest_send(struct user_guest *g, uint8_t *f, size_t len)
@@ -232,6 +241,11 @@ static inline bool is_dhcp_offer(const uint8_t *f, size_t len)
 static inline bool is_syn_ack(const uint8_t *f, size_t len)
 {
 	return is_ipv4(f, len, 6) && len >= 54 && (f[47] & 0x12) == 0x12;
+}
+
+static inline bool is_udp(const uint8_t *f, size_t len)
+{
+	return is_ipv4(f, len, 17);
 }
 
 static inline bool is_syn(const uint8_t *f, size_t len)
