@@ -7,8 +7,11 @@
  *
  *   user-client ROOT FILE PROGRAM [ARG...]
  *
- * The guest's program gets the server's port in $HOST_PORT. Children log
- * to stderr ("host: ..."). The process ends with the workload's status. */
+ * The guest's program gets the server's port in $HOST_PORT. With
+ * USER_CLIENT_DHCP=1 in the environment the interface has
+ * NET_FLAG_DHCP_CLIENT: the guest's init asks the stack for its address.
+ * Children log to stderr ("host: ..."). The process ends with the
+ * workload's status. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +155,10 @@ int main(int argc, char **argv)
 	check(krun_set_root(ctx, argv[1]), "krun_set_root");
 	check(krun_set_exec(ctx, argv[3], (const char *const *)argv + 4,
 			    (const char *const[]){ "PATH=/bin", env_port, NULL }), "krun_set_exec");
-	check(krun_add_net_user(ctx, (uint8_t *)guest_mac, 0, 0), "krun_add_net_user");
+	const char *dhcp = getenv("USER_CLIENT_DHCP");
+	check(krun_add_net_user(ctx, (uint8_t *)guest_mac, 0,
+				dhcp && !strcmp(dhcp, "1") ? NET_FLAG_DHCP_CLIENT : 0),
+	      "krun_add_net_user");
 	check(krun_set_port_map(ctx, (const char *const[]){ map_entry, NULL }),
 	      "krun_set_port_map");
 	check(krun_start_enter(ctx), "krun_start_enter");
