@@ -15,6 +15,12 @@ set -uo pipefail
 probe=$1 client=$2
 require_hardware_kvm "$probe"
 
+# The test host's loopback may be down: the host side lives on 127.0.0.1.
+if ! ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
+	ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up ||
+		fail "the loopback interface is down and cannot be brought up"
+fi
+
 # On tmpfs in the test host ($TESTHOST_SCRATCH): 9p lacks what a root needs.
 work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-user.XXXXXX")
 trap 'rm -rf "$work"' EXIT
