@@ -257,6 +257,20 @@ static void test_stream_frames(void)
 	CHECK_EQ_INT(b.net.counters.tx_frames, 1);
 	CHECK_EQ_INT(b.net.counters.rx_frames, 2);
 	CHECK_EQ_INT(b.net.counters.rx_bytes, 120);
+
+	/* The driver resets the device and starts again (a guest's reboot, a
+	 * driver reloaded): a frame that came meanwhile waits, then both
+	 * ways work on the new rings. */
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
+	stream_peer_send(b.peer, in, 60);
+	CHECK(run_until_idle(&b) <= 1);
+	driver_up(&b, 1ull << VIRTIO_F_VERSION_1);
+	gpa = guest_offer(&b, 2048, true);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
+	check_received(gpa, in, 60);
+	guest_send(&b, out, 1514);
+	CHECK(peer_read(&b, &prefix, 4) && ntohl(prefix) == 1514);
+	CHECK(peer_read(&b, got, 1514) && memcmp(got, out, 1514) == 0);
 	bench_destroy(&b);
 	free(out);
 	free(in);
