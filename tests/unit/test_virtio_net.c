@@ -111,14 +111,22 @@ static void driver_up(struct bench *b, uint64_t features)
 	vqd_start(&b->driver, features, VIRTIO_NET_NR_QUEUES);
 }
 
-/* The guest sends frame: its header and the frame in two buffers. */
-static void guest_send(struct bench *b, const void *frame, uint32_t len)
+/* The guest sends frame after hdr in two buffers. */
+static void guest_send_hdr(struct bench *b, const struct virtio_net_hdr_v1 *hdr, const void *frame,
+			   uint32_t len)
 {
-	static const uint8_t hdr[HDR];
 	struct vqd_seg segs[2] = { { .data = hdr, .len = HDR }, { .data = frame, .len = len } };
 
 	vqd_add_chain(&b->driver, VIRTIO_NET_TX_QUEUE, segs, 2);
 	vqd_kick(&b->driver, VIRTIO_NET_TX_QUEUE);
+}
+
+/* The same with a header that asks for nothing. */
+static void guest_send(struct bench *b, const void *frame, uint32_t len)
+{
+	static const struct virtio_net_hdr_v1 none;
+
+	guest_send_hdr(b, &none, frame, len);
 }
 
 /* The guest offers len bytes to receive into: the buffer's address. */
@@ -508,6 +516,54 @@ static void test_transmit_bounds(void)
 	free(big);
 }
 
+/* The sum of 16-bit big-endian words, folded: what a receiver adds up. */
+static uint16_t fold_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		sum += i & 1 ? p[i] : (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* A UDP checksum the guest leaves to the device reaches a bare-frame peer
+ * finished; one whose field lies outside the frame is dropped. */
+static void test_transmit_checksums(void)
+{
+	uint8_t frame[14 + 20 + 8 + 33] = { 0 }, got[128];
+	const uint8_t pseudo[12] = { 10, 0, 2, 15, 10, 0, 2, 2, 0, 17, 0, 8 + 33 };
+	struct virtio_net_hdr_v1 hdr = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+					 .csum_offset = 6 };
+	struct bench b;
+
+	frame[12] = 0x08; /* IPv4, UDP from 10.0.2.15:5000 to 10.0.2.2:53 */
+	frame[14] = 0x45;
+	frame[14 + 9] = 17;
+	memcpy(frame + 14 + 12, pseudo, 8);
+	uint8_t *udp = frame + 34;
+	udp[0] = 5000 >> 8, udp[1] = 5000 & 0xff, udp[3] = 53, udp[5] = 8 + 33;
+	for (size_t i = 8; i < 8 + 33; i++)
+		udp[i] = (uint8_t)(i * 29);
+	/* the guest's partial sum: its pseudo-header's, not complemented */
+	uint16_t partial = fold_sum(0, pseudo, sizeof(pseudo));
+	udp[6] = partial >> 8, udp[7] = partial & 0xff;
+
+	bench_socketpair(&b, SOCK_DGRAM, COMPAT_FEATURES_FOR_TEST);
+	driver_up(&b, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CSUM));
+	guest_send_hdr(&b, &hdr, frame, sizeof(frame));
+	CHECK_EQ_INT(recv(b.peer, got, sizeof(got), MSG_DONTWAIT), sizeof(frame));
+	CHECK(memcmp(got, frame, 34 + 6) == 0 && memcmp(got + 42, frame + 42, 33) == 0);
+	CHECK(got[40] != udp[6] || got[41] != udp[7]);
+	CHECK_EQ_INT(fold_sum(fold_sum(0, pseudo, sizeof(pseudo)), got + 34, 8 + 33), 0xffff);
+	/* the field's last byte past the frame */
+	hdr.csum_start = sizeof(frame) - 7;
+	guest_send_hdr(&b, &hdr, frame, sizeof(frame));
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 2);
+	CHECK_EQ_INT(b.net.counters.tx_malformed, 1);
+	CHECK(recv(b.peer, got, sizeof(got), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	bench_destroy(&b);
+}
+
 /* ---- the tap, in a network namespace of the test's own ---- */
 
 #define TAP_NAME "krtest0"
@@ -622,6 +678,7 @@ int main(void)
 				       (1ull << VIRTIO_RING_F_EVENT_IDX));
 	test_transmit_backpressure();
 	test_transmit_bounds();
+	test_transmit_checksums();
 	/* a tap of our own, in a network namespace of our own (needs root) */
 	CHECK_EQ_INT(unshare(CLONE_NEWNET), 0);
 	quiet_ipv6();
