@@ -83,6 +83,7 @@ int32_t krun_has_feature(uint64_t feature)
 {
 	switch (feature) {
 	case KRUN_FEATURE_NET:
+		return 1; /* krun_add_net_* */
 	case KRUN_FEATURE_BLK:
 	case KRUN_FEATURE_GPU:
 	case KRUN_FEATURE_INPUT:

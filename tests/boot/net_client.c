@@ -29,6 +29,8 @@
 
 #include <libkrun.h>
 
+#include "inet_checksum.h"
+
 #define ETH_HLEN 14
 static const uint8_t guest_mac[6] = { 0x02, 0x4b, 0x52, 0x55, 0x4e, 0x01 };
 static const uint8_t peer_mac[6] = { 0x02, 0x4b, 0x52, 0x55, 0x4e, 0x02 };
@@ -41,19 +43,6 @@ static void check(int ret, const char *what)
 		fprintf(stderr, "net-client: %s failed: %s\n", what, strerror(-ret));
 		exit(99);
 	}
-}
-
-static uint16_t checksum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -96,10 +85,10 @@ static bool answer_echo(uint8_t *f, size_t len)
 	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, addr, 4);
 	put16(ip + 10, 0);
-	put16(ip + 10, checksum(ip, ihl));
+	put16(ip + 10, inet_checksum(ip, ihl));
 	ip[ihl] = 0; /* echo reply */
 	put16(ip + ihl + 2, 0);
-	put16(ip + ihl + 2, checksum(ip + ihl, ip_len - ihl));
+	put16(ip + ihl + 2, inet_checksum(ip + ihl, ip_len - ihl));
 	return true;
 }
 
@@ -162,7 +151,7 @@ static size_t answer_dhcp(uint8_t *f, size_t len, size_t room)
 	memcpy(ip + 12, peer_ip, 4);
 	memset(ip + 16, 0xff, 4);
 	put16(ip + 10, 0);
-	put16(ip + 10, checksum(ip, 20));
+	put16(ip + 10, inet_checksum(ip, 20));
 	memset(f, 0xff, 6); /* to the broadcast address; the caller swaps it in */
 	return ETH_HLEN + 20 + udp_len;
 }

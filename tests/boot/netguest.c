@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "inet_checksum.h"
+
 #define GUEST_ADDR "10.0.2.15"
 #define PEER_ADDR "10.0.2.2"
 
@@ -106,20 +108,6 @@ static int bring_up_eth0(void)
 	return 0;
 }
 
-static uint16_t checksum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
 /* One echo request with seq, and its reply within 5 s: 0, or 1. */
 static int ping(int s, const struct sockaddr_in *peer, uint16_t seq)
 {
@@ -131,7 +119,7 @@ static int ping(int s, const struct sockaddr_in *peer, uint16_t seq)
 	icmp->un.echo.sequence = htons(seq);
 	for (size_t i = sizeof(*icmp); i < sizeof(packet); i++)
 		packet[i] = (uint8_t)(seq + i);
-	icmp->checksum = checksum(packet, sizeof(packet));
+	icmp->checksum = htons(inet_checksum(packet, sizeof(packet)));
 	if (sendto(s, packet, sizeof(packet), 0, (const struct sockaddr *)peer, sizeof(*peer)) < 0)
 		return fail("cannot send an echo request");
 	for (;;) {

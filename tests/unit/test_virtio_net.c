@@ -29,20 +29,16 @@
 
 #include "base/log.h"
 #include "check.h"
-#include "mmio_access.h"
+#include "virtq_driver.h"
 #include "devices/net/virtio_net.h"
 #include "virtio/mmio.h"
 
 #define MEM_SIZE (8u << 20)
 #define QUEUE_SIZE 16
-#define RINGS_GPA 0x1000 /* each queue's rings: 0x4000 apart */
-#define RINGS_STRIDE 0x4000
+#define RINGS_GPA 0x1000
 #define BUFS_GPA 0x10000
 #define SLOT_BASE 0xd0000000ull
 #define HDR NET_VNET_HDR_LEN
-
-#define S_RUNNING (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
-		   VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK)
 
 /* libkrun.h's COMPAT_NET_FEATURES, as virtio-net's bits */
 #define COMPAT_FEATURES_FOR_TEST \
@@ -56,27 +52,10 @@ struct bench {
 	struct event_loop loop;
 	struct virtio_net net;
 	struct virtio_mmio t;
+	struct virtq_driver driver;
 	unsigned int irqs;
 	int peer; /* the host side's socket */
-	uint16_t next_desc[VIRTIO_NET_NR_QUEUES];
-	uint16_t avail_idx[VIRTIO_NET_NR_QUEUES];
-	uint64_t next_buf_gpa;
 };
-
-static uint64_t desc_gpa(unsigned int q)
-{
-	return RINGS_GPA + q * RINGS_STRIDE;
-}
-
-static struct vring_avail *avail_ring(unsigned int q)
-{
-	return gm_ptr(&gm, desc_gpa(q) + 0x1000, 0x1000);
-}
-
-static struct vring_used *used_ring(unsigned int q)
-{
-	return gm_ptr(&gm, desc_gpa(q) + 0x2000, 0x1000);
-}
 
 static void count_irq(void *opaque)
 {
@@ -91,6 +70,10 @@ static void bench_init(struct bench *b, struct net_backend *backend, int peer, u
 	};
 
 	*b = (struct bench){ .peer = peer };
+	b->driver = (struct virtq_driver){
+		.t = &b->t, .gm = &gm, .queue_size = QUEUE_SIZE, .rings_gpa = RINGS_GPA,
+		.bufs_gpa = BUFS_GPA, .bufs_end = MEM_SIZE,
+	};
 	CHECK_EQ_INT(event_loop_init(&b->loop), 0);
 	CHECK_EQ_INT(virtio_net_init(&b->net, 0, mac, features, backend, &b->loop), 0);
 	CHECK_EQ_INT(virtio_mmio_init(&b->t, &b->net.vdev, &gm, &cfg), 0);
@@ -123,102 +106,38 @@ static void bench_destroy(struct bench *b)
 		close(b->peer);
 }
 
-static void setup_queue(struct bench *b, unsigned int q)
-{
-	wr(&b->t, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(&b->t, VIRTIO_MMIO_QUEUE_NUM, QUEUE_SIZE);
-	wr(&b->t, VIRTIO_MMIO_QUEUE_DESC_LOW, desc_gpa(q));
-	wr(&b->t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, desc_gpa(q) + 0x1000);
-	wr(&b->t, VIRTIO_MMIO_QUEUE_USED_LOW, desc_gpa(q) + 0x2000);
-	wr(&b->t, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-/* Fresh rings, these features, both queues, DRIVER_OK. */
 static void driver_up(struct bench *b, uint64_t features)
 {
-	memset(gm_ptr(&gm, 0, BUFS_GPA), 0, BUFS_GPA);
-	b->next_buf_gpa = BUFS_GPA;
-	wr(&b->t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(&b->t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(&b->t, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
-	wr(&b->t, VIRTIO_MMIO_STATUS, S_RUNNING & ~VIRTIO_CONFIG_S_DRIVER_OK);
-	for (unsigned int q = 0; q < VIRTIO_NET_NR_QUEUES; q++)
-		setup_queue(b, q);
-	wr(&b->t, VIRTIO_MMIO_STATUS, S_RUNNING);
-	CHECK_EQ_INT(rd(&b->t, VIRTIO_MMIO_STATUS), S_RUNNING);
+	vqd_start(&b->driver, features, VIRTIO_NET_NR_QUEUES);
 }
 
-/* A buffer of a chain: data to send, or (data NULL) len bytes of room. */
-struct seg {
-	const void *data;
-	uint32_t len;
-	uint64_t gpa; /* filled in by add_chain */
-};
-
-/* Chain segs and make the chain available, not kicked: its head. */
-static uint16_t add_chain(struct bench *b, unsigned int q, struct seg *segs, unsigned int n)
+/* The guest sends frame after hdr in two buffers. */
+static void guest_send_hdr(struct bench *b, const struct virtio_net_hdr_v1 *hdr, const void *frame,
+			   uint32_t len)
 {
-	struct vring_desc *desc = gm_ptr(&gm, desc_gpa(q), QUEUE_SIZE * sizeof(*desc));
-	struct vring_avail *avail = avail_ring(q);
-	uint16_t head = b->next_desc[q];
+	struct vqd_seg segs[2] = { { .data = hdr, .len = HDR }, { .data = frame, .len = len } };
 
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t d = b->next_desc[q];
-		segs[i].gpa = b->next_buf_gpa;
-		b->next_buf_gpa += (segs[i].len + 15) & ~15u;
-		CHECK(b->next_buf_gpa <= MEM_SIZE);
-		if (segs[i].data)
-			gm_write(&gm, segs[i].gpa, segs[i].data, segs[i].len);
-		b->next_desc[q] = (d + 1) % QUEUE_SIZE;
-		desc[d] = (struct vring_desc){
-			.addr = segs[i].gpa, .len = segs[i].len,
-			.flags = (segs[i].data ? 0 : VRING_DESC_F_WRITE) |
-				 (i + 1 < n ? VRING_DESC_F_NEXT : 0),
-			.next = b->next_desc[q],
-		};
-	}
-	avail->ring[b->avail_idx[q] % QUEUE_SIZE] = head;
-	__atomic_store_n(&avail->idx, ++b->avail_idx[q], __ATOMIC_RELEASE);
-	return head;
+	vqd_add_chain(&b->driver, VIRTIO_NET_TX_QUEUE, segs, 2);
+	vqd_kick(&b->driver, VIRTIO_NET_TX_QUEUE);
 }
 
-static void kick(struct bench *b, unsigned int q)
-{
-	wr(&b->t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-/* The guest sends frame: its header and the frame in two buffers. */
+/* The same with a header that asks for nothing. */
 static void guest_send(struct bench *b, const void *frame, uint32_t len)
 {
-	static const uint8_t hdr[HDR];
-	struct seg segs[2] = { { .data = hdr, .len = HDR }, { .data = frame, .len = len } };
+	static const struct virtio_net_hdr_v1 none;
 
-	add_chain(b, VIRTIO_NET_TX_QUEUE, segs, 2);
-	kick(b, VIRTIO_NET_TX_QUEUE);
+	guest_send_hdr(b, &none, frame, len);
 }
 
 /* The guest offers len bytes to receive into: the buffer's address. */
 static uint64_t guest_offer(struct bench *b, uint32_t len, bool kicked)
 {
-	struct seg seg = { .len = len };
+	struct vqd_seg seg = { .len = len };
 
-	add_chain(b, VIRTIO_NET_RX_QUEUE, &seg, 1);
+	vqd_add_chain(&b->driver, VIRTIO_NET_RX_QUEUE, &seg, 1);
 	if (kicked)
-		kick(b, VIRTIO_NET_RX_QUEUE);
+		vqd_kick(&b->driver, VIRTIO_NET_RX_QUEUE);
 	return seg.gpa;
-}
-
-static uint16_t used_idx(unsigned int q)
-{
-	return __atomic_load_n(&used_ring(q)->idx, __ATOMIC_ACQUIRE);
-}
-
-static uint32_t used_len(unsigned int q, uint16_t idx)
-{
-	return used_ring(q)->ring[(uint16_t)(idx - 1) % QUEUE_SIZE].len;
 }
 
 /* Turns of the loop with events until it is idle: a watch that keeps
@@ -320,15 +239,15 @@ static void test_stream_frames(void)
 	bench_socketpair(&b, SOCK_STREAM, 0);
 	driver_up(&b, 1ull << VIRTIO_F_VERSION_1);
 	guest_send(&b, out, 1514);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 1);
 	CHECK(peer_read(&b, &prefix, 4) && ntohl(prefix) == 1514);
 	CHECK(peer_read(&b, got, 1514) && memcmp(got, out, 1514) == 0);
 
 	uint64_t gpa = guest_offer(&b, 2048, true);
 	stream_peer_send(b.peer, in, 60);
 	run_until_idle(&b);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
-	CHECK_EQ_INT(used_len(VIRTIO_NET_RX_QUEUE, 1), HDR + 60);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 1), HDR + 60);
 	check_received(gpa, in, 60);
 	/* a frame that comes in pieces is delivered once whole */
 	gpa = guest_offer(&b, 2048, true);
@@ -338,14 +257,28 @@ static void test_stream_frames(void)
 	CHECK_EQ_INT(write(b.peer, (uint8_t *)&prefix + 3, 1), 1);
 	CHECK_EQ_INT(write(b.peer, in, 30), 30);
 	run_until_idle(&b);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
 	CHECK_EQ_INT(write(b.peer, in + 30, 30), 30);
 	run_until_idle(&b);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 2);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 2);
 	check_received(gpa, in, 60);
 	CHECK_EQ_INT(b.net.counters.tx_frames, 1);
 	CHECK_EQ_INT(b.net.counters.rx_frames, 2);
 	CHECK_EQ_INT(b.net.counters.rx_bytes, 120);
+
+	/* The driver resets the device and starts again (a guest's reboot, a
+	 * driver reloaded): a frame that came meanwhile waits, then both
+	 * ways work on the new rings. */
+	wr(&b.t, VIRTIO_MMIO_STATUS, 0);
+	stream_peer_send(b.peer, in, 60);
+	CHECK(run_until_idle(&b) <= 1);
+	driver_up(&b, 1ull << VIRTIO_F_VERSION_1);
+	gpa = guest_offer(&b, 2048, true);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
+	check_received(gpa, in, 60);
+	guest_send(&b, out, 1514);
+	CHECK(peer_read(&b, &prefix, 4) && ntohl(prefix) == 1514);
+	CHECK(peer_read(&b, got, 1514) && memcmp(got, out, 1514) == 0);
 	bench_destroy(&b);
 	free(out);
 	free(in);
@@ -385,7 +318,7 @@ static void test_datagram_frames_and_greeting(void)
 	uint64_t gpa = guest_offer(&b, 2048, true);
 	CHECK_EQ_INT(send(peer, in, 1514, 0), 1514);
 	run_until_idle(&b);
-	CHECK_EQ_INT(used_len(VIRTIO_NET_RX_QUEUE, 1), HDR + 1514);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 1), HDR + 1514);
 	check_received(gpa, in, 1514);
 
 	virtio_mmio_destroy(&b.t);
@@ -417,7 +350,7 @@ static void test_datagram_too_long(void)
 	run_until_idle(&b);
 	CHECK_EQ_INT(b.net.counters.rx_too_big, 1);
 	CHECK_EQ_INT(b.net.counters.rx_no_room, 1);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
 	check_received(gpa, small, 100);
 	CHECK_EQ_INT(link_status(&b), VIRTIO_NET_S_LINK_UP);
 	bench_destroy(&b);
@@ -444,11 +377,11 @@ static void test_stream_impossible_length(void)
 	CHECK_EQ_INT(link_status(&b), 0);
 	CHECK_EQ_INT(b.net.counters.link_downs, 1);
 	CHECK(b.irqs > irqs);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 0);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 0);
 	stream_peer_send(b.peer, frame, sizeof(frame));
 	CHECK_EQ_INT(run_until_idle(&b), 0);
 	guest_send(&b, frame, sizeof(frame));
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 1);
 	CHECK_EQ_INT(b.net.counters.tx_link_down, 1);
 	bench_destroy(&b);
 }
@@ -469,13 +402,13 @@ static void test_stream_peer_closes(bool inside_prefix)
 	close(b.peer);
 	b.peer = -1;
 	CHECK(run_until_idle(&b) <= 2);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1); /* what came before the close */
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1); /* what came before the close */
 	guest_offer(&b, 2048, true);
 	CHECK(run_until_idle(&b) <= 2);
 	CHECK_EQ_INT(link_status(&b), 0);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
 	guest_send(&b, frame, sizeof(frame));
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 1);
 	CHECK_EQ_INT(run_until_idle(&b), 0);
 	bench_destroy(&b);
 }
@@ -491,7 +424,7 @@ static void test_datagram_peer_closes(void)
 	close(b.peer);
 	b.peer = -1;
 	guest_send(&b, frame, sizeof(frame));
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 1);
 	CHECK_EQ_INT(link_status(&b), 0);
 	CHECK_EQ_INT(b.net.counters.tx_link_down, 1);
 	CHECK_EQ_INT(run_until_idle(&b), 0);
@@ -511,13 +444,13 @@ static void test_receive_waits_for_buffers(uint64_t features)
 	CHECK_EQ_INT(send(b.peer, in, 100, 0), 100);
 	CHECK(run_until_idle(&b) <= 1);
 	CHECK_EQ_INT(run_until_idle(&b), 0);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 0);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 0);
 	uint64_t gpa = guest_offer(&b, 2048, true);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
 	check_received(gpa, in, 200);
 	CHECK_EQ_INT(run_until_idle(&b), 0); /* the second waits again */
 	gpa = guest_offer(&b, 2048, true);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 2);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 2);
 	check_received(gpa, in, 100);
 	CHECK(b.net.counters.rx_waits >= 2);
 	bench_destroy(&b);
@@ -544,7 +477,7 @@ static void test_transmit_backpressure(void)
 		guest_send(&b, f, len);
 		free(f);
 	}
-	uint16_t sent = used_idx(VIRTIO_NET_TX_QUEUE);
+	uint16_t sent = vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE);
 	CHECK(sent < nr);
 	CHECK(b.net.counters.tx_waits >= 1);
 	CHECK_EQ_INT(run_until_idle(&b), 0); /* waiting for room, not spinning */
@@ -556,7 +489,7 @@ static void test_transmit_backpressure(void)
 		CHECK(peer_read(&b, got, len) && memcmp(got, f, len) == 0);
 		free(f);
 	}
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), nr);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), nr);
 	CHECK_EQ_INT(b.net.counters.tx_frames, nr);
 	bench_destroy(&b);
 }
@@ -566,21 +499,69 @@ static void test_transmit_bounds(void)
 {
 	struct bench b;
 	uint8_t *big = make_frame(NET_MAX_FRAME + 1, 8);
-	struct seg shorter = { .data = big, .len = HDR - 1 };
+	struct vqd_seg shorter = { .data = big, .len = HDR - 1 };
 	char got[16];
 
 	bench_socketpair(&b, SOCK_DGRAM, 0);
 	driver_up(&b, 1ull << VIRTIO_F_VERSION_1);
-	add_chain(&b, VIRTIO_NET_TX_QUEUE, &shorter, 1);
-	kick(&b, VIRTIO_NET_TX_QUEUE);
+	vqd_add_chain(&b.driver, VIRTIO_NET_TX_QUEUE, &shorter, 1);
+	vqd_kick(&b.driver, VIRTIO_NET_TX_QUEUE);
 	guest_send(&b, big, NET_MAX_FRAME + 1);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 2);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 2);
 	CHECK_EQ_INT(b.net.counters.tx_malformed, 1);
 	CHECK_EQ_INT(b.net.counters.tx_too_big, 1);
 	CHECK_EQ_INT(b.net.counters.tx_frames, 0);
 	CHECK(recv(b.peer, got, sizeof(got), MSG_DONTWAIT) < 0 && errno == EAGAIN);
 	bench_destroy(&b);
 	free(big);
+}
+
+/* The sum of 16-bit big-endian words, folded: what a receiver adds up. */
+static uint16_t fold_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		sum += i & 1 ? p[i] : (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* A UDP checksum the guest leaves to the device reaches a bare-frame peer
+ * finished; one whose field lies outside the frame is dropped. */
+static void test_transmit_checksums(void)
+{
+	uint8_t frame[14 + 20 + 8 + 33] = { 0 }, got[128];
+	const uint8_t pseudo[12] = { 10, 0, 2, 15, 10, 0, 2, 2, 0, 17, 0, 8 + 33 };
+	struct virtio_net_hdr_v1 hdr = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+					 .csum_offset = 6 };
+	struct bench b;
+
+	frame[12] = 0x08; /* IPv4, UDP from 10.0.2.15:5000 to 10.0.2.2:53 */
+	frame[14] = 0x45;
+	frame[14 + 9] = 17;
+	memcpy(frame + 14 + 12, pseudo, 8);
+	uint8_t *udp = frame + 34;
+	udp[0] = 5000 >> 8, udp[1] = 5000 & 0xff, udp[3] = 53, udp[5] = 8 + 33;
+	for (size_t i = 8; i < 8 + 33; i++)
+		udp[i] = (uint8_t)(i * 29);
+	/* the guest's partial sum: its pseudo-header's, not complemented */
+	uint16_t partial = fold_sum(0, pseudo, sizeof(pseudo));
+	udp[6] = partial >> 8, udp[7] = partial & 0xff;
+
+	bench_socketpair(&b, SOCK_DGRAM, COMPAT_FEATURES_FOR_TEST);
+	driver_up(&b, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CSUM));
+	guest_send_hdr(&b, &hdr, frame, sizeof(frame));
+	CHECK_EQ_INT(recv(b.peer, got, sizeof(got), MSG_DONTWAIT), sizeof(frame));
+	CHECK(memcmp(got, frame, 34 + 6) == 0 && memcmp(got + 42, frame + 42, 33) == 0);
+	CHECK(got[40] != udp[6] || got[41] != udp[7]);
+	CHECK_EQ_INT(fold_sum(fold_sum(0, pseudo, sizeof(pseudo)), got + 34, 8 + 33), 0xffff);
+	/* the field's last byte past the frame */
+	hdr.csum_start = sizeof(frame) - 7;
+	guest_send_hdr(&b, &hdr, frame, sizeof(frame));
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 2);
+	CHECK_EQ_INT(b.net.counters.tx_malformed, 1);
+	CHECK(recv(b.peer, got, sizeof(got), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	bench_destroy(&b);
 }
 
 /* ---- the tap, in a network namespace of the test's own ---- */
@@ -659,13 +640,13 @@ static void test_tap(uint64_t driver_features, int want_tso)
 	CHECK_EQ_INT(tap_tso(), want_tso);
 
 	guest_send(&b, out, sizeof(out));
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_TX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_TX_QUEUE), 1);
 	CHECK(peer_read(&b, got, sizeof(out)) && memcmp(got, out, sizeof(out)) == 0);
 	uint64_t gpa = guest_offer(&b, 2048, true);
 	CHECK_EQ_INT(send(b.peer, in, sizeof(in), 0), sizeof(in));
 	run_until_idle(&b);
-	CHECK_EQ_INT(used_idx(VIRTIO_NET_RX_QUEUE), 1);
-	CHECK_EQ_INT(used_len(VIRTIO_NET_RX_QUEUE, 1), HDR + sizeof(in));
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 1);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 1), HDR + sizeof(in));
 	check_received(gpa, in, sizeof(in));
 
 	virtio_mmio_destroy(&b.t);
@@ -697,6 +678,7 @@ int main(void)
 				       (1ull << VIRTIO_RING_F_EVENT_IDX));
 	test_transmit_backpressure();
 	test_transmit_bounds();
+	test_transmit_checksums();
 	/* a tap of our own, in a network namespace of our own (needs root) */
 	CHECK_EQ_INT(unshare(CLONE_NEWNET), 0);
 	quiet_ipv6();

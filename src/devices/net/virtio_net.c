@@ -7,7 +7,9 @@
 #include <sys/epoll.h>
 #include <linux/virtio_ids.h>
 
+#include "base/iov.h"
 #include "base/log.h"
+#include "devices/net/csum.h"
 
 #define RX_BUF_SIZE (NET_VNET_HDR_LEN + NET_MAX_FRAME + 1)
 
@@ -143,10 +145,32 @@ static unsigned int frame_iov(struct virtio_net *n, size_t skip)
 	return nr;
 }
 
+/* The popped chain's frame, len bytes with its header, to the backend: what
+ * its send said, or -EBADMSG for a checksum request outside the frame. */
+static int send_frame(struct virtio_net *n, uint64_t len)
+{
+	struct net_backend *b = n->backend;
+	size_t frame_len = len - NET_VNET_HDR_LEN;
+	struct virtio_net_hdr_v1 hdr;
+
+	if (b->vnet_hdr)
+		return b->ops->send(b, n->tx_iov + 1, frame_iov(n, 0), len);
+	virtq_chain_gather(n->tx_chain, &hdr, sizeof(hdr));
+	unsigned int nr = frame_iov(n, NET_VNET_HDR_LEN);
+	if (!(hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return b->ops->send(b, n->tx_iov + 1, nr, frame_len);
+	/* A bare frame carries no request: the checksum is finished in a copy
+	 * (the guest's buffers are for the device to read, not to write). */
+	iov_gather(n->tx_buf, frame_len, n->tx_iov + 1, nr);
+	if (net_csum_complete(n->tx_buf, frame_len, hdr.csum_start, hdr.csum_offset) < 0)
+		return -EBADMSG;
+	n->tx_iov[1] = (struct iovec){ n->tx_buf, frame_len };
+	return b->ops->send(b, n->tx_iov + 1, 1, frame_len);
+}
+
 /* Send one popped chain, or give it back: false when the backend would block. */
 static bool send_chain(struct virtio_net *n, struct virtq *q)
 {
-	struct net_backend *b = n->backend;
 	uint64_t len = n->tx_chain->readable_bytes;
 	int ret;
 
@@ -159,9 +183,7 @@ static bool send_chain(struct virtio_net *n, struct virtq *q)
 	} else if (!(n->config.status & VIRTIO_NET_S_LINK_UP)) {
 		count(&n->counters.tx_link_down, 1);
 	} else {
-		size_t skip = b->vnet_hdr ? 0 : NET_VNET_HDR_LEN;
-		unsigned int nr = frame_iov(n, skip);
-		ret = b->ops->send(b, n->tx_iov + 1, nr, len - skip);
+		ret = send_frame(n, len);
 		if (ret == -EAGAIN) {
 			virtq_unpop(q);
 			return false;
@@ -172,10 +194,14 @@ static bool send_chain(struct virtio_net *n, struct virtq *q)
 		} else if (ret == -EPIPE) {
 			count(&n->counters.tx_link_down, 1);
 			link_down(n);
+		} else if (ret == -EBADMSG) {
+			count(&n->counters.tx_malformed, 1);
+			LOG_RATELIMITED(LOG_WARN, "net eth%u: the guest asked for a checksum outside "
+					"its frame: dropped", n->index);
 		} else {
 			count(&n->counters.tx_errors, 1);
 			LOG_RATELIMITED(LOG_WARN, "net eth%u: the %s refused a frame: %s", n->index,
-					b->kind, strerror(-ret));
+					n->backend->kind, strerror(-ret));
 		}
 	}
 	virtq_push(q, n->tx_chain->head, 0);
@@ -327,7 +353,8 @@ int virtio_net_init(struct virtio_net *n, unsigned int index, const uint8_t mac[
 	n->rx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_RX_QUEUE]);
 	n->tx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_TX_QUEUE]);
 	n->rx_buf = malloc(RX_BUF_SIZE);
-	if (!n->rx_chain || !n->tx_chain || !n->rx_buf ||
+	n->tx_buf = malloc(NET_MAX_FRAME);
+	if (!n->rx_chain || !n->tx_chain || !n->rx_buf || !n->tx_buf ||
 	    !(n->tx_iov = calloc(n->tx_chain->max_bufs + 1, sizeof(*n->tx_iov)))) {
 		ret = -ENOMEM;
 		goto fail;
@@ -353,6 +380,7 @@ void virtio_net_destroy(struct virtio_net *n)
 	free(n->rx_chain);
 	free(n->tx_chain);
 	free(n->rx_buf);
+	free(n->tx_buf);
 	free(n->tx_iov);
 	pthread_mutex_destroy(&n->lock);
 	*n = (struct virtio_net){ 0 };

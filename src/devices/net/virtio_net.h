@@ -38,7 +38,7 @@ struct virtio_net_counters {
 	_Atomic uint64_t rx_no_room;   /* a frame larger than the guest's buffer */
 	_Atomic uint64_t rx_errors;    /* the backend failed a read */
 	_Atomic uint64_t tx_too_big;   /* the guest's frame past NET_MAX_FRAME */
-	_Atomic uint64_t tx_malformed; /* a chain shorter than its header */
+	_Atomic uint64_t tx_malformed; /* shorter than its header, or a checksum outside it */
 	_Atomic uint64_t tx_link_down; /* dropped: the peer was gone */
 	_Atomic uint64_t tx_errors;    /* the backend refused a frame */
 	_Atomic uint64_t tx_waits;     /* the backend would block: waited */
@@ -64,6 +64,7 @@ struct virtio_net {
 	struct virtq_chain *rx_chain, *tx_chain;
 	uint8_t *rx_buf;	/* NET_VNET_HDR_LEN + NET_MAX_FRAME + 1 */
 	struct iovec *tx_iov;	/* a chain's buffers, after a spare one */
+	uint8_t *tx_buf;	/* NET_MAX_FRAME: a frame whose checksum we finish */
 	struct virtio_net_counters counters;
 };
 
