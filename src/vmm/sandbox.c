@@ -194,10 +194,11 @@ int sandbox_prepare(void)
 	cost.prepare_cpu_ns = ns_since(CLOCK_THREAD_CPUTIME_ID, &sw.cpu);
 	LOG_INF("sandbox: prepared in %.0f us (%.0f us of CPU): no_new_privs, the SIGSYS handler; "
 		"the seccomp filters, compiled at build time: vCPU %u, virtio-fs worker %u, event "
-		"loop %u BPF instructions",
+		"loop %u (with the user-mode network %u) BPF instructions",
 		cost.prepare_wall_ns / 1e3, cost.prepare_cpu_ns / 1e3,
 		sandbox_programs[SANDBOX_VCPU].len, sandbox_programs[SANDBOX_FS_WORKER].len,
-		sandbox_programs[SANDBOX_EVENT_LOOP].len);
+		sandbox_programs[SANDBOX_EVENT_LOOP].len,
+		sandbox_programs[SANDBOX_EVENT_LOOP_USER_NET].len);
 	atomic_store(&prepared, true);
 	return 0;
 }
