@@ -10,7 +10,7 @@ install_dependencies() {
 	# clang only recommends it) for the fuzzers
 	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
 		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static
-		qemu-system-x86 time clang libclang-rt-14-dev)
+		qemu-system-x86 time clang libclang-rt-14-dev passt)
 	local missing=() p sudo=
 	for p in "${deps[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
