@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "devices/console/stdio.h"
@@ -13,25 +14,74 @@
  * kernel's console is the first hvc it finds, and what it says from then on
  * is seen) and the shares after them, in the order they were added. */
 const struct device_kind device_kinds[] = {
-	{ "console", stdio_console_count, stdio_console_create },
-	{ "virtio-fs", fs_share_count, fs_share_create },
+	{ .name = "console", .count = stdio_console_count, .create = stdio_console_create },
+	{ .name = "virtio-fs", .count = fs_share_count, .open_host = fs_share_open_host,
+	  .create = fs_share_create },
 };
 const unsigned int nr_device_kinds = sizeof(device_kinds) / sizeof(device_kinds[0]);
+
+static unsigned int count_devices(const struct device_kind *kinds, unsigned int nr_kinds,
+				  const struct vm_config *cfg)
+{
+	unsigned int total = 0;
+
+	for (unsigned int k = 0; k < nr_kinds; k++)
+		total += kinds[k].count(cfg);
+	return total;
+}
+
+static void close_host_fds(struct device_list *list)
+{
+	for (unsigned int i = 0; i < list->nr_host_fds; i++) {
+		if (list->host_fds[i] >= 0)
+			close(list->host_fds[i]);
+	}
+	free(list->host_fds);
+	list->host_fds = NULL;
+	list->nr_host_fds = 0;
+}
+
+int devices_open_host(struct device_list *list, const struct device_kind *kinds,
+		      unsigned int nr_kinds, const struct vm_config *cfg)
+{
+	unsigned int total = count_devices(kinds, nr_kinds, cfg);
+
+	*list = (struct device_list){ 0 };
+	if (total == 0)
+		return 0;
+	list->host_fds = calloc(total, sizeof(*list->host_fds));
+	if (!list->host_fds) {
+		LOG_ERR("cannot list %u devices' host files: %s", total, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (unsigned int k = 0; k < nr_kinds; k++) {
+		unsigned int count = kinds[k].count(cfg);
+
+		for (unsigned int i = 0; i < count; i++) {
+			int fd = kinds[k].open_host ? kinds[k].open_host(cfg, i) : -1;
+
+			if (fd < -1) {
+				close_host_fds(list);
+				return fd;
+			}
+			list->host_fds[list->nr_host_fds++] = fd;
+		}
+	}
+	return 0;
+}
 
 int devices_build(struct device_list *list, const struct device_kind *kinds,
 		  unsigned int nr_kinds, const struct vm_config *cfg,
 		  const struct vmm_device_env *env)
 {
-	unsigned int total = 0;
+	unsigned int total = count_devices(kinds, nr_kinds, cfg);
 
-	*list = (struct device_list){ 0 };
-	for (unsigned int k = 0; k < nr_kinds; k++)
-		total += kinds[k].count(cfg);
 	if (total == 0)
 		return 0;
 	list->devs = calloc(total, sizeof(*list->devs));
 	if (!list->devs) {
 		LOG_ERR("cannot list %u devices: %s", total, strerror(ENOMEM));
+		devices_destroy(list);
 		return -ENOMEM;
 	}
 	for (unsigned int k = 0; k < nr_kinds; k++) {
@@ -39,8 +89,10 @@ int devices_build(struct device_list *list, const struct device_kind *kinds,
 
 		for (unsigned int i = 0; i < count; i++) {
 			struct vmm_device *dev;
-			int ret = kinds[k].create(cfg, i, env, &dev);
+			int *host_fd = &list->host_fds[list->nr];
+			int ret = kinds[k].create(cfg, i, *host_fd, env, &dev);
 
+			*host_fd = -1; /* the constructor's now */
 			if (ret < 0) {
 				devices_destroy(list);
 				return ret;
@@ -92,5 +144,6 @@ void devices_destroy(struct device_list *list)
 		dev->ops->destroy(dev);
 	}
 	free(list->devs);
+	close_host_fds(list);
 	*list = (struct device_list){ 0 };
 }

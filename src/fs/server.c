@@ -276,15 +276,10 @@ static void free_tables(struct fuse_server *s)
 	table_free(s->handles, s->nr_handles, sizeof(*s->handles));
 }
 
-int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
+/* cfg's limits and virtual files: 0, or -errno. */
+static int check_config(const struct fuse_server_config *cfg, unsigned int max_fds,
+			unsigned int max_inodes, unsigned int max_handles)
 {
-	struct fuse_server *s;
-	struct stat st;
-	unsigned int max_fds = cfg->max_fds ? cfg->max_fds : fuse_server_fd_budget(1);
-	unsigned int max_inodes = cfg->max_inodes ? cfg->max_inodes : DEFAULT_MAX_INODES;
-	unsigned int max_handles = cfg->max_handles ? cfg->max_handles : DEFAULT_MAX_HANDLES;
-	int fd, ret;
-
 	for (unsigned int i = 0; i < cfg->nr_virtual_files; i++) {
 		const char *name = cfg->virtual_files[i].name;
 
@@ -298,12 +293,39 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 			max_fds, cfg->root_dir, MIN_SHARE_FDS);
 		return -EMFILE;
 	}
+	return 0;
+}
+
+int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
+{
+	int fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return fuse_server_create_at(cfg, fd, out);
+}
+
+int fuse_server_create_at(const struct fuse_server_config *cfg, int fd, struct fuse_server **out)
+{
+	struct fuse_server *s;
+	struct stat st;
+	unsigned int max_fds = cfg->max_fds ? cfg->max_fds : fuse_server_fd_budget(1);
+	unsigned int max_inodes = cfg->max_inodes ? cfg->max_inodes : DEFAULT_MAX_INODES;
+	unsigned int max_handles = cfg->max_handles ? cfg->max_handles : DEFAULT_MAX_HANDLES;
+	int ret = check_config(cfg, max_fds, max_inodes, max_handles);
+
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
 	/* no more slots than fds to fill them */
 	max_inodes = max_inodes < max_fds ? max_inodes : max_fds;
 	max_handles = max_handles < max_fds ? max_handles : max_fds;
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		close(fd);
 		return -ENOMEM;
+	}
 	s->cfg = *cfg;
 	s->max_fds = max_fds;
 	atomic_init(&s->nr_fds, 2); /* the root's and proc_self_fd */
@@ -315,12 +337,11 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	s->inodes = table_alloc(s->nr_inodes, sizeof(*s->inodes));
 	s->handles = table_alloc(s->nr_handles, sizeof(*s->handles));
 	s->proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (!s->inode_hash || !s->inodes || !s->handles) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	if (s->proc_self_fd < 0 || fd < 0 || stat_fd(fd, &st)) {
+	if (s->proc_self_fd < 0 || stat_fd(fd, &st)) {
 		ret = -errno;
 		goto fail;
 	}
@@ -352,8 +373,7 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	*out = s;
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	if (s->proc_self_fd >= 0)
 		close(s->proc_self_fd);
 	free_tables(s);

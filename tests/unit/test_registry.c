@@ -98,24 +98,60 @@ static unsigned int count_b(const struct vm_config *cfg)
 	return cfg->nr_shares;
 }
 
-static int create_a(const struct vm_config *cfg, unsigned int index,
+/* Kind a opens nothing of the host; kind b opens /dev/null for each device,
+ * until the one at fail_open_index. */
+static int fail_open_index = -1;
+static int opened[8];
+
+static int open_b(const struct vm_config *cfg, unsigned int index)
+{
+	(void)cfg;
+	if ((int)index == fail_open_index) {
+		record("nofile", "b", index);
+		return -EACCES;
+	}
+	opened[index] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	record("open", "b", index);
+	return opened[index];
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int create_a(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	(void)cfg, (void)env;
+	CHECK_EQ_INT(host_fd, -1);
 	return fake_create(0, "a", &ops_a, index, dev);
 }
 
-static int create_b(const struct vm_config *cfg, unsigned int index,
+/* Each gets the fd its open_host opened, and takes it over. */
+static int create_b(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	(void)cfg, (void)env;
+	CHECK_EQ_INT(host_fd, opened[index]);
+	close(host_fd);
 	return fake_create(1, "b", &ops_b, index, dev);
 }
 
 static const struct device_kind fake_kinds[] = {
-	{ "a", count_a, create_a },
-	{ "b", count_b, create_b },
+	{ .name = "a", .count = count_a, .create = create_a },
+	{ .name = "b", .count = count_b, .open_host = open_b, .create = create_b },
 };
+
+/* What the VMM does: the host files before KVM, the devices after. */
+static int open_and_build(struct device_list *list, const struct device_kind *kinds,
+			  unsigned int nr_kinds, const struct vm_config *cfg,
+			  const struct vmm_device_env *env)
+{
+	int ret = devices_open_host(list, kinds, nr_kinds, cfg);
+
+	return ret < 0 ? ret : devices_build(list, kinds, nr_kinds, cfg, env);
+}
 
 static int thread_fn_calls, thread_fn_ret;
 
@@ -143,10 +179,10 @@ static void test_fake_kinds(void)
 	struct device_list list;
 
 	/* Kind after kind, each in index order; kind and index recorded. */
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), 0);
-	static const char *const built[] = { "create a0", "create a1", "create b0", "create b1",
-					     "create b2" };
-	check_calls(built, 5);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), 0);
+	static const char *const built[] = { "open b0", "open b1", "open b2", "create a0",
+					     "create a1", "create b0", "create b1", "create b2" };
+	check_calls(built, 8);
 	CHECK_EQ_INT(list.nr, 5);
 	CHECK(list.nr == 5 && !strcmp(list.devs[1]->kind, "a") && list.devs[1]->index == 1 &&
 	      !strcmp(list.devs[4]->kind, "b") && list.devs[4]->index == 2);
@@ -174,22 +210,44 @@ static void test_fake_kinds(void)
 	/* A failing constructor: the devices made before it go, last first,
 	 * and its errno comes back. */
 	fail_kind = 1, fail_index = 1, fail_errno = -EMFILE;
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), -EMFILE);
-	static const char *const failed[] = { "create a0", "create a1", "create b0", "failed b1",
-					      "destroy b0", "destroy a1", "destroy a0" };
-	check_calls(failed, 7);
-	CHECK(list.nr == 0 && list.devs == NULL);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -EMFILE);
+	static const char *const failed[] = { "open b0", "open b1", "open b2", "create a0",
+					      "create a1", "create b0", "failed b1", "destroy b0",
+					      "destroy a1", "destroy a0" };
+	check_calls(failed, 10);
+	CHECK(list.nr == 0 && list.devs == NULL && list.host_fds == NULL);
+	/* b1's fd closed by its constructor, b2's (never taken) by the
+	 * registry. */
+	CHECK(!fd_open(opened[1]) && !fd_open(opened[2]));
 
 	/* The very first one failing leaves nothing to undo. */
 	fail_kind = 0, fail_index = 0, fail_errno = -ENOMEM;
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), -ENOMEM);
-	static const char *const first[] = { "failed a0" };
-	check_calls(first, 1);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -ENOMEM);
+	static const char *const first[] = { "open b0", "open b1", "open b2", "failed a0" };
+	check_calls(first, 4);
+	CHECK(!fd_open(opened[0]) && !fd_open(opened[1]) && !fd_open(opened[2]));
 	fail_kind = -1;
+
+	/* A host file that cannot be opened: its errno before any device is
+	 * made, and the fds opened before it closed. */
+	fail_open_index = 1;
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -EACCES);
+	static const char *const unopened[] = { "open b0", "nofile b1" };
+	check_calls(unopened, 2);
+	CHECK(list.nr_host_fds == 0 && list.host_fds == NULL && !fd_open(opened[0]));
+	fail_open_index = -1;
+
+	/* Host files opened, then the VM fails before its devices (KVM, say):
+	 * destroying the list closes them. */
+	CHECK_EQ_INT(devices_open_host(&list, fake_kinds, 2, &cfg), 0);
+	nr_calls = 0;
+	devices_destroy(&list);
+	CHECK_EQ_INT(nr_calls, 0);
+	CHECK(!fd_open(opened[0]) && !fd_open(opened[1]) && !fd_open(opened[2]));
 
 	/* Nothing asked for: an empty list. */
 	cfg = (struct vm_config){ 0 };
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), 0);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), 0);
 	CHECK_EQ_INT(list.nr, 0);
 	devices_destroy(&list);
 	CHECK_EQ_INT(nr_calls, 0);
@@ -344,7 +402,7 @@ static void test_consoles_and_shares(void)
 	 * console and a device of named ports (krun-stdin, krun-stdout),
 	 * then the shares in their order. */
 	setup_init(&s, 2);
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 5);
 	for (unsigned int i = 0; i < list.nr && i < 5; i++) {
 		CHECK(strcmp(list.devs[i]->kind, kinds[i]) == 0);
@@ -363,22 +421,21 @@ static void test_consoles_and_shares(void)
 	check_unplugged_in_reverse(&s.vmm);
 	setup_destroy(&s);
 
-	/* A share whose directory is gone: ENOENT from its constructor, and
-	 * the devices before it unplugged and destroyed, the last first. */
+	/* A share whose directory is gone: ENOENT from opening the host
+	 * files, before any device is made. */
 	setup_init(&s, 2);
 	s.cfg.shares[2].path = "/nonexistent/krun-registry";
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 		     -ENOENT);
-	CHECK(list.nr == 0 && list.devs == NULL);
-	CHECK_EQ_INT(s.vmm.nr_plugged, 6);
-	check_unplugged_in_reverse(&s.vmm);
+	CHECK(list.nr == 0 && list.devs == NULL && list.host_fds == NULL);
+	CHECK_EQ_INT(s.vmm.nr_plugged, 0);
 	setup_destroy(&s);
 
 	/* A slot refused to the second console's named ports: its errno, and
 	 * nothing unplugged that was not plugged. */
 	setup_init(&s, 2);
 	s.vmm.fail_plug_at = 3;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 		     -ENOSPC);
 	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
 	check_unplugged_in_reverse(&s.vmm);
@@ -399,7 +456,7 @@ static void test_console_output_file(void)
 	snprintf(path, sizeof(path), "%s/console.out", s.dirs[0]);
 	s.cfg.implicit_console_disabled = false;
 	s.cfg.console_output = path;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 2);
 	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
 	CHECK_EQ_INT(s.vmm.nr_env, 0);

@@ -117,11 +117,12 @@ static int add_consoles(struct stdio_console *sc, const struct vm_config *cfg, u
 
 static const struct vmm_device_ops stdio_console_ops;
 
-int stdio_console_create(const struct vm_config *cfg, unsigned int index,
+int stdio_console_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 			 const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	struct stdio_console *sc = calloc(1, sizeof(*sc));
 
+	(void)host_fd; /* -1: the kind opens nothing before KVM */
 	if (!sc)
 		return -ENOMEM;
 	sc->dev.ops = &stdio_console_ops;
