@@ -364,23 +364,35 @@ static void check_unplugged_in_reverse(const struct fake_vmm *v)
 		CHECK(v->unplugged[i] == v->plugged[v->nr_plugged - 1 - i]);
 }
 
+/* The log at level into a pipe, until log_end reads what it got into buf. */
+static void log_start(int log[2], enum log_level level)
+{
+	CHECK(pipe(log) == 0);
+	log_set_fd(log[1]);
+	log_set_level(level);
+}
+
+static void log_end(int log[2], char *buf, size_t size)
+{
+	ssize_t n;
+
+	log_set_level(LOG_OFF);
+	log_set_fd(-1);
+	close(log[1]);
+	n = read(log[0], buf, size - 1);
+	close(log[0]);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 /* Each device's statistics line, in the list's order. */
 static void check_stats(const struct device_list *list)
 {
 	int log[2];
 	char buf[2048];
-	ssize_t n;
 
-	CHECK(pipe(log) == 0);
-	log_set_fd(log[1]);
-	log_set_level(LOG_INFO);
+	log_start(log, LOG_INFO);
 	devices_log_stats(list);
-	log_set_level(LOG_OFF);
-	log_set_fd(-1);
-	close(log[1]);
-	n = read(log[0], buf, sizeof(buf) - 1);
-	close(log[0]);
-	buf[n > 0 ? n : 0] = '\0';
+	log_end(log, buf, sizeof(buf));
 	const char *c0 = strstr(buf, "console 0: bytes out/in console 0/0, krun-stdin 0/0, "
 				     "krun-stdout 0/0; 0 output errors");
 	const char *c1 = strstr(buf, "console 1: ");
@@ -467,11 +479,57 @@ static void test_console_output_file(void)
 	setup_destroy(&s);
 }
 
+/* Build the real table over s, which must fail with err and log exactly one
+ * error line, containing what. */
+static void check_build_error(int line, struct setup *s, int err, const char *what)
+{
+	struct device_list list;
+	int log[2];
+	char buf[1024];
+	unsigned int lines = 0;
+
+	log_start(log, LOG_ERROR);
+	int ret = open_and_build(&list, device_kinds, nr_device_kinds, &s->cfg, &s->env);
+	log_end(log, buf, sizeof(buf));
+	for (const char *c = buf; *c; c++)
+		lines += *c == '\n';
+	if (ret != err || lines != 1 || !strstr(buf, what))
+		fprintf(stderr, "line %d: %d, expected %d and one line with \"%s\"; the log: %s\n",
+			line, ret, err, what, buf);
+	CHECK(ret == err && lines == 1 && strstr(buf, what));
+	CHECK(list.nr == 0 && list.devs == NULL);
+	check_unplugged_in_reverse(&s->vmm);
+}
+
+/* A constructor's failure says what failed, once. */
+static void test_constructor_errors(void)
+{
+	struct setup s;
+	const int not_open = 1000;
+
+	/* a console output that is not an open fd */
+	setup_init(&s, 2);
+	CHECK(fcntl(not_open, F_GETFD) < 0);
+	s.cfg.consoles[1].out_fd = not_open;
+	check_build_error(__LINE__, &s, -EBADF,
+			  "console: cannot set up the output of port 0: Bad file descriptor");
+	CHECK_EQ_INT(s.vmm.nr_plugged, 2);
+	setup_destroy(&s);
+
+	/* a tag longer than virtio-fs allows (the API checks it too) */
+	setup_init(&s, 1);
+	s.cfg.shares[1].tag = "a-tag-of-forty-characters-0123456789012";
+	check_build_error(__LINE__, &s, -EINVAL, "virtio-fs: the tag a-tag-of-forty");
+	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
+	setup_destroy(&s);
+}
+
 int main(void)
 {
 	log_set_level(LOG_OFF);
 	test_fake_kinds();
 	test_consoles_and_shares();
 	test_console_output_file();
+	test_constructor_errors();
 	return CHECK_DONE();
 }

@@ -13,6 +13,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 
+#include "base/log.h"
 #include "devices/console/internal.h"
 #include "guest_abi.h"
 
@@ -168,25 +169,35 @@ static int init_port(struct console *c, unsigned int index, const struct console
 	int ret;
 
 	if ((index > 0 && cfg->name == NULL) || (cfg->name && name_len == 0) ||
-	    name_len > CONSOLE_PORT_NAME_MAX)
+	    name_len > CONSOLE_PORT_NAME_MAX) {
+		LOG_ERR("console: port %u needs a name of 1 to %d characters", index,
+			CONSOLE_PORT_NAME_MAX);
 		return -EINVAL;
+	}
 	memcpy(p->name, cfg->name ? cfg->name : "", name_len);
-	if ((ret = console_output_init(&p->output, cfg->out_fd, c->loop, console_on_output_room, p)) < 0)
+	if ((ret = console_output_init(&p->output, cfg->out_fd, c->loop, console_on_output_room, p)) < 0) {
+		LOG_ERR("console: cannot set up the output of port %u: %s", index, strerror(-ret));
 		return ret;
+	}
 	if (cfg->in_fd < 0)
 		return 0;
 	p->in_fd = fcntl(cfg->in_fd, F_DUPFD_CLOEXEC, 0);
-	if (p->in_fd < 0)
-		return -errno;
+	if (p->in_fd < 0) {
+		ret = -errno;
+		LOG_ERR("console: cannot duplicate the input of port %u: %s", index, strerror(-ret));
+		return ret;
+	}
 	/* Disarmed (see console_start_input) until the guest opens the port, but for a
 	 * hang-up that may already be there: it fires once. */
 	ret = event_loop_add(c->loop, p->in_fd, EPOLLONESHOT, console_on_input, p);
-	if (ret == -EPERM)
+	if (ret == -EPERM) {
 		p->input_unpollable = true;
-	else if (ret < 0)
+	} else if (ret < 0) {
+		LOG_ERR("console: cannot watch the input of port %u: %s", index, strerror(-ret));
 		return ret;
-	else
+	} else {
 		p->input_watched = true;
+	}
 	return 0;
 }
 
@@ -195,8 +206,10 @@ int console_init(struct console *c, const struct console_port_config *ports,
 {
 	int ret;
 
-	if (nr_ports == 0 || nr_ports > CONSOLE_MAX_PORTS)
+	if (nr_ports == 0 || nr_ports > CONSOLE_MAX_PORTS) {
+		LOG_ERR("console: %u ports asked for, 1 to %d possible", nr_ports, CONSOLE_MAX_PORTS);
 		return -EINVAL;
+	}
 	/* A lone console needs no control queue, and without one Linux makes
 	 * it a console during the probe: whatever the kernel says from then
 	 * on (a panic at boot, say) is seen. With multiport that waits for
@@ -223,11 +236,15 @@ int console_init(struct console *c, const struct console_port_config *ports,
 		c->ports[i] = (struct console_port){ .console = c, .in_fd = -1,
 						     .output = { .fd = -1 } };
 	for (unsigned int i = 0; i < CONSOLE_NR_QUEUES; i++) {
-		if ((ret = virtq_init(&c->queues[i], CONSOLE_QUEUE_SIZE)) < 0)
+		if ((ret = virtq_init(&c->queues[i], CONSOLE_QUEUE_SIZE)) < 0) {
+			LOG_ERR("console: cannot set up queue %u: %s", i, strerror(-ret));
 			return ret;
+		}
 	}
-	if (!(c->chain = virtq_chain_alloc(&c->queues[0])))
+	if (!(c->chain = virtq_chain_alloc(&c->queues[0]))) {
+		LOG_ERR("console: cannot allocate its descriptor chain: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < nr_ports; i++) {
 		c->nr_ports++; /* counted first: console_destroy undoes a part */
 		if ((ret = init_port(c, i, &ports[i])) < 0)

@@ -61,8 +61,10 @@ static int serve_root_files(struct fs_share *s, struct fuse_server_config *fc)
 	if (env->nr_root_files == 0)
 		return 0;
 	s->root_files = calloc(env->nr_root_files, sizeof(*s->root_files));
-	if (!s->root_files)
+	if (!s->root_files) {
+		LOG_ERR("virtio-fs: cannot list the files served in the root: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < env->nr_root_files; i++) {
 		const struct vmm_served_file *f = &env->root_files[i];
 		s->root_files[i] = (struct fuse_virtual_file){
@@ -95,10 +97,9 @@ static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigne
 		close(dir_fd);
 		return ret;
 	}
-	if ((ret = fuse_server_create_at(&fc, dir_fd, &server)) < 0) {
-		LOG_ERR("cannot share %s with the guest: %s", share->path, strerror(-ret));
+	/* Both say what failed. */
+	if ((ret = fuse_server_create_at(&fc, dir_fd, &server)) < 0)
 		return ret;
-	}
 	if ((ret = virtio_fs_init(&s->fs, share->tag, server)) < 0) {
 		fuse_server_destroy(server);
 		return ret;
@@ -119,6 +120,7 @@ int fs_share_create(const struct vm_config *cfg, unsigned int index, int host_fd
 	int ret;
 
 	if (!s) {
+		LOG_ERR("cannot allocate virtio-fs device %u: %s", index, strerror(ENOMEM));
 		close(host_fd);
 		return -ENOMEM;
 	}

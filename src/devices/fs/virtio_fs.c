@@ -297,8 +297,11 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 	size_t tag_len = strlen(tag);
 	int ret;
 
-	if (tag_len == 0 || tag_len > sizeof(fs->config.tag))
+	if (tag_len == 0 || tag_len > sizeof(fs->config.tag)) {
+		LOG_ERR("virtio-fs: the tag %s is not 1 to %zu bytes long", tag,
+			sizeof(fs->config.tag));
 		return -EINVAL;
+	}
 	*fs = (struct virtio_fs){
 		.vdev = {
 			.ops = &virtio_fs_ops,
@@ -319,11 +322,16 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->kicked, NULL);
 		pthread_cond_init(&w->idle, NULL);
-		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0)
+		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0) {
+			LOG_ERR("virtio-fs: cannot set up queue %u: %s", i, strerror(-ret));
 			return ret;
+		}
 		w->chain = virtq_chain_alloc(&fs->queues[i]);
-		if (!w->chain)
+		if (!w->chain) {
+			LOG_ERR("virtio-fs: cannot allocate queue %u's descriptor chain: %s", i,
+				strerror(ENOMEM));
 			return -ENOMEM;
+		}
 	}
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
 		struct virtio_fs_worker *w = &fs->workers[i];
