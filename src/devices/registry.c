@@ -125,13 +125,22 @@ void devices_log_stats(const struct device_list *list)
 	}
 }
 
-int devices_on_threads(const struct device_list *list, int (*fn)(void))
+int devices_on_threads(const struct device_list *list,
+		       int (*const fns[DEVICE_NR_THREAD_KINDS])(void))
 {
 	for (unsigned int i = 0; i < list->nr; i++) {
 		struct vmm_device *dev = list->devs[i];
-		int ret = dev->ops->on_threads ? dev->ops->on_threads(dev, fn) : 0;
+		enum device_thread_kind sort = dev->ops->threads;
+		int ret;
 
-		if (ret < 0)
+		if (!dev->ops->on_threads)
+			continue;
+		if (sort <= DEVICE_THREADS_NONE || sort >= DEVICE_NR_THREAD_KINDS || !fns[sort]) {
+			LOG_ERR("%s %u keeps threads of a sort (%d) without a sandbox", dev->kind,
+				dev->index, (int)sort);
+			return -EINVAL;
+		}
+		if ((ret = dev->ops->on_threads(dev, fns[sort])) < 0)
 			return ret;
 	}
 	return 0;

@@ -61,8 +61,11 @@ int devices_build(struct device_list *list, const struct device_kind *kinds,
 /* Every device's flush, then every device's release_host. */
 void devices_flush(const struct device_list *list);
 void devices_log_stats(const struct device_list *list);
-/* on_threads for every device that has threads: 0 or the first error. */
-int devices_on_threads(const struct device_list *list, int (*fn)(void));
+/* on_threads for every device that has threads, with the function of their
+ * sort: fns[dev->ops->threads]. 0 or the first error; -EINVAL (logged)
+ * for threads of a sort fns has none for. */
+int devices_on_threads(const struct device_list *list,
+		       int (*const fns[DEVICE_NR_THREAD_KINDS])(void));
 /* Destroy them all, the last made first, close the host fds no device took,
  * and empty the list. */
 void devices_destroy(struct device_list *list);

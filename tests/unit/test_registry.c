@@ -66,7 +66,8 @@ static void fake_destroy(struct vmm_device *dev)
 
 /* Kind "a" has every op; kind "b" only destroy. */
 static const struct vmm_device_ops ops_a = {
-	.flush = fake_flush, .release_host = fake_release_host, .on_threads = fake_on_threads,
+	.flush = fake_flush, .release_host = fake_release_host,
+	.threads = DEVICE_THREADS_FS_WORKER, .on_threads = fake_on_threads,
 	.destroy = fake_destroy,
 };
 static const struct vmm_device_ops ops_b = { .destroy = fake_destroy };
@@ -192,12 +193,17 @@ static void test_fake_kinds(void)
 	static const char *const flushed[] = { "flush a0", "flush a1", "release a0", "release a1" };
 	check_calls(flushed, 4);
 
-	/* Threads: each device that has them, until the first error. */
-	CHECK_EQ_INT(devices_on_threads(&list, thread_fn), 0);
+	/* Threads: each device that has them, with its sort's function, until
+	 * the first error; a sort without one refused before any runs. */
+	int (*const fns[DEVICE_NR_THREAD_KINDS])(void) = { [DEVICE_THREADS_FS_WORKER] = thread_fn };
+	int (*const none[DEVICE_NR_THREAD_KINDS])(void) = { 0 };
+	CHECK_EQ_INT(devices_on_threads(&list, fns), 0);
 	CHECK_EQ_INT(thread_fn_calls, 2);
 	nr_calls = 0;
 	thread_fn_ret = -EPERM;
-	CHECK_EQ_INT(devices_on_threads(&list, thread_fn), -EPERM);
+	CHECK_EQ_INT(devices_on_threads(&list, fns), -EPERM);
+	CHECK_EQ_INT(thread_fn_calls, 3);
+	CHECK_EQ_INT(devices_on_threads(&list, none), -EINVAL);
 	CHECK_EQ_INT(thread_fn_calls, 3);
 	nr_calls = 0;
 
@@ -419,6 +425,10 @@ static void test_consoles_and_shares(void)
 	for (unsigned int i = 0; i < list.nr && i < 5; i++) {
 		CHECK(strcmp(list.devs[i]->kind, kinds[i]) == 0);
 		CHECK_EQ_INT(list.devs[i]->index, indexes[i]);
+		/* the shares' workers get theirs; consoles keep no thread */
+		CHECK_EQ_INT(list.devs[i]->ops->threads,
+			     i < 2 ? DEVICE_THREADS_NONE : DEVICE_THREADS_FS_WORKER);
+		CHECK((list.devs[i]->ops->on_threads != NULL) == (i >= 2));
 	}
 	CHECK_EQ_INT(s.vmm.nr_plugged, 7);
 	for (unsigned int i = 0; i < s.vmm.nr_plugged; i++)

@@ -169,6 +169,7 @@ static void fs_share_destroy(struct vmm_device *dev)
 
 static const struct vmm_device_ops fs_share_ops = {
 	.log_stats = fs_share_log_stats,
+	.threads = DEVICE_THREADS_FS_WORKER,
 	.on_threads = fs_share_on_threads,
 	.destroy = fs_share_destroy,
 };
