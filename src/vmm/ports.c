@@ -59,7 +59,7 @@ static void i8042_command_access(void *opaque, uint64_t offset, uint8_t *data, u
 	if (!is_write)
 		memset(data, 0, len);
 	else if (data[0] == I8042_CMD_RESET)
-		p->reset(p->opaque);
+		p->stop(p->opaque, VM_STOP_RESET);
 }
 
 /* The index port is write-only; the data port reads the indexed register
@@ -88,15 +88,22 @@ static void ctl_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t le
 		memset(data, 0xff, len);
 	else if (offset == KRUN_CTL_BOOT_MARKER - KRUN_CTL_PORT)
 		atomic_compare_exchange_strong(&p->boot_marker_ns, &none, monotonic_ns());
-	else if (offset == KRUN_CTL_EXIT_STATUS - KRUN_CTL_PORT)
+	else if (offset == KRUN_CTL_EXIT_STATUS - KRUN_CTL_PORT) {
+		/* The status ends the VM at once: left running, the guest's
+		 * reboot resets its virtio devices, and a console reset
+		 * discards the output still in its rings (kernel 6.12's
+		 * device_shutdown does that). */
 		p->exit_status = data[0];
+		p->stop(p->opaque, VM_STOP_EXITED);
+	}
 }
 
-int ports_init(struct guest_ports *p, struct bus *pio, void (*reset)(void *), void *opaque)
+int ports_init(struct guest_ports *p, struct bus *pio,
+	       void (*stop)(void *opaque, enum vm_stop_reason reason), void *opaque)
 {
 	int ret;
 
-	p->reset = reset;
+	p->stop = stop;
 	p->opaque = opaque;
 	p->boot_marker_ns = 0;
 	p->exit_status = -1;

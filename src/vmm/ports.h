@@ -18,9 +18,12 @@
 
 #include "guest_abi.h"
 #include "vmm/bus.h"
+#include "vmm/stop_reason.h"
 
 struct guest_ports {
-	void (*reset)(void *opaque); /* the guest pulled the reset line */
+	/* The guest ended the VM: it pulled the reset line (VM_STOP_RESET), or
+	 * its init reported the exit status (VM_STOP_EXITED). */
+	void (*stop)(void *opaque, enum vm_stop_reason reason);
 	void *opaque;
 	_Atomic uint64_t boot_marker_ns; /* CLOCK_MONOTONIC; 0 until written */
 	_Atomic int exit_status;	 /* -1 until written */
@@ -30,6 +33,7 @@ struct guest_ports {
 /* Put the ports on pio, the port I/O bus, handled with p's state: 0, or
  * -errno when the bus refused them. Handlers run on vCPU threads; the state
  * they write is atomic. */
-int ports_init(struct guest_ports *p, struct bus *pio, void (*reset)(void *), void *opaque);
+int ports_init(struct guest_ports *p, struct bus *pio,
+	       void (*stop)(void *opaque, enum vm_stop_reason reason), void *opaque);
 
 #endif

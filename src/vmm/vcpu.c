@@ -236,7 +236,7 @@ void *vcpu_thread(void *opaque)
 			stop_vm(vcpu, VM_STOP_ERROR);
 			break;
 		}
-		if (!handle_exit(vcpu))
+		if (!handle_exit(vcpu) || atomic_load(vcpu->env->stop_reason) != VM_STOP_NONE)
 			break;
 	}
 	return NULL;

@@ -12,15 +12,7 @@
 
 #include "base/guest_mem.h"
 #include "vmm/bus.h"
-
-/* Why the VM stopped, for the log and the exit status. */
-enum vm_stop_reason {
-	VM_STOP_NONE = 0,
-	VM_STOP_RESET,    /* i8042 reset: the guest rebooted */
-	VM_STOP_TRIPLE_FAULT, /* the guest crashed past its own fault handling */
-	VM_STOP_SHUTDOWN, /* KVM system event */
-	VM_STOP_ERROR,    /* KVM could not run the guest any further */
-};
+#include "vmm/stop_reason.h"
 
 /* What the vCPUs of a VM share: set before the first is created, read-only
  * once their threads run. */
@@ -36,6 +28,11 @@ struct vcpu_env {
 	/* From a vCPU thread: end the VM; the first reason given wins. */
 	void (*stop)(void *opaque, enum vm_stop_reason reason);
 	void *opaque;
+	/* The reason the VM is stopping, VM_STOP_NONE while it runs: a vCPU
+	 * whose exit was handled goes back into the guest only while it is
+	 * NONE, so the exit that reported the end (the exit status, a reset)
+	 * is the last thing its guest CPU does. */
+	const _Atomic int *stop_reason;
 };
 
 struct vcpu {

@@ -31,11 +31,6 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	}
 }
 
-static void on_guest_reset(void *opaque)
-{
-	vm_request_stop(opaque, VM_STOP_RESET);
-}
-
 static void on_stop(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -43,13 +38,17 @@ static void on_stop(void *opaque, uint32_t events)
 	vm->loop.stop = true;
 }
 
+/* libkrun's way (an ioctl on the root share, from a FUSE worker): the VM
+ * ends as when our init writes the status to its port. */
 static void set_exit_status(void *opaque, int status)
 {
 	struct vm *vm = opaque;
 	vm->ports.exit_status = status;
+	vm_request_stop(vm, VM_STOP_EXITED);
 }
 
-static void on_vcpu_stop(void *opaque, enum vm_stop_reason reason)
+/* From a vCPU thread: its exit, or a port it wrote, ended the VM. */
+static void on_guest_stop(void *opaque, enum vm_stop_reason reason)
 {
 	vm_request_stop(opaque, reason);
 }
@@ -90,7 +89,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	/* Opened now: the event loop may open no file once in its sandbox. */
 	vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	vm->loop.epoll_fd = -1;
-	if ((ret = ports_init(&vm->ports, &vm->pio_bus, on_guest_reset, vm)) < 0) {
+	if ((ret = ports_init(&vm->ports, &vm->pio_bus, on_guest_stop, vm)) < 0) {
 		LOG_ERR("cannot place the legacy ports: %s", strerror(-ret));
 		return ret;
 	}
@@ -149,7 +148,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		.vm_fd = vm->vm_fd, .run_size = run_size, .supported_cpuid = vm->supported_cpuid,
 		.nr_vcpus = cfg->nr_vcpus, .nested_virt = cfg->nested_virt,
 		.mmio_bus = &vm->mmio_bus, .pio_bus = &vm->pio_bus, .mem = &vm->mem,
-		.stop = on_vcpu_stop, .opaque = vm,
+		.stop = on_guest_stop, .opaque = vm, .stop_reason = &vm->stop_reason,
 	};
 	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
 		if ((ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, i)) < 0)
@@ -167,6 +166,7 @@ int vm_exit_status(struct vm *vm)
 		[VM_STOP_TRIPLE_FAULT] = "it crashed with a triple fault",
 		[VM_STOP_SHUTDOWN] = "it powered off",
 		[VM_STOP_ERROR] = "KVM could not run it further",
+		[VM_STOP_EXITED] = "its init reported a status",
 	};
 	int status = vm->ports.exit_status;
 	enum vm_stop_reason reason = atomic_load(&vm->stop_reason);

@@ -94,6 +94,19 @@ cat "$work/blob" | timeout 120 "$krun" "$root" sha256sum >"$work/stdin-pipe.log"
 check "stdin-pipe: 3 MiB through a pipe, intact" has stdin-pipe "^$blob_sum "
 rm -f "$work/blob"
 
+# Output still queued when the workload ends reaches the host whole, while
+# the host's reader sleeps: 512 KiB is more than the pipe and the VMM's
+# buffer hold (128 KiB), and the rest waits in the console's ring. Before
+# the exit status ended the VM at once, the guest's reboot reset the
+# console and the ring's 384 KiB were lost, silently.
+timeout 120 "$krun" "$root" sh -c 'head -c 524288 /dev/zero; exit 4' </dev/null 2>"$work/backlog-err.log" |
+	{ dd bs=1 count=1 status=none >/dev/null; sleep 1; wc -c; } >"$work/backlog.log"
+status=${PIPESTATUS[0]} backlog=$(($(cat "$work/backlog.log") + 1))
+sed 's/^/[backlog] /' "$work/backlog-err.log"
+check "backlog: exit status 4 (got $status)" [ "$status" = 4 ]
+check "backlog: all 524288 bytes queued at the exit reached the host (got $backlog)" \
+	[ "$backlog" = 524288 ]
+
 # A console added through the API on three files, the implicit one disabled.
 echo "a line from the input file" >"$work/console-in"
 run_program console-default 4 "$client" console "$root" "$work/console-in" \

@@ -21,11 +21,12 @@
 
 static const uint32_t sizes[] = { 1, 2, 4 };
 
-static void count_reset(void *opaque)
+/* opaque: a count per reason */
+static void count_stop(void *opaque, enum vm_stop_reason reason)
 {
-	unsigned int *resets = opaque;
+	unsigned int *stops = opaque;
 
-	(*resets)++;
+	stops[reason]++;
 }
 
 /* A write of size bytes: whether a port took it. */
@@ -81,17 +82,17 @@ static void test_initial_state(void)
 {
 	struct guest_ports p;
 	struct bus bus = { 0 };
-	unsigned int resets = 0;
+	unsigned int stops[VM_STOP_EXITED + 1] = { 0 };
 
 	memset(&p, 0x5a, sizeof(p));
-	CHECK_EQ_INT(ports_init(&p, &bus, count_reset, &resets), 0);
+	CHECK_EQ_INT(ports_init(&p, &bus, count_stop, stops), 0);
 	CHECK_EQ_INT(p.boot_marker_ns, 0);
 	CHECK_EQ_INT(p.exit_status, -1);
 	CHECK_EQ_INT(p.cmos_index, 0);
-	CHECK_EQ_INT(resets, 0);
+	CHECK_EQ_INT(stops[VM_STOP_RESET], 0);
 	/* a bus that holds one of the ports already refuses the set */
 	struct guest_ports again;
-	CHECK_EQ_INT(ports_init(&again, &bus, count_reset, &resets), -EEXIST);
+	CHECK_EQ_INT(ports_init(&again, &bus, count_stop, stops), -EEXIST);
 }
 
 /* Only the reset command, 0xfe at the command port, pulls the line. The
@@ -102,9 +103,9 @@ static void test_i8042(void)
 	static const uint32_t not_reset[] = { 0x00, 0xfd, 0xff, 0xd1 };
 	struct guest_ports p;
 	struct bus bus = { 0 };
-	unsigned int resets = 0;
+	unsigned int stops[VM_STOP_EXITED + 1] = { 0 };
 
-	CHECK_EQ_INT(ports_init(&p, &bus, count_reset, &resets), 0);
+	CHECK_EQ_INT(ports_init(&p, &bus, count_stop, stops), 0);
 	/* empty buffers, which the kernel's reset path waits for */
 	CHECK_EQ_INT(in(&bus, I8042_COMMAND, 1), 0);
 	CHECK_EQ_INT(in(&bus, I8042_DATA, 1), 0);
@@ -118,9 +119,9 @@ static void test_i8042(void)
 		CHECK(reaches_nothing(&bus, I8042_DATA, sizes[s]));
 		CHECK(!out(&bus, I8042_COMMAND, 0xfe, sizes[s]));
 	}
-	CHECK_EQ_INT(resets, 0);
+	CHECK_EQ_INT(stops[VM_STOP_RESET], 0);
 	CHECK(out(&bus, I8042_COMMAND, 0xfe, 1));
-	CHECK_EQ_INT(resets, 1);
+	CHECK_EQ_INT(stops[VM_STOP_RESET], 1);
 	CHECK_EQ_INT(p.exit_status, -1);
 }
 
@@ -217,12 +218,16 @@ static void test_exit_status(void)
 	};
 	struct guest_ports p;
 	struct bus bus = { 0 };
+	unsigned int stops[VM_STOP_EXITED + 1] = { 0 };
 
-	CHECK_EQ_INT(ports_init(&p, &bus, NULL, NULL), 0);
+	CHECK_EQ_INT(ports_init(&p, &bus, count_stop, stops), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		CHECK(out(&bus, KRUN_CTL_EXIT_STATUS, cases[i].written, cases[i].size));
 		CHECK_EQ_INT(p.exit_status, cases[i].status);
+		/* each report ends the VM (the vCPU runs no further) */
+		CHECK_EQ_INT(stops[VM_STOP_EXITED], i + 1);
 	}
+	CHECK_EQ_INT(stops[VM_STOP_RESET], 0);
 	/* the next ports of the control block are not the status */
 	CHECK(out(&bus, KRUN_CTL_EXIT_STATUS + 1, 7, 1));
 	CHECK(out(&bus, KRUN_CTL_PORT + 2, 7, 2));
@@ -240,9 +245,9 @@ static void test_unknown_ports(void)
 	};
 	struct guest_ports p;
 	struct bus bus = { 0 };
-	unsigned int resets = 0;
+	unsigned int stops[VM_STOP_EXITED + 1] = { 0 };
 
-	CHECK_EQ_INT(ports_init(&p, &bus, count_reset, &resets), 0);
+	CHECK_EQ_INT(ports_init(&p, &bus, count_stop, stops), 0);
 	CHECK(out(&bus, CMOS_INDEX, 0x0d, 1));
 	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 		uint32_t ones = sizes[s] == 4 ? 0xffffffffu : (1u << (8 * sizes[s])) - 1;
@@ -254,7 +259,7 @@ static void test_unknown_ports(void)
 			CHECK(!out(&bus, ports[i], 0xfe, sizes[s]));
 		}
 	}
-	CHECK_EQ_INT(resets, 0);
+	CHECK_EQ_INT(stops[VM_STOP_RESET], 0);
 	CHECK_EQ_INT(p.exit_status, -1);
 	CHECK_EQ_INT(p.boot_marker_ns, 0);
 	CHECK_EQ_INT(in(&bus, CMOS_DATA, 1), 0x80);

@@ -195,9 +195,10 @@ static void many_threads(void *arg)
 
 /* ---- a vCPU's work ---- */
 
-static void on_reset(void *opaque)
+static void on_stop(void *opaque, enum vm_stop_reason reason)
 {
 	(void)opaque;
+	(void)reason;
 }
 
 /* On a thread of its own, which ends under the filter as a vCPU's does. */
@@ -215,7 +216,7 @@ static void *vcpu_thread(void *arg)
 
 	(void)arg;
 	CHECK_EQ_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	CHECK_EQ_INT(ports_init(&ports, &pio, on_reset, NULL), 0);
+	CHECK_EQ_INT(ports_init(&ports, &pio, on_stop, NULL), 0);
 	enter(SANDBOX_VCPU);
 	everyday_work();
 	/* the KVM calls pass the filter (and fail here: no KVM fd) */
