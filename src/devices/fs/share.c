@@ -97,7 +97,7 @@ static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigne
 		close(dir_fd);
 		return ret;
 	}
-	/* Both say what failed. */
+	/* The server and the device log their own failures. */
 	if ((ret = fuse_server_create_at(&fc, dir_fd, &server)) < 0)
 		return ret;
 	if ((ret = virtio_fs_init(&s->fs, share->tag, server)) < 0) {
