@@ -58,9 +58,9 @@ int devices_open_host(struct device_list *list, const struct device_kind *kinds,
 		unsigned int count = kinds[k].count(cfg);
 
 		for (unsigned int i = 0; i < count; i++) {
-			int fd = kinds[k].open_host ? kinds[k].open_host(cfg, i) : -1;
+			int fd = -1;
 
-			if (fd < -1) {
+			if (kinds[k].open_host && (fd = kinds[k].open_host(cfg, i)) < 0) {
 				close_host_fds(list);
 				return fd;
 			}
