@@ -21,6 +21,8 @@
  *                     krun-stderr the VMM gave the workload's stdio that is
  *                     not a terminal (ours; libkrun's init looks without
  *                     waiting)
+ *   KRUN_DHCP         "1" (libkrun's) or interface names, comma-separated:
+ *                     configured by DHCP, within DHCP_TIMEOUT_MS each (dhcp.h)
  * The workload's environment is the same less these KRUN_* variables, with
  * PATH defaulting to the usual.
  *
@@ -33,7 +35,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <net/if.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,7 +44,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +51,7 @@
 
 #include "config.h"
 #include "guest_abi.h"
+#include "net.h"
 #include "workload.h"
 
 static bool ctl_port_usable;
@@ -183,20 +184,6 @@ static void console_stdio(void)
 		dup2(fd, i);
 	if (fd > STDERR_FILENO)
 		close(fd);
-}
-
-static void loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
-			fprintf(stderr, "init.krun: bring up lo: %s\n", strerror(errno));
-	}
-	close(fd);
 }
 
 static void set_hostname(void)
@@ -436,7 +423,6 @@ int main(int argc, char **argv)
 
 	mount_system_filesystems();
 	console_stdio();
-	loopback_up();
 
 	const char *config_path = setting(KRUN_ENV_CONFIG);
 	struct init_config cfg;
@@ -454,6 +440,7 @@ int main(int argc, char **argv)
 
 	set_hostname();
 	apply_rlimits();
+	net_setup(setting(KRUN_ENV_DHCP), &(struct net_options){ 0 });
 
 	struct workload w = { .workdir = setting(KRUN_ENV_WORKDIR) };
 	if (!w.workdir)

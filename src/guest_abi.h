@@ -36,6 +36,11 @@
 /* Ours: how many of the stdio console ports below the VMM made, which the
  * init waits for (libkrun's init looks without waiting). */
 #define KRUN_ENV_STDIO_PORTS "KRUN_STDIO_PORTS"
+/* Which interfaces the init configures by DHCP. libkrun's name and value:
+ * "1" (its NET_FLAG_DHCP_CLIENT) means eth0. Ours besides: a comma-separated
+ * list of interface names, e.g. "eth0,eth2". */
+#define KRUN_ENV_DHCP "KRUN_DHCP"
+#define KRUN_DHCP_DEFAULT_IFACE "eth0"
 
 /* --- console ports ---------------------------------------------------------- */
 

@@ -115,7 +115,7 @@ host_side &
 helper=$!
 start=$(date +%s)
 {
-	vmm_timeout 480 "$krun" --log-level info --cpus 2 "$root" /hostile "$box" \
+	vmm_timeout 300 "$krun" --log-level info --cpus 2 "$root" /hostile "$box" \
 		</dev/null 2>"$work/vmm.log"
 	echo $? >"$work/status"
 } | slow_reader >"$work/console.out"

@@ -44,7 +44,7 @@ static void test_env(void)
 	char *init_env[] = { "HOME=/",	       "TERM=linux",	  "KRUN_INIT=/bin/app",
 			     "KRUN_WORKDIR=/w", "KRUN_HOME=/root", "KRUN_TERM=xterm",
 			     "KEEP=kernel",    "OVER=kernel",	  "KRUN_RLIMITS=7=1:2",
-			     NULL };
+			     "KRUN_DHCP=1",    NULL };
 	char *config_env[] = { "OVER=config", "NEW=1", "KRUN_SETUID=1000", "KRUN_HOMEX=kept",
 			       NULL };
 	struct strv settings = { 0 }, env = { 0 };
@@ -54,7 +54,7 @@ static void test_env(void)
 	CHECK(strcmp(env_lookup(settings.items, "OVER"), "config") == 0);
 	CHECK(strcmp(env_lookup(settings.items, "KRUN_SETUID"), "1000") == 0);
 	CHECK(strcmp(env_lookup(settings.items, "KRUN_INIT"), "/bin/app") == 0);
-	CHECK_EQ_INT(settings.count, 12);
+	CHECK_EQ_INT(settings.count, 13);
 
 	CHECK_EQ_INT(workload_env(&env, settings.items), 0);
 	CHECK(strv_is(&env, (const char *[]){ "HOME=/root", "TERM=xterm", "KEEP=kernel",
