@@ -14,12 +14,16 @@
 #include "vmm/start.h"
 #include "vmm/vm.h"
 
-/* Devices' threads (the virtio-fs workers, the only kind that keeps any)
- * take the workers' allow-list. */
-static int enter_worker_sandbox(void)
+static int enter_fs_worker_sandbox(void)
 {
 	return sandbox_enter(SANDBOX_FS_WORKER);
 }
+
+/* Each sort of device thread (devices/device.h) in a sandbox of its own;
+ * a device with threads of a sort missing here is not started. */
+static int (*const device_thread_sandboxes[DEVICE_NR_THREAD_KINDS])(void) = {
+	[DEVICE_THREADS_FS_WORKER] = enter_fs_worker_sandbox,
+};
 
 static int start_vcpus(struct vm *vm)
 {
@@ -72,7 +76,7 @@ int vmm_start(struct vm_config *cfg)
 	 * which they would inherit (see vmm/sandbox.h). */
 	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = sandbox_drop_identity(cfg)) < 0 ||
 	    (ret = sandbox_prepare()) < 0 ||
-	    (ret = devices_on_threads(&vm.devices, enter_worker_sandbox)) < 0 ||
+	    (ret = devices_on_threads(&vm.devices, device_thread_sandboxes)) < 0 ||
 	    (ret = start_vcpus(&vm)) < 0 || (ret = sandbox_enter(SANDBOX_EVENT_LOOP)) < 0) {
 		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
 			/* vCPUs already run guest code: there is no going back. */
