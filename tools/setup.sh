@@ -11,7 +11,7 @@ install_dependencies() {
 	# headers, which its pkg-config file requires) for the user-mode network
 	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
 		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static
-		qemu-system-x86 time clang libclang-rt-14-dev libslirp-dev libglib2.0-dev)
+		qemu-system-x86 time clang libclang-rt-14-dev passt libslirp-dev libglib2.0-dev)
 	local missing=() p sudo=
 	for p in "${deps[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -60,6 +60,15 @@ struct vmm_device_env {
 
 struct vmm_device;
 
+/* What the threads a device keeps do, which decides the system calls they
+ * may make: the VMM gives each sort a seccomp filter of its own (a thread
+ * serving host files needs no socket; one serving a network would). */
+enum device_thread_kind {
+	DEVICE_THREADS_NONE,	  /* the device keeps no thread */
+	DEVICE_THREADS_FS_WORKER, /* serve FUSE requests on a share's files */
+	DEVICE_NR_THREAD_KINDS,
+};
+
 /* Each kind's, one table for all its devices. Any entry but destroy may be
  * NULL: the device has nothing of that sort. */
 struct vmm_device_ops {
@@ -75,10 +84,13 @@ struct vmm_device_ops {
 	/* Info log lines, after release_host: what the device did, from its
 	 * counters (a slow workload's first clue). Same thread. */
 	void (*log_stats)(const struct vmm_device *dev);
+	/* The sort of every thread the device keeps; DEVICE_THREADS_NONE
+	 * with on_threads NULL. */
+	enum device_thread_kind threads;
 	/* Call fn on each thread the device keeps (those it starts later
 	 * inherit what fn sets) and wait for them all: 0 or fn's first error.
-	 * The VMM puts the threads in their seccomp filter so, on the
-	 * builder's thread before any vCPU runs. */
+	 * The VMM puts the threads in the seccomp filter of their sort so,
+	 * on the builder's thread before any vCPU runs. */
 	int (*on_threads)(struct vmm_device *dev, int (*fn)(void));
 	/* Snapshots (not written yet): save writes the device's state, the
 	 * VM paused, to fd in a format of the kind's own; restore reads it

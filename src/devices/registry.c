@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "devices/console/stdio.h"
@@ -15,26 +16,75 @@
  * is seen), the shares after them, in the order they were added, then the
  * network interfaces, which the guest names eth0, eth1, ... as it finds them. */
 const struct device_kind device_kinds[] = {
-	{ "console", stdio_console_count, stdio_console_create },
-	{ "virtio-fs", fs_share_count, fs_share_create },
-	{ "virtio-net", net_count, net_create },
+	{ .name = "console", .count = stdio_console_count, .create = stdio_console_create },
+	{ .name = "virtio-fs", .count = fs_share_count, .open_host = fs_share_open_host,
+	  .create = fs_share_create },
+	{ .name = "virtio-net", .count = net_count, .create = net_create },
 };
 const unsigned int nr_device_kinds = sizeof(device_kinds) / sizeof(device_kinds[0]);
+
+static unsigned int count_devices(const struct device_kind *kinds, unsigned int nr_kinds,
+				  const struct vm_config *cfg)
+{
+	unsigned int total = 0;
+
+	for (unsigned int k = 0; k < nr_kinds; k++)
+		total += kinds[k].count(cfg);
+	return total;
+}
+
+static void close_host_fds(struct device_list *list)
+{
+	for (unsigned int i = 0; i < list->nr_host_fds; i++) {
+		if (list->host_fds[i] >= 0)
+			close(list->host_fds[i]);
+	}
+	free(list->host_fds);
+	list->host_fds = NULL;
+	list->nr_host_fds = 0;
+}
+
+int devices_open_host(struct device_list *list, const struct device_kind *kinds,
+		      unsigned int nr_kinds, const struct vm_config *cfg)
+{
+	unsigned int total = count_devices(kinds, nr_kinds, cfg);
+
+	*list = (struct device_list){ 0 };
+	if (total == 0)
+		return 0;
+	list->host_fds = calloc(total, sizeof(*list->host_fds));
+	if (!list->host_fds) {
+		LOG_ERR("cannot list %u devices' host files: %s", total, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (unsigned int k = 0; k < nr_kinds; k++) {
+		unsigned int count = kinds[k].count(cfg);
+
+		for (unsigned int i = 0; i < count; i++) {
+			int fd = -1;
+
+			if (kinds[k].open_host && (fd = kinds[k].open_host(cfg, i)) < 0) {
+				close_host_fds(list);
+				return fd;
+			}
+			list->host_fds[list->nr_host_fds++] = fd;
+		}
+	}
+	return 0;
+}
 
 int devices_build(struct device_list *list, const struct device_kind *kinds,
 		  unsigned int nr_kinds, const struct vm_config *cfg,
 		  const struct vmm_device_env *env)
 {
-	unsigned int total = 0;
+	unsigned int total = count_devices(kinds, nr_kinds, cfg);
 
-	*list = (struct device_list){ 0 };
-	for (unsigned int k = 0; k < nr_kinds; k++)
-		total += kinds[k].count(cfg);
 	if (total == 0)
 		return 0;
 	list->devs = calloc(total, sizeof(*list->devs));
 	if (!list->devs) {
 		LOG_ERR("cannot list %u devices: %s", total, strerror(ENOMEM));
+		devices_destroy(list);
 		return -ENOMEM;
 	}
 	for (unsigned int k = 0; k < nr_kinds; k++) {
@@ -42,8 +92,10 @@ int devices_build(struct device_list *list, const struct device_kind *kinds,
 
 		for (unsigned int i = 0; i < count; i++) {
 			struct vmm_device *dev;
-			int ret = kinds[k].create(cfg, i, env, &dev);
+			int *host_fd = &list->host_fds[list->nr];
+			int ret = kinds[k].create(cfg, i, *host_fd, env, &dev);
 
+			*host_fd = -1; /* the constructor's now */
 			if (ret < 0) {
 				devices_destroy(list);
 				return ret;
@@ -76,13 +128,22 @@ void devices_log_stats(const struct device_list *list)
 	}
 }
 
-int devices_on_threads(const struct device_list *list, int (*fn)(void))
+int devices_on_threads(const struct device_list *list,
+		       int (*const fns[DEVICE_NR_THREAD_KINDS])(void))
 {
 	for (unsigned int i = 0; i < list->nr; i++) {
 		struct vmm_device *dev = list->devs[i];
-		int ret = dev->ops->on_threads ? dev->ops->on_threads(dev, fn) : 0;
+		enum device_thread_kind sort = dev->ops->threads;
+		int ret;
 
-		if (ret < 0)
+		if (!dev->ops->on_threads)
+			continue;
+		if (sort <= DEVICE_THREADS_NONE || sort >= DEVICE_NR_THREAD_KINDS || !fns[sort]) {
+			LOG_ERR("%s %u keeps threads of a sort (%d) without a sandbox", dev->kind,
+				dev->index, (int)sort);
+			return -EINVAL;
+		}
+		if ((ret = dev->ops->on_threads(dev, fns[sort])) < 0)
 			return ret;
 	}
 	return 0;
@@ -95,5 +156,6 @@ void devices_destroy(struct device_list *list)
 		dev->ops->destroy(dev);
 	}
 	free(list->devs);
+	close_host_fds(list);
 	*list = (struct device_list){ 0 };
 }

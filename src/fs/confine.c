@@ -108,8 +108,12 @@ int confine_root(int fd, const char *path)
 {
 	struct statfs sfs;
 
-	if (fstatfs(fd, &sfs))
-		return -errno;
+	if (fstatfs(fd, &sfs)) {
+		int err = errno;
+		LOG_ERR("cannot share %s with the guest: cannot read its filesystem's type: %s",
+			path, strerror(err));
+		return -err;
+	}
 	/* FUSE as the root itself is the user's own choice of files (a
 	 * container root on fuse-overlayfs, an sshfs); only FUSE mounts found
 	 * inside a share are refused. */

@@ -55,10 +55,15 @@ struct fuse_server_config {
  * max_fds of 0 finds too little as well. */
 unsigned int fuse_server_fd_budget(unsigned int nr_shares);
 
-/* 0, or -errno (the root cannot be opened, out of memory; ENOTSUP: the root
- * is on a filesystem shares do not serve; EMFILE: the fd budget is too small
- * for a share). */
+/* 0, or -errno with one log line saying what failed (the root cannot be
+ * opened, out of memory; ENOTSUP: the root is on a filesystem shares do not
+ * serve; EMFILE: the fd budget is too small for a share). */
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out);
+/* The same with the root already open (O_PATH, or O_RDONLY where the caller
+ * checked it may list it): fd is the server's from now on, closed when
+ * this fails; cfg->root_dir only names the root in log lines. A root opened
+ * once is the root served: no path is resolved again. */
+int fuse_server_create_at(const struct fuse_server_config *cfg, int fd, struct fuse_server **out);
 
 /* Serve one request. in: the request as the driver wrote it (fuse_in_header
  * then the arguments, over any number of buffers); out: where the reply goes

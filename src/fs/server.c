@@ -276,34 +276,68 @@ static void free_tables(struct fuse_server *s)
 	table_free(s->handles, s->nr_handles, sizeof(*s->handles));
 }
 
+/* cfg's limits and virtual files: 0, or -errno with a log line. */
+static int check_config(const struct fuse_server_config *cfg, unsigned int max_fds,
+			unsigned int max_inodes, unsigned int max_handles)
+{
+	for (unsigned int i = 0; i < cfg->nr_virtual_files; i++) {
+		const char *name = cfg->virtual_files[i].name;
+
+		if (!*name || strchr(name, '/') || is_dot_or_dotdot(name)) {
+			LOG_ERR("virtio-fs: the served file name \"%s\" is not one path component",
+				name);
+			return -EINVAL;
+		}
+	}
+	if (max_inodes > (1u << 30) || max_handles > (1u << 30) || cfg->nr_virtual_files > 1024) {
+		LOG_ERR("virtio-fs: the share of %s asks for more nodes, handles or served files "
+			"than a share may have", cfg->root_dir);
+		return -EINVAL;
+	}
+	if (max_fds < MIN_SHARE_FDS) {
+		LOG_ERR("virtio-fs: %u fds left for the share of %s, it needs %u (RLIMIT_NOFILE)",
+			max_fds, cfg->root_dir, MIN_SHARE_FDS);
+		return -EMFILE;
+	}
+	return 0;
+}
+
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
+{
+	int fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = errno;
+		LOG_ERR("cannot share %s with the guest: %s", cfg->root_dir, strerror(err));
+		return -err;
+	}
+	return fuse_server_create_at(cfg, fd, out);
+}
+
+int fuse_server_create_at(const struct fuse_server_config *cfg, int fd, struct fuse_server **out)
 {
 	struct fuse_server *s;
 	struct stat st;
 	unsigned int max_fds = cfg->max_fds ? cfg->max_fds : fuse_server_fd_budget(1);
 	unsigned int max_inodes = cfg->max_inodes ? cfg->max_inodes : DEFAULT_MAX_INODES;
 	unsigned int max_handles = cfg->max_handles ? cfg->max_handles : DEFAULT_MAX_HANDLES;
-	int fd, ret;
+	int ret = check_config(cfg, max_fds, max_inodes, max_handles);
+	const char *what = NULL; /* what failed, for the log */
 
-	for (unsigned int i = 0; i < cfg->nr_virtual_files; i++) {
-		const char *name = cfg->virtual_files[i].name;
-
-		if (!*name || strchr(name, '/') || is_dot_or_dotdot(name))
-			return -EINVAL;
-	}
-	if (max_inodes > (1u << 30) || max_handles > (1u << 30) || cfg->nr_virtual_files > 1024)
-		return -EINVAL;
-	if (max_fds < MIN_SHARE_FDS) {
-		LOG_ERR("virtio-fs: %u fds left for the share of %s, it needs %u (RLIMIT_NOFILE)",
-			max_fds, cfg->root_dir, MIN_SHARE_FDS);
-		return -EMFILE;
+	if (ret < 0) {
+		close(fd);
+		return ret;
 	}
 	/* no more slots than fds to fill them */
 	max_inodes = max_inodes < max_fds ? max_inodes : max_fds;
 	max_handles = max_handles < max_fds ? max_handles : max_fds;
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		LOG_ERR("cannot share %s with the guest: no memory for the server: %s",
+			cfg->root_dir, strerror(ENOMEM));
+		close(fd);
 		return -ENOMEM;
+	}
 	s->cfg = *cfg;
 	s->max_fds = max_fds;
 	atomic_init(&s->nr_fds, 2); /* the root's and proc_self_fd */
@@ -315,16 +349,22 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	s->inodes = table_alloc(s->nr_inodes, sizeof(*s->inodes));
 	s->handles = table_alloc(s->nr_handles, sizeof(*s->handles));
 	s->proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	fd = open(cfg->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (!s->inode_hash || !s->inodes || !s->handles) {
 		ret = -ENOMEM;
+		what = "no memory for its node and handle tables";
 		goto fail;
 	}
-	if (s->proc_self_fd < 0 || fd < 0 || stat_fd(fd, &st)) {
+	if (s->proc_self_fd < 0) {
 		ret = -errno;
+		what = "cannot open /proc/self/fd";
 		goto fail;
 	}
-	ret = confine_root(fd, cfg->root_dir);
+	if (stat_fd(fd, &st)) {
+		ret = -errno;
+		what = "cannot stat its root";
+		goto fail;
+	}
+	ret = confine_root(fd, cfg->root_dir); /* says why itself */
 	if (ret)
 		goto fail;
 	pthread_mutex_init(&s->lock, NULL);
@@ -352,8 +392,10 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 	*out = s;
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	if (what)
+		LOG_ERR("cannot share %s with the guest: %s: %s", cfg->root_dir, what,
+			strerror(-ret));
+	close(fd);
 	if (s->proc_self_fd >= 0)
 		close(s->proc_self_fd);
 	free_tables(s);

@@ -71,6 +71,10 @@ int vm_map_memory(struct vm *vm)
 {
 	const struct kernel_image *k = &vm->kernel;
 	uint64_t ram = (uint64_t)vm->cfg->ram_mib << 20;
+	/* Only a flat image sits in RAM from the start (an ELF's segments are
+	 * loaded into it later). */
+	uint64_t load = k->flat ? k->load_addr : 0, size = k->flat ? k->size : 0;
+	uint64_t least = x86_layout_min_ram(load, size);
 	int ret;
 
 	/* The API layer holds clients to this; vmm_start's callers are held here. */
@@ -79,11 +83,17 @@ int vm_map_memory(struct vm *vm)
 			VM_MAX_RAM_MIB);
 		return -EINVAL;
 	}
-	ret = x86_layout_init(&vm->layout, ram, k->flat ? k->load_addr : 0, k->flat ? k->size : 0);
+	if (ram < least) {
+		LOG_ERR("%u MiB of RAM is too small for this guest: it needs %llu MiB at least%s",
+			vm->cfg->ram_mib, (unsigned long long)((least + (1 << 20) - 1) >> 20),
+			size ? ", where its kernel image ends" : "");
+		return -EINVAL;
+	}
+	/* What is left to fail is the image's range, which kernel.c checked. */
+	ret = x86_layout_init(&vm->layout, ram, load, size);
 	if (ret < 0) {
-		LOG_ERR("%u MiB of RAM cannot hold the kernel image at 0x%llx (%llu bytes)",
-			vm->cfg->ram_mib, (unsigned long long)k->load_addr,
-			(unsigned long long)k->size);
+		LOG_ERR("cannot lay out guest memory around the kernel image at 0x%llx (%llu bytes)",
+			(unsigned long long)load, (unsigned long long)size);
 		return ret;
 	}
 	for (unsigned int i = 0; i < vm->layout.nr_regions; i++) {

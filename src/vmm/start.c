@@ -14,9 +14,7 @@
 #include "vmm/start.h"
 #include "vmm/vm.h"
 
-/* Devices' threads (the virtio-fs workers, the only kind that keeps any)
- * take the workers' allow-list. */
-static int enter_worker_sandbox(void)
+static int enter_fs_worker_sandbox(void)
 {
 	return sandbox_enter(SANDBOX_FS_WORKER);
 }
@@ -30,6 +28,12 @@ static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
 			return SANDBOX_EVENT_LOOP_USER_NET;
 	return SANDBOX_EVENT_LOOP;
 }
+
+/* Each sort of device thread (devices/device.h) in a sandbox of its own;
+ * a device with threads of a sort missing here is not started. */
+static int (*const device_thread_sandboxes[DEVICE_NR_THREAD_KINDS])(void) = {
+	[DEVICE_THREADS_FS_WORKER] = enter_fs_worker_sandbox,
+};
 
 static int start_vcpus(struct vm *vm)
 {
@@ -82,7 +86,7 @@ int vmm_start(struct vm_config *cfg)
 	 * which they would inherit (see vmm/sandbox.h). */
 	if ((ret = vm_build(&vm, cfg)) < 0 || (ret = sandbox_drop_identity(cfg)) < 0 ||
 	    (ret = sandbox_prepare()) < 0 ||
-	    (ret = devices_on_threads(&vm.devices, enter_worker_sandbox)) < 0 ||
+	    (ret = devices_on_threads(&vm.devices, device_thread_sandboxes)) < 0 ||
 	    (ret = start_vcpus(&vm)) < 0 || (ret = sandbox_enter(loop_sandbox(cfg))) < 0) {
 		if (vm.nr_vcpus && vm.vcpus[0].thread_started) {
 			/* vCPUs already run guest code: there is no going back. */

@@ -79,24 +79,6 @@ static int setup_boot_vcpu(struct vm *vm, uint64_t entry)
 	return ret;
 }
 
-/* Each share must be a directory this process may read: said now, before
- * KVM is opened, so that the error is the same on a host without KVM. The
- * share device opens it again when it is built. */
-static int check_shares(const struct vm_config *cfg)
-{
-	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
-		int fd = open(cfg->shares[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd < 0) {
-			LOG_ERR("cannot share %s with the guest: %s", cfg->shares[i].path,
-				strerror(errno));
-			return -errno;
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 int vm_build(struct vm *vm, const struct vm_config *cfg)
 {
 	uint64_t entry;
@@ -114,9 +96,12 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	cmdline_init(&vm->cmdline);
 	sigemptyset(&vm->signals.watched);
 
-	/* What the configuration names is checked before KVM is opened. */
+	/* What the configuration names is opened before KVM is, so that its
+	 * errors read the same on a host without KVM: the devices' host files
+	 * too (a share's directory), which they take over when they are made. */
 	if ((ret = kernel_open(&vm->kernel, cfg)) < 0 || (ret = vm_map_memory(vm)) < 0 ||
-	    (ret = check_shares(cfg)) < 0 || (ret = vm_open_kvm(vm)) < 0 ||
+	    (ret = devices_open_host(&vm->devices, device_kinds, nr_device_kinds, cfg)) < 0 ||
+	    (ret = vm_open_kvm(vm)) < 0 ||
 	    (ret = create_irqchip(vm)) < 0)
 		return ret;
 	if ((ret = event_loop_init(&vm->loop)) == 0) {

@@ -5,9 +5,13 @@
  * 10.0.2.3, MTU 1400, with rapid commit when asked), and nothing else.
  *
  *   net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]
+ *   net-client --passt "PASST_ARGS" ROOT PROGRAM [ARG...]
  *
  * --dhcp: the interface asks the guest's init for DHCP
  * (NET_FLAG_DHCP_CLIENT).
+ * --passt: no peer of ours; the interface is a stream socket to Debian's
+ * passt instead, started as crun does (passt -f --fd N) with PASST_ARGS
+ * (words: "-t 8080") added, and DHCP asked.
  *
  * The peer binds SOCKET and waits for the VMM's "VFKT" greeting from the
  * socket the VMM binds beside it, then answers to that address. It logs to
@@ -15,6 +19,7 @@
  * the MAC 02:4b:52:55:4e:01. The process ends with the workload's status. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -90,6 +95,21 @@ static bool answer_echo(uint8_t *f, size_t len)
 	put16(ip + ihl + 2, 0);
 	put16(ip + ihl + 2, inet_checksum(ip + ihl, ip_len - ihl));
 	return true;
+}
+
+/* A context with root and the workload program args, not started. */
+static int start_ctx(const char *root, const char *program, char **args)
+{
+	int ctx = krun_create_ctx();
+
+	check(ctx, "krun_create_ctx");
+	check(krun_set_log_level(getenv("NET_CLIENT_DEBUG") ? KRUN_LOG_LEVEL_DEBUG
+							    : KRUN_LOG_LEVEL_INFO), "krun_set_log_level");
+	check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
+	check(krun_set_root(ctx, root), "krun_set_root");
+	check(krun_set_exec(ctx, program, (const char *const *)args,
+			    (const char *const[]){ "PATH=/", NULL }), "krun_set_exec");
+	return ctx;
 }
 
 /* A DHCP DISCOVER or REQUEST becomes an ACK (or, for a DISCOVER without
@@ -197,9 +217,44 @@ static int peer(int fd)
 	return 0;
 }
 
+/* passt on one end of a stream socket pair, as crun starts it: the other. */
+static int start_passt(char *args)
+{
+	char *argv[32] = { "passt", "-f", "-q", "--fd" }, fd_arg[12];
+	int sv[2], argc = 5;
+
+	check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? -errno : 0,
+	      "socketpair");
+	snprintf(fd_arg, sizeof(fd_arg), "%d", sv[1]);
+	argv[4] = fd_arg;
+	for (char *w = strtok(args, " "); w && argc < 31; w = strtok(NULL, " "))
+		argv[argc++] = w;
+	pid_t pid = fork();
+	check(pid < 0 ? -errno : 0, "fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fcntl(sv[1], F_SETFD, 0); /* passt's, across exec */
+		execvp("passt", argv);
+		fprintf(stderr, "net-client: cannot run passt: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	if (argc > 3 && !strcmp(argv[1], "--passt")) {
+		int fd = start_passt(argv[2]);
+		int ctx = start_ctx(argv[3], argv[4], argv + 5);
+		check(krun_add_net_unixstream(ctx, NULL, fd, (uint8_t *)guest_mac,
+					      COMPAT_NET_FEATURES, NET_FLAG_DHCP_CLIENT),
+		      "krun_add_net_unixstream");
+		check(krun_start_enter(ctx), "krun_start_enter");
+		return 99;
+	}
 	bool dhcp = argc > 1 && !strcmp(argv[1], "--dhcp");
 
 	argv += dhcp;
@@ -219,14 +274,7 @@ int main(int argc, char **argv)
 		return peer(fd);
 	close(fd);
 
-	int ctx = krun_create_ctx();
-	check(ctx, "krun_create_ctx");
-	check(krun_set_log_level(getenv("NET_CLIENT_DEBUG") ? KRUN_LOG_LEVEL_DEBUG
-							    : KRUN_LOG_LEVEL_INFO), "krun_set_log_level");
-	check(krun_set_vm_config(ctx, 1, 256), "krun_set_vm_config");
-	check(krun_set_root(ctx, argv[1]), "krun_set_root");
-	check(krun_set_exec(ctx, argv[3], (const char *const *)argv + 4,
-			    (const char *const[]){ "PATH=/", NULL }), "krun_set_exec");
+	int ctx = start_ctx(argv[1], argv[3], argv + 4);
 	check(krun_add_net_unixgram(ctx, argv[2], -1, (uint8_t *)guest_mac, COMPAT_NET_FEATURES,
 				    NET_FLAG_VFKIT | (dhcp ? NET_FLAG_DHCP_CLIENT : 0)),
 	      "krun_add_net_unixgram");

@@ -368,8 +368,10 @@ static inline struct fuse_server *new_server(bool read_only, unsigned int max_in
 		.exit_code = record_exit,
 	};
 	struct fuse_server *s = NULL;
+	/* the root as the VMM hands it over: opened once, readable */
+	int root_fd = open(root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	CHECK_EQ_INT(fuse_server_create(&cfg, &s), 0);
+	CHECK_EQ_INT(fuse_server_create_at(&cfg, root_fd, &s), 0);
 	CHECK_EQ_INT(fuse_init(s, 7, FUSE_DO_READDIRPLUS | FUSE_POSIX_LOCKS |
 					   FUSE_ATOMIC_O_TRUNC | FUSE_HANDLE_KILLPRIV_V2), 0);
 	return s;

@@ -755,7 +755,7 @@ static void test_output_blocking_mode(void)
 	bench_destroy(&b);
 }
 
-/* The VMM's loop, as vm.c wires it: a kick arrives on an eventfd, as do a
+/* The VMM's loop, as src/vmm wires it: a kick arrives on an eventfd, as do a
  * virtio-fs kick (any other fd) and the stop request. */
 struct loop_bench {
 	struct bench *b;

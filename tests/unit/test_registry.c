@@ -68,7 +68,8 @@ static void fake_destroy(struct vmm_device *dev)
 
 /* Kind "a" has every op; kind "b" only destroy. */
 static const struct vmm_device_ops ops_a = {
-	.flush = fake_flush, .release_host = fake_release_host, .on_threads = fake_on_threads,
+	.flush = fake_flush, .release_host = fake_release_host,
+	.threads = DEVICE_THREADS_FS_WORKER, .on_threads = fake_on_threads,
 	.destroy = fake_destroy,
 };
 static const struct vmm_device_ops ops_b = { .destroy = fake_destroy };
@@ -100,24 +101,60 @@ static unsigned int count_b(const struct vm_config *cfg)
 	return cfg->nr_shares;
 }
 
-static int create_a(const struct vm_config *cfg, unsigned int index,
+/* Kind a opens nothing of the host; kind b opens /dev/null for each device,
+ * until the one at fail_open_index. */
+static int fail_open_index = -1;
+static int opened[8];
+
+static int open_b(const struct vm_config *cfg, unsigned int index)
+{
+	(void)cfg;
+	if ((int)index == fail_open_index) {
+		record("nofile", "b", index);
+		return -EPERM; /* -1, an error all the same */
+	}
+	opened[index] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	record("open", "b", index);
+	return opened[index];
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int create_a(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	(void)cfg, (void)env;
+	CHECK_EQ_INT(host_fd, -1);
 	return fake_create(0, "a", &ops_a, index, dev);
 }
 
-static int create_b(const struct vm_config *cfg, unsigned int index,
+/* Each gets the fd its open_host opened, and takes it over. */
+static int create_b(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	(void)cfg, (void)env;
+	CHECK_EQ_INT(host_fd, opened[index]);
+	close(host_fd);
 	return fake_create(1, "b", &ops_b, index, dev);
 }
 
 static const struct device_kind fake_kinds[] = {
-	{ "a", count_a, create_a },
-	{ "b", count_b, create_b },
+	{ .name = "a", .count = count_a, .create = create_a },
+	{ .name = "b", .count = count_b, .open_host = open_b, .create = create_b },
 };
+
+/* What the VMM does: the host files before KVM, the devices after. */
+static int open_and_build(struct device_list *list, const struct device_kind *kinds,
+			  unsigned int nr_kinds, const struct vm_config *cfg,
+			  const struct vmm_device_env *env)
+{
+	int ret = devices_open_host(list, kinds, nr_kinds, cfg);
+
+	return ret < 0 ? ret : devices_build(list, kinds, nr_kinds, cfg, env);
+}
 
 static int thread_fn_calls, thread_fn_ret;
 
@@ -145,10 +182,10 @@ static void test_fake_kinds(void)
 	struct device_list list;
 
 	/* Kind after kind, each in index order; kind and index recorded. */
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), 0);
-	static const char *const built[] = { "create a0", "create a1", "create b0", "create b1",
-					     "create b2" };
-	check_calls(built, 5);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), 0);
+	static const char *const built[] = { "open b0", "open b1", "open b2", "create a0",
+					     "create a1", "create b0", "create b1", "create b2" };
+	check_calls(built, 8);
 	CHECK_EQ_INT(list.nr, 5);
 	CHECK(list.nr == 5 && !strcmp(list.devs[1]->kind, "a") && list.devs[1]->index == 1 &&
 	      !strcmp(list.devs[4]->kind, "b") && list.devs[4]->index == 2);
@@ -158,12 +195,17 @@ static void test_fake_kinds(void)
 	static const char *const flushed[] = { "flush a0", "flush a1", "release a0", "release a1" };
 	check_calls(flushed, 4);
 
-	/* Threads: each device that has them, until the first error. */
-	CHECK_EQ_INT(devices_on_threads(&list, thread_fn), 0);
+	/* Threads: each device that has them, with its sort's function, until
+	 * the first error; a sort without one refused before any runs. */
+	int (*const fns[DEVICE_NR_THREAD_KINDS])(void) = { [DEVICE_THREADS_FS_WORKER] = thread_fn };
+	int (*const none[DEVICE_NR_THREAD_KINDS])(void) = { 0 };
+	CHECK_EQ_INT(devices_on_threads(&list, fns), 0);
 	CHECK_EQ_INT(thread_fn_calls, 2);
 	nr_calls = 0;
 	thread_fn_ret = -EPERM;
-	CHECK_EQ_INT(devices_on_threads(&list, thread_fn), -EPERM);
+	CHECK_EQ_INT(devices_on_threads(&list, fns), -EPERM);
+	CHECK_EQ_INT(thread_fn_calls, 3);
+	CHECK_EQ_INT(devices_on_threads(&list, none), -EINVAL);
 	CHECK_EQ_INT(thread_fn_calls, 3);
 	nr_calls = 0;
 
@@ -176,22 +218,44 @@ static void test_fake_kinds(void)
 	/* A failing constructor: the devices made before it go, last first,
 	 * and its errno comes back. */
 	fail_kind = 1, fail_index = 1, fail_errno = -EMFILE;
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), -EMFILE);
-	static const char *const failed[] = { "create a0", "create a1", "create b0", "failed b1",
-					      "destroy b0", "destroy a1", "destroy a0" };
-	check_calls(failed, 7);
-	CHECK(list.nr == 0 && list.devs == NULL);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -EMFILE);
+	static const char *const failed[] = { "open b0", "open b1", "open b2", "create a0",
+					      "create a1", "create b0", "failed b1", "destroy b0",
+					      "destroy a1", "destroy a0" };
+	check_calls(failed, 10);
+	CHECK(list.nr == 0 && list.devs == NULL && list.host_fds == NULL);
+	/* b1's fd closed by its constructor, b2's (never taken) by the
+	 * registry. */
+	CHECK(!fd_open(opened[1]) && !fd_open(opened[2]));
 
 	/* The very first one failing leaves nothing to undo. */
 	fail_kind = 0, fail_index = 0, fail_errno = -ENOMEM;
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), -ENOMEM);
-	static const char *const first[] = { "failed a0" };
-	check_calls(first, 1);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -ENOMEM);
+	static const char *const first[] = { "open b0", "open b1", "open b2", "failed a0" };
+	check_calls(first, 4);
+	CHECK(!fd_open(opened[0]) && !fd_open(opened[1]) && !fd_open(opened[2]));
 	fail_kind = -1;
+
+	/* A host file that cannot be opened: its errno before any device is
+	 * made, and the fds opened before it closed. */
+	fail_open_index = 1;
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), -EPERM);
+	static const char *const unopened[] = { "open b0", "nofile b1" };
+	check_calls(unopened, 2);
+	CHECK(list.nr_host_fds == 0 && list.host_fds == NULL && !fd_open(opened[0]));
+	fail_open_index = -1;
+
+	/* Host files opened, then the VM fails before its devices (KVM, say):
+	 * destroying the list closes them. */
+	CHECK_EQ_INT(devices_open_host(&list, fake_kinds, 2, &cfg), 0);
+	nr_calls = 0;
+	devices_destroy(&list);
+	CHECK_EQ_INT(nr_calls, 0);
+	CHECK(!fd_open(opened[0]) && !fd_open(opened[1]) && !fd_open(opened[2]));
 
 	/* Nothing asked for: an empty list. */
 	cfg = (struct vm_config){ 0 };
-	CHECK_EQ_INT(devices_build(&list, fake_kinds, 2, &cfg, &env), 0);
+	CHECK_EQ_INT(open_and_build(&list, fake_kinds, 2, &cfg, &env), 0);
 	CHECK_EQ_INT(list.nr, 0);
 	devices_destroy(&list);
 	CHECK_EQ_INT(nr_calls, 0);
@@ -308,23 +372,35 @@ static void check_unplugged_in_reverse(const struct fake_vmm *v)
 		CHECK(v->unplugged[i] == v->plugged[v->nr_plugged - 1 - i]);
 }
 
+/* The log at level into a pipe, until log_end reads what it got into buf. */
+static void log_start(int log[2], enum log_level level)
+{
+	CHECK(pipe(log) == 0);
+	log_set_fd(log[1]);
+	log_set_level(level);
+}
+
+static void log_end(int log[2], char *buf, size_t size)
+{
+	ssize_t n;
+
+	log_set_level(LOG_OFF);
+	log_set_fd(-1);
+	close(log[1]);
+	n = read(log[0], buf, size - 1);
+	close(log[0]);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 /* Each device's statistics line, in the list's order. */
 static void check_stats(const struct device_list *list)
 {
 	int log[2];
 	char buf[2048];
-	ssize_t n;
 
-	CHECK(pipe(log) == 0);
-	log_set_fd(log[1]);
-	log_set_level(LOG_INFO);
+	log_start(log, LOG_INFO);
 	devices_log_stats(list);
-	log_set_level(LOG_OFF);
-	log_set_fd(-1);
-	close(log[1]);
-	n = read(log[0], buf, sizeof(buf) - 1);
-	close(log[0]);
-	buf[n > 0 ? n : 0] = '\0';
+	log_end(log, buf, sizeof(buf));
 	const char *c0 = strstr(buf, "console 0: bytes out/in console 0/0, krun-stdin 0/0, "
 				     "krun-stdout 0/0; 0 output errors");
 	const char *c1 = strstr(buf, "console 1: ");
@@ -346,11 +422,15 @@ static void test_consoles_and_shares(void)
 	 * console and a device of named ports (krun-stdin, krun-stdout),
 	 * then the shares in their order. */
 	setup_init(&s, 2);
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 5);
 	for (unsigned int i = 0; i < list.nr && i < 5; i++) {
 		CHECK(strcmp(list.devs[i]->kind, kinds[i]) == 0);
 		CHECK_EQ_INT(list.devs[i]->index, indexes[i]);
+		/* the shares' workers get theirs; consoles keep no thread */
+		CHECK_EQ_INT(list.devs[i]->ops->threads,
+			     i < 2 ? DEVICE_THREADS_NONE : DEVICE_THREADS_FS_WORKER);
+		CHECK((list.devs[i]->ops->on_threads != NULL) == (i >= 2));
 	}
 	CHECK_EQ_INT(s.vmm.nr_plugged, 7);
 	for (unsigned int i = 0; i < s.vmm.nr_plugged; i++)
@@ -365,22 +445,21 @@ static void test_consoles_and_shares(void)
 	check_unplugged_in_reverse(&s.vmm);
 	setup_destroy(&s);
 
-	/* A share whose directory is gone: ENOENT from its constructor, and
-	 * the devices before it unplugged and destroyed, the last first. */
+	/* A share whose directory is gone: ENOENT from opening the host
+	 * files, before any device is made. */
 	setup_init(&s, 2);
 	s.cfg.shares[2].path = "/nonexistent/krun-registry";
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 		     -ENOENT);
-	CHECK(list.nr == 0 && list.devs == NULL);
-	CHECK_EQ_INT(s.vmm.nr_plugged, 6);
-	check_unplugged_in_reverse(&s.vmm);
+	CHECK(list.nr == 0 && list.devs == NULL && list.host_fds == NULL);
+	CHECK_EQ_INT(s.vmm.nr_plugged, 0);
 	setup_destroy(&s);
 
 	/* A slot refused to the second console's named ports: its errno, and
 	 * nothing unplugged that was not plugged. */
 	setup_init(&s, 2);
 	s.vmm.fail_plug_at = 3;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 		     -ENOSPC);
 	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
 	check_unplugged_in_reverse(&s.vmm);
@@ -401,7 +480,7 @@ static void test_console_output_file(void)
 	snprintf(path, sizeof(path), "%s/console.out", s.dirs[0]);
 	s.cfg.implicit_console_disabled = false;
 	s.cfg.console_output = path;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 2);
 	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
 	CHECK_EQ_INT(s.vmm.nr_env, 0);
@@ -433,7 +512,7 @@ static void test_network_interfaces(void)
 		};
 	}
 	s.cfg.nr_nets = 3;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 4);
 	for (unsigned int i = 1; i < list.nr && i < 4; i++) {
 		CHECK(strcmp(list.devs[i]->kind, "virtio-net") == 0);
@@ -454,7 +533,7 @@ static void test_network_interfaces(void)
 	s.cfg.nets[1] = (struct vm_net){ .backend = VM_NET_UNIXSTREAM, .fd = -1,
 					 .path = "/nonexistent/peer.sock" };
 	s.cfg.nr_nets = 2;
-	CHECK_EQ_INT(devices_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 		     -ENOENT);
 	CHECK(list.nr == 0 && list.devs == NULL);
 	CHECK_EQ_INT(s.vmm.nr_plugged, 2);
@@ -466,12 +545,58 @@ static void test_network_interfaces(void)
 	}
 }
 
+/* Build the real table over s, which must fail with err and log exactly one
+ * error line, containing what. */
+static void check_build_error(int line, struct setup *s, int err, const char *what)
+{
+	struct device_list list;
+	int log[2];
+	char buf[1024];
+	unsigned int lines = 0;
+
+	log_start(log, LOG_ERROR);
+	int ret = open_and_build(&list, device_kinds, nr_device_kinds, &s->cfg, &s->env);
+	log_end(log, buf, sizeof(buf));
+	for (const char *c = buf; *c; c++)
+		lines += *c == '\n';
+	if (ret != err || lines != 1 || !strstr(buf, what))
+		fprintf(stderr, "line %d: %d, expected %d and one line with \"%s\"; the log: %s\n",
+			line, ret, err, what, buf);
+	CHECK(ret == err && lines == 1 && strstr(buf, what));
+	CHECK(list.nr == 0 && list.devs == NULL);
+	check_unplugged_in_reverse(&s->vmm);
+}
+
+/* A constructor's failure says what failed, once. */
+static void test_constructor_errors(void)
+{
+	struct setup s;
+	const int not_open = 1000;
+
+	/* a console output that is not an open fd */
+	setup_init(&s, 2);
+	CHECK(fcntl(not_open, F_GETFD) < 0);
+	s.cfg.consoles[1].out_fd = not_open;
+	check_build_error(__LINE__, &s, -EBADF,
+			  "console: cannot set up the output of port 0: Bad file descriptor");
+	CHECK_EQ_INT(s.vmm.nr_plugged, 2);
+	setup_destroy(&s);
+
+	/* a tag longer than virtio-fs allows (the API checks it too) */
+	setup_init(&s, 1);
+	s.cfg.shares[1].tag = "a-tag-of-forty-characters-0123456789012";
+	check_build_error(__LINE__, &s, -EINVAL, "virtio-fs: the tag a-tag-of-forty");
+	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
+	setup_destroy(&s);
+}
+
 int main(void)
 {
 	log_set_level(LOG_OFF);
 	test_fake_kinds();
 	test_consoles_and_shares();
 	test_console_output_file();
+	test_constructor_errors();
 	test_network_interfaces();
 	return CHECK_DONE();
 }

@@ -126,6 +126,15 @@ int main(void)
 	cfg = base_config();
 	cfg.ram_mib = VM_MAX_RAM_MIB + 1;
 	check_start(__LINE__, cfg, 0, EINVAL, "MiB of RAM requested, past the limit of");
+	/* too small for the kernel image, which ends 4 KiB past 2 GiB: 2049 MiB
+	 * is the least, and it gets as far as KVM */
+	cfg.ram_mib = 1;
+	check_start(__LINE__, cfg, 0, EINVAL, "1 MiB of RAM is too small for this guest: it "
+					      "needs 2049 MiB at least");
+	cfg.ram_mib = 2048;
+	check_start(__LINE__, cfg, 0, EINVAL, "2048 MiB of RAM is too small");
+	cfg.ram_mib = 2049;
+	check_start(__LINE__, cfg, 0, EISDIR, "cannot open /tmp/krun-start-errors-");
 	check_start(__LINE__, with_root(missing), 0, ENOENT, "/missing with the guest: ");
 	check_start(__LINE__, with_root(kernel), 0, ENOTDIR, "/kernel with the guest: ");
 	check_start(__LINE__, with_root(under_file), 0, ENOTDIR, "/kernel/root with the guest: ");

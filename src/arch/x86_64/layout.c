@@ -12,6 +12,13 @@ static void add_region(struct x86_layout *layout, uint64_t start, uint64_t end,
 	};
 }
 
+uint64_t x86_layout_min_ram(uint64_t kernel_load, uint64_t kernel_size)
+{
+	uint64_t least = X86_HIMEM_START + X86_PAGE_SIZE;
+
+	return kernel_size && kernel_load + kernel_size > least ? kernel_load + kernel_size : least;
+}
+
 int x86_layout_init(struct x86_layout *layout, uint64_t ram_size, uint64_t kernel_load,
 		    uint64_t kernel_size)
 {
@@ -25,9 +32,9 @@ int x86_layout_init(struct x86_layout *layout, uint64_t ram_size, uint64_t kerne
 		    kernel_size % X86_PAGE_SIZE || kernel_load >= X86_MMIO_GAP_START ||
 		    kernel_size > X86_MMIO_GAP_START - kernel_load)
 			return -EINVAL;
-		if (kernel_load + kernel_size > low_ram_end)
-			return -ENOMEM;
 	}
+	if (ram_size < x86_layout_min_ram(kernel_load, kernel_size))
+		return -ENOMEM;
 
 	*layout = (struct x86_layout){
 		.ram_size = ram_size,

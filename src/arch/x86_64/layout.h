@@ -51,11 +51,16 @@ struct x86_layout {
 	struct x86_region regions[X86_MAX_REGIONS]; /* by address, none empty */
 };
 
+/* The least RAM x86_layout_init lays out with this kernel image (kernel_size
+ * 0: none): more than the 1 MiB below the boot structures, and the image
+ * whole in RAM. A guest's kernel wants more to boot, but no fixed amount. */
+uint64_t x86_layout_min_ram(uint64_t kernel_load, uint64_t kernel_size);
+
 /* Lay out ram_size bytes of RAM (page-aligned, more than 1 MiB). kernel_size 0
  * means no kernel image; otherwise [kernel_load, kernel_load + kernel_size)
  * must be page-aligned, start at or above 1 MiB (the boot structures live
  * below) and end inside low RAM: -EINVAL for a bad range, -ENOMEM when the RAM
- * is too small to hold the image. */
+ * is too small to hold the image (below x86_layout_min_ram). */
 int x86_layout_init(struct x86_layout *layout, uint64_t ram_size, uint64_t kernel_load,
 		    uint64_t kernel_size);
 

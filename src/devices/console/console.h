@@ -2,8 +2,11 @@
  * and init write to (hvc0), or a named port; further ports carry one stream
  * each, named so that the guest's init finds them (krun-stdin, krun-stdout,
  * krun-stderr), as libkrun does for a workload whose stdio is not a
- * terminal. The VMM gives the console a device of its own (see
- * console_init) and the named ports another.
+ * terminal. The console kind (stdio.h) gives the console a device of its
+ * own (see console_init) and the named ports another. The files:
+ * console.c (the transport's calls, setup, teardown), control.c (the
+ * multiport control queues), receive.c (input), transmit.c (output, the
+ * final flush), output.c (a port's bounded output buffer).
  *
  * Input goes to a port only while the guest has it open (the multiport
  * control messages say when), so input already waiting when the VM starts is
@@ -53,7 +56,7 @@ enum {
 	CONSOLE_NR_QUEUES = 2 * (CONSOLE_MAX_PORTS + 1),
 };
 
-/* One port as the VMM sets it up. */
+/* One port as the console kind sets it up. */
 struct console_port_config {
 	const char *name; /* NULL for port 0, the console; else a name for the guest */
 	int in_fd;	  /* input, or -1; duplicated, the caller keeps its own */

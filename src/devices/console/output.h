@@ -13,7 +13,7 @@
  * holders share (the shell's terminal, the other end of a pipeline such as
  * crun's, this process's log on stderr): it is set for the VM's run only,
  * and cleared by console_output_restore where it was not set before, when
- * the VM ends (vm_flush) or is torn down. Only a VMM killed by a signal
+ * the VM ends (the console kind's release_host) or is torn down. Only a VMM killed by a signal
  * leaves it set. An fd epoll cannot watch (a regular file, /dev/null)
  * never makes a writer wait long and is written as it is.
  *

@@ -36,10 +36,8 @@ static int add_console(struct stdio_console *sc, const struct console_port_confi
 	struct console *c = &sc->consoles[sc->nr_consoles++];
 	int ret = console_init(c, ports, nr_ports, term_fd, sc->env->loop);
 
-	if (ret < 0) {
-		LOG_ERR("cannot set up a console: %s", strerror(-ret));
+	if (ret < 0) /* said by console_init */
 		return ret;
-	}
 	if ((ret = sc->env->plug_virtio(sc->env->vmm, &c->vdev)) < 0)
 		return ret;
 	sc->nr_plugged++;
@@ -117,13 +115,16 @@ static int add_consoles(struct stdio_console *sc, const struct vm_config *cfg, u
 
 static const struct vmm_device_ops stdio_console_ops;
 
-int stdio_console_create(const struct vm_config *cfg, unsigned int index,
+int stdio_console_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 			 const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	struct stdio_console *sc = calloc(1, sizeof(*sc));
 
-	if (!sc)
+	(void)host_fd; /* -1: the kind opens nothing before KVM */
+	if (!sc) {
+		LOG_ERR("cannot allocate console device %u: %s", index, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	sc->dev.ops = &stdio_console_ops;
 	sc->env = env;
 	int ret = add_consoles(sc, cfg, index);

@@ -23,7 +23,7 @@
 #include "config/vm_config.h"
 
 unsigned int stdio_console_count(const struct vm_config *cfg);
-int stdio_console_create(const struct vm_config *cfg, unsigned int index,
+int stdio_console_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 			 const struct vmm_device_env *env, struct vmm_device **dev);
 
 #endif

@@ -1,9 +1,11 @@
 #include "devices/fs/share.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "devices/fs/virtio_fs.h"
@@ -28,6 +30,22 @@ unsigned int fs_share_count(const struct vm_config *cfg)
 	return cfg->nr_shares;
 }
 
+/* A directory this process may list (O_RDONLY: the server's own O_PATH
+ * would pass one it may not), opened before KVM; the server serves this
+ * fd, so a path swapped for another afterwards changes nothing. */
+int fs_share_open_host(const struct vm_config *cfg, unsigned int index)
+{
+	const char *path = cfg->shares[index].path;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = errno;
+		LOG_ERR("cannot share %s with the guest: %s", path, strerror(err));
+		return -err;
+	}
+	return fd;
+}
+
 /* The guest init's ioctl on a share's root: the workload's exit status. */
 static void on_exit_code(void *opaque, int code)
 {
@@ -43,8 +61,10 @@ static int serve_root_files(struct fs_share *s, struct fuse_server_config *fc)
 	if (env->nr_root_files == 0)
 		return 0;
 	s->root_files = calloc(env->nr_root_files, sizeof(*s->root_files));
-	if (!s->root_files)
+	if (!s->root_files) {
+		LOG_ERR("virtio-fs: cannot list the files served in the root: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < env->nr_root_files; i++) {
 		const struct vmm_served_file *f = &env->root_files[i];
 		s->root_files[i] = (struct fuse_virtual_file){
@@ -56,7 +76,8 @@ static int serve_root_files(struct fs_share *s, struct fuse_server_config *fc)
 	return 0;
 }
 
-static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigned int index)
+static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigned int index,
+			int dir_fd)
 {
 	const struct vm_share *share = &cfg->shares[index];
 	struct fuse_server_config fc = {
@@ -72,12 +93,13 @@ static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigne
 	struct fuse_server *server;
 	int ret;
 
-	if (strcmp(share->tag, VM_ROOT_TAG) == 0 && (ret = serve_root_files(s, &fc)) < 0)
-		return ret;
-	if ((ret = fuse_server_create(&fc, &server)) < 0) {
-		LOG_ERR("cannot share %s with the guest: %s", share->path, strerror(-ret));
+	if (strcmp(share->tag, VM_ROOT_TAG) == 0 && (ret = serve_root_files(s, &fc)) < 0) {
+		close(dir_fd);
 		return ret;
 	}
+	/* The server and the device log their own failures. */
+	if ((ret = fuse_server_create_at(&fc, dir_fd, &server)) < 0)
+		return ret;
 	if ((ret = virtio_fs_init(&s->fs, share->tag, server)) < 0) {
 		fuse_server_destroy(server);
 		return ret;
@@ -91,17 +113,20 @@ static int create_share(struct fs_share *s, const struct vm_config *cfg, unsigne
 
 static const struct vmm_device_ops fs_share_ops;
 
-int fs_share_create(const struct vm_config *cfg, unsigned int index,
+int fs_share_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	struct fs_share *s = calloc(1, sizeof(*s));
 	int ret;
 
-	if (!s)
+	if (!s) {
+		LOG_ERR("cannot allocate virtio-fs device %u: %s", index, strerror(ENOMEM));
+		close(host_fd);
 		return -ENOMEM;
+	}
 	s->dev.ops = &fs_share_ops;
 	s->env = env;
-	if ((ret = create_share(s, cfg, index)) < 0) {
+	if ((ret = create_share(s, cfg, index, host_fd)) < 0) {
 		fs_share_ops.destroy(&s->dev);
 		return ret;
 	}
@@ -144,6 +169,7 @@ static void fs_share_destroy(struct vmm_device *dev)
 
 static const struct vmm_device_ops fs_share_ops = {
 	.log_stats = fs_share_log_stats,
+	.threads = DEVICE_THREADS_FS_WORKER,
 	.on_threads = fs_share_on_threads,
 	.destroy = fs_share_destroy,
 };

@@ -14,7 +14,10 @@
 #include "config/vm_config.h"
 
 unsigned int fs_share_count(const struct vm_config *cfg);
-int fs_share_create(const struct vm_config *cfg, unsigned int index,
+/* The share's directory, opened before KVM (device_kind.open_host). */
+int fs_share_open_host(const struct vm_config *cfg, unsigned int index);
+/* host_fd: that directory, which the share serves. */
+int fs_share_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 		    const struct vmm_device_env *env, struct vmm_device **dev);
 
 #endif

@@ -297,8 +297,11 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 	size_t tag_len = strlen(tag);
 	int ret;
 
-	if (tag_len == 0 || tag_len > sizeof(fs->config.tag))
+	if (tag_len == 0 || tag_len > sizeof(fs->config.tag)) {
+		LOG_ERR("virtio-fs: the tag %s is not 1 to %zu bytes long", tag,
+			sizeof(fs->config.tag));
 		return -EINVAL;
+	}
 	*fs = (struct virtio_fs){
 		.vdev = {
 			.ops = &virtio_fs_ops,
@@ -319,22 +322,34 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *se
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->kicked, NULL);
 		pthread_cond_init(&w->idle, NULL);
-		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0)
-			return ret;
+		if ((ret = virtq_init(&fs->queues[i], VIRTIO_FS_QUEUE_SIZE)) < 0) {
+			LOG_ERR("virtio-fs: cannot set up queue %u: %s", i, strerror(-ret));
+			goto fail;
+		}
 		w->chain = virtq_chain_alloc(&fs->queues[i]);
-		if (!w->chain)
-			return -ENOMEM;
+		if (!w->chain) {
+			ret = -ENOMEM;
+			LOG_ERR("virtio-fs: cannot allocate queue %u's descriptor chain: %s", i,
+				strerror(-ret));
+			goto fail;
+		}
 	}
 	for (unsigned int i = 0; i < VIRTIO_FS_NR_QUEUES; i++) {
 		struct virtio_fs_worker *w = &fs->workers[i];
 		if ((ret = pthread_create(&w->thread, NULL, worker_thread, w)) != 0) {
 			LOG_ERR("virtio-fs: cannot start a queue worker: %s", strerror(ret));
-			end_workers(fs);
-			return -ret;
+			ret = -ret;
+			goto fail;
 		}
 		w->started = true;
 	}
 	return 0;
+fail:
+	/* Undone as a device, but for the server, which stays the caller's
+	 * (the workers and queues not reached are zeros, as destroy expects). */
+	fs->server = NULL;
+	virtio_fs_destroy(fs);
+	return ret;
 }
 
 void virtio_fs_destroy(struct virtio_fs *fs)

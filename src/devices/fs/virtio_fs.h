@@ -78,7 +78,8 @@ struct virtio_fs {
 };
 
 /* tag: the mount tag the guest names (at most 36 bytes). The server is owned
- * by the device from here on. */
+ * by the device from here on; on failure (-errno, logged) it is still the
+ * caller's, and nothing of the device is left to destroy. */
 int virtio_fs_init(struct virtio_fs *fs, const char *tag, struct fuse_server *server);
 /* Each worker calls fn on its own thread, and the caller waits for them
  * all: what is set per thread (the VMM's seccomp filter). 0, or the first

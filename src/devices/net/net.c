@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "devices/net/virtio_net.h"
@@ -61,16 +62,19 @@ static int ask_dhcp(const struct vm_config *cfg, const struct vmm_device_env *en
 
 static const struct vmm_device_ops net_device_ops;
 
-int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm_device_env *env,
-	       struct vmm_device **dev)
+int net_create(const struct vm_config *cfg, unsigned int index, int host_fd,
+	       const struct vmm_device_env *env, struct vmm_device **dev)
 {
 	const struct vm_net *net = &cfg->nets[index];
 	struct net_device *d = calloc(1, sizeof(*d));
 	struct net_backend *b;
 	int ret;
 
-	if (!d)
+	(void)host_fd;
+	if (!d) {
+		LOG_ERR("net eth%u: cannot allocate its device: %s", index, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	d->dev.ops = &net_device_ops;
 	d->env = env;
 	if ((index == 0 && (ret = ask_dhcp(cfg, env)) < 0) ||

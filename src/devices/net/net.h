@@ -8,7 +8,9 @@
 #include "devices/device.h"
 
 unsigned int net_count(const struct vm_config *cfg);
-int net_create(const struct vm_config *cfg, unsigned int index, const struct vmm_device_env *env,
-	       struct vmm_device **dev);
+/* host_fd: -1, as the kind opens nothing before KVM (its sockets and tap
+ * when the device is made). */
+int net_create(const struct vm_config *cfg, unsigned int index, int host_fd,
+	       const struct vmm_device_env *env, struct vmm_device **dev);
 
 #endif

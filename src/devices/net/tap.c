@@ -108,8 +108,10 @@ int net_tap_open(const struct vm_net *cfg, unsigned int index, struct net_backen
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int hdr_len = NET_VNET_HDR_LEN;
 
-	if (!t)
+	if (!t) {
+		LOG_ERR("net eth%u: cannot allocate its tap: %s", index, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	t->b = (struct net_backend){ .ops = &tap_ops, .fd = -1, .vnet_hdr = true, .kind = "tap" };
 	t->index = index;
 	/* the API layer checked that the name fits */

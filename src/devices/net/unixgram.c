@@ -145,8 +145,10 @@ int net_unixgram_open(const struct vm_net *cfg, unsigned int index, struct net_b
 	struct unixgram *g = calloc(1, sizeof(*g));
 	int ret;
 
-	if (!g)
+	if (!g) {
+		LOG_ERR("net eth%u: cannot allocate its socket: %s", index, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	g->b = (struct net_backend){ .ops = &unixgram_ops, .fd = cfg->fd, .kind = "unixgram" };
 	g->index = index;
 	if ((cfg->path && (ret = connect_path(g, cfg->path, cfg->flags & VM_NET_FLAG_VFKIT)) < 0) ||

@@ -182,6 +182,7 @@ int net_unixstream_open(const struct vm_net *cfg, unsigned int index, struct net
 
 	if (!s || !(s->unsent = malloc(PREFIX_LEN + NET_MAX_FRAME))) {
 		free(s);
+		LOG_ERR("net eth%u: cannot allocate its stream: %s", index, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	s->b = (struct net_backend){ .ops = &unixstream_ops, .fd = cfg->fd, .kind = "unixstream" };

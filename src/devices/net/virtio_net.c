@@ -357,6 +357,7 @@ int virtio_net_init(struct virtio_net *n, unsigned int index, const uint8_t mac[
 	if (!n->rx_chain || !n->tx_chain || !n->rx_buf || !n->tx_buf ||
 	    !(n->tx_iov = calloc(n->tx_chain->max_bufs + 1, sizeof(*n->tx_iov)))) {
 		ret = -ENOMEM;
+		LOG_ERR("net eth%u: cannot allocate its queues' buffers: %s", index, strerror(-ret));
 		goto fail;
 	}
 	/* Armed by arm() only: EPOLLONESHOT with no event waits for nothing. */

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A network interface end to end over a stream socket to Debian's passt,
+# started as crun starts it (passt -f --fd N): the init configures eth0 by
+# DHCP from passt; the guest (netfetch.c) fetches a 4 MiB file over HTTP
+# from a server on the host's loopback (passt takes the gateway's address
+# there) and checks its size and cksum; then the host reaches a server in
+# the guest through passt's forward of port 8080. All in a network
+# namespace of the test's own, whose one route passt needs goes through a
+# tap nobody reads (the test host's kernel has no dummy interface).
+#
+#   net-passt.sh PROBE NET_CLIENT NETFETCH
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+probe=$1 client=$2 netfetch=$3
+require_hardware_kvm "$probe"
+command -v passt >/dev/null || fail "passt is not installed (Debian's passt package)"
+
+# passt isolates itself in a user namespace, which the kernel refuses to a
+# chrooted process, as the test host's command is (testhost/init): there
+# the script runs again, once, in a mount namespace of its own whose root
+# the test host's root (PID 1's /host) was moved over, as switch_root does.
+if [ -z "${NET_PASST_UNCHROOTED:-}" ] && ! unshare -U true 2>/dev/null; then
+	exec nsenter -t 1 -m -r -- /bin/busybox unshare -m -- /bin/busybox sh -c \
+		'cd /host && /bin/busybox mount --move /host / && dir=$1 && shift &&
+		 exec /bin/busybox chroot . /usr/bin/env -C "$dir" NET_PASST_UNCHROOTED=1 "$@"' \
+		sh "$PWD" "$0" "$@"
+fi
+
+work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-passt.XXXXXX")
+ns=krun-net-passt-$$
+cleanup() {
+	[ -n "${httpd:-}" ] && kill "$httpd" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+in_ns() { ip netns exec "$ns" "$@"; }
+ip netns add "$ns" && in_ns ip link set lo up &&
+	in_ns ip tuntap add dev uplink0 mode tap && in_ns ip addr add 10.0.0.1/24 dev uplink0 &&
+	in_ns ip link set uplink0 up && in_ns ip route add default via 10.0.0.2 dev uplink0 ||
+	fail "cannot make the network namespace $ns"
+mkdir -p "$work/root/etc" "$work/www" && cp "$netfetch" "$work/root/netfetch" &&
+	head -c $((4 << 20)) /dev/urandom >"$work/www/blob" || fail "cannot make the root in $work"
+want=$(cksum <"$work/www/blob" | awk '{ print $2 " bytes, cksum " $1 }')
+# (not through in_ns: $! must be the server itself, and it must not hold
+# the test's output open)
+ip netns exec "$ns" busybox httpd -f -p 127.0.0.1:8000 -h "$work/www" </dev/null >/dev/null 2>&1 &
+httpd=$!
+
+vmm_timeout 180 ip netns exec "$ns" "$client" --passt "-t 8080" "$work/root" /netfetch 8000 /blob 8080 \
+	>"$work/out" 2>&1 &
+vmm=$!
+# the guest says when it listens; then the host connects through passt
+for _ in $(seq 600); do
+	grep -q 'netfetch: listening on 8080' "$work/out" && break
+	kill -0 $vmm 2>/dev/null || break
+	sleep 0.2
+done
+in_ns timeout 30 busybox nc 127.0.0.1 8080 </dev/null >"$work/from-guest" 2>&1
+wait $vmm
+status=$?
+tr -d '\r' <"$work/out" >"$work/log"
+sed 's/^/[passt] /' "$work/log"
+
+failures=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
+}
+has() { grep -q -- "$1" "$work/log"; }
+check "the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
+check "DHCP from passt gave eth0 the namespace's address" has 'netfetch: eth0 10.0.0.1$'
+check "the guest fetched the host's file whole ($want)" has "netfetch: fetched $want$"
+check "the host reached the guest's server" grep -qx 'hello from the guest' "$work/from-guest"
+check "the VMM counted frames both ways" \
+	has 'net eth0 (unixstream): received [1-9][0-9]* frames ([0-9]* bytes), sent [1-9]'
+[ $failures = 0 ] || fail "$failures checks failed"
+echo "net-passt: all checks passed"
