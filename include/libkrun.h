@@ -259,11 +259,12 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
  * socket on IP (127.0.0.1 unless given; IPv4) and HOST_PORT whose
  * connections or datagrams reach the guest's GUEST_PORT, TCP unless /udp.
  * Ports 1 to 65535, at most 64 entries, no HOST_PORT twice for a protocol
- * and address; a later call replaces the map, NULL or an empty array
- * clears it. libkrun publishes through TSI; this library, which has no
- * TSI yet, through the user-mode interface (krun_add_net_user), whose
- * published ports these are. A port already taken fails krun_start_enter
- * with -EADDRINUSE. */
+ * and address; a later call replaces the map, an empty array clears it.
+ * libkrun publishes through TSI, where NULL exposes every port the guest
+ * listens on; this library, which has no TSI yet, publishes through the
+ * user-mode interface (krun_add_net_user), and NULL, as an empty array,
+ * publishes nothing. A port already taken fails krun_start_enter with
+ * -EADDRINUSE. */
 int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 
 /* ==== Extension of this library, not in libkrun ==========================
