@@ -44,7 +44,8 @@ echo 'guest: eth0 is 10.0.2.15/24' && $bb grep -q '^nameserver 10.0.2.3' /etc/re
 echo 'guest: resolv.conf names 10.0.2.3' &&"
 fetch_and_serve="$bb wget -q -O /tmp/payload http://10.0.2.2:\$HOST_PORT/payload &&
 echo \"guest: fetched sha256 \$($bb sha256sum /tmp/payload | $bb cut -d' ' -f1)\" &&
-echo 'hello from the guest' | $bb nc -l -p 8080 && echo 'guest: served the host'"
+echo 'hello from the guest' | $bb nc -l -p 8080 && echo 'guest: served the host' &&
+$bb sleep 1"
 
 for mode in static dhcp; do
 	if [ $mode = static ]; then

@@ -94,8 +94,10 @@ static int probe(uint16_t port)
 		size_t len = 0;
 		ssize_t n;
 
+		/* A whole line is enough: the guest may end, and this process with
+		 * it, before its connection's end reaches here. */
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			while (len < sizeof(line) - 1 &&
+			while (len < sizeof(line) - 1 && !memchr(line, '\n', len) &&
 			       poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 2000) > 0 &&
 			       (n = read(fd, line + len, sizeof(line) - 1 - len)) > 0)
 				len += (size_t)n;
