@@ -95,10 +95,13 @@ static int probe(uint16_t port)
 		ssize_t n;
 
 		/* A whole line is enough: the guest may end, and this process with
-		 * it, before its connection's end reaches here. */
+		 * it, before its connection's end reaches here. The wait is long:
+		 * the stack accepts at once and only then asks the guest, which
+		 * refuses at once while nothing listens, but may start listening
+		 * while the stack's SYN is on its way again, seconds later. */
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
 			while (len < sizeof(line) - 1 && !memchr(line, '\n', len) &&
-			       poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 2000) > 0 &&
+			       poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 30000) > 0 &&
 			       (n = read(fd, line + len, sizeof(line) - 1 - len)) > 0)
 				len += (size_t)n;
 		}
