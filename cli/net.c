@@ -85,9 +85,9 @@ static bool passt_installed(void)
 }
 
 /* passt for one interface, on one end of a stream socket pair: its fd for
- * libkrun (the other end), or -1 (said). With --fd, passt serves that one
- * peer and ends when it closes: when this process ends, whether the VM ran
- * or failed to start. */
+ * libkrun (the other end), or -1 (said). --one-off: passt serves that one
+ * peer and ends when it closes, that is when this process ends, whether the
+ * VM ran or failed to start. */
 static int start_passt(void)
 {
 	int sv[2];
@@ -102,7 +102,7 @@ static int start_passt(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		execlp("passt", "passt", "--foreground", "--quiet", "--fd", fd_arg, (char *)NULL);
+		execlp("passt", "passt", "--foreground", "--quiet", "--one-off", "--fd", fd_arg, (char *)NULL);
 		fprintf(stderr, "krun: cannot run passt: %s\n", strerror(errno));
 		_exit(127);
 	}
