@@ -11,6 +11,8 @@
 
 #include <libkrun.h>
 
+#include "net.h"
+
 #define MAX_ENV 256
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -32,6 +34,22 @@ static const char usage[] =
 	"  --workdir DIR    working directory of CMD inside the guest (default /)\n"
 	"  --env K=V        set an environment variable for CMD (repeatable)\n"
 	"  --log-level L    library log: off, error, warn, info, debug, trace\n"
+	"  --net MODE       a network interface (repeatable: eth0, eth1, ...):\n"
+	"                     user          the built-in network: the VMM is the\n"
+	"                                   guest's router (10.0.2.15, the host's\n"
+	"                                   127.0.0.1 at 10.0.2.2), no helper\n"
+	"                     passt         Debian's passt, started for the VM\n"
+	"                     tap:IFNAME    the host's tap device IFNAME (needs\n"
+	"                                   CAP_NET_ADMIN or a tap made for you);\n"
+	"                                   the guest's address is its own business\n"
+	"                     unixstream:PATH  a peer on a stream socket (passt,\n"
+	"                                   socket_vmnet: length-prefixed frames)\n"
+	"                     unixgram:PATH a peer on a datagram socket (gvproxy)\n"
+	"                     none          no network (the default)\n"
+	"                   eth0 gets its address by DHCP, except on a tap\n"
+	"  -p, --publish [IP:]H:G[/udp]\n"
+	"                   host port H (on IP, 127.0.0.1 unless given) reaches\n"
+	"                   the guest's port G, TCP unless /udp; with --net user\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"Exit status: CMD's; 128+N when CMD died of signal N; 125 when the guest\n"
@@ -93,12 +111,15 @@ int main(int argc, char **argv)
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "publish", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *env[MAX_ENV + 3] = { DEFAULT_PATH };
 	int nr_env = 1, cpus = 1, mem = 512, level = KRUN_LOG_LEVEL_ERROR, opt;
 	const char *workdir = NULL;
+	static struct cli_net_plan net;
 
 	static char term[256];
 
@@ -106,7 +127,7 @@ int main(int argc, char **argv)
 		snprintf(term, sizeof(term), "TERM=%s", getenv("TERM"));
 		env[nr_env++] = term;
 	}
-	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+hp:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if ((cpus = parse_number(optarg, 1, 255)) < 0)
@@ -130,6 +151,14 @@ int main(int argc, char **argv)
 			if ((level = parse_level(optarg)) < 0)
 				return fail("--log-level %s: want off, error, warn, info, debug or trace",
 					    optarg);
+			break;
+		case 'n':
+			if (cli_net_add(&net, optarg) < 0)
+				return 125;
+			break;
+		case 'p':
+			if (cli_net_publish(&net, optarg) < 0)
+				return 125;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -164,11 +193,15 @@ int main(int argc, char **argv)
 		ret = krun_set_workdir(ctx, workdir);
 	if (!ret)
 		ret = krun_set_exec(ctx, argv[optind], (const char *const *)&argv[optind + 1], env);
+	/* (what failed there is said there) */
+	if (!ret && cli_net_apply(&net, ctx) < 0)
+		return 125;
 	if (!ret)
 		ret = krun_start_enter(ctx);
 	/* krun_start_enter only returns when the VM could not start */
 	fprintf(stderr, "krun: cannot run the VM: %s%s\n", strerror(-ret),
 		level < KRUN_LOG_LEVEL_ERROR ? "" : " (the library's message above says why)");
 	kvm_hint(ret);
+	cli_net_hint(&net, ret);
 	return 125;
 }

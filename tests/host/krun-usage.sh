@@ -37,6 +37,21 @@ expect "--mem too small" 125 "want MiB of RAM, 64 or more" --mem 10 "$root" true
 expect "--env without =" 125 "want KEY=VALUE" --env NOVALUE "$root" true
 expect "--log-level unknown" 125 "want off, error, warn" --log-level loud "$root" true
 expect "unknown option" 125 "^usage: krun" --frobnicate "$root" true
+expect "--help explains --net" 0 "user          the built-in network" --help
+expect "--net unknown" 125 "want user, passt, tap:IFNAME" --net bogus "$root" true
+expect "--net tap: without a name" 125 "name the tap device" --net tap: "$root" true
+expect "--net none with another" 125 "not with other --net options" --net none --net user "$root" true
+expect "-p without a guest port" 125 "want \[IP:\]HOST_PORT:GUEST_PORT" -p 80 "$root" true
+expect "-p without --net user" 125 "published ports need --net user" -p 8080:80 "$root" true
+expect "-p port out of range" 125 "99999:80.*ports 1 to 65535" --net user -p 99999:80 "$root" true
+expect "-p a host port twice" 125 "publishes a host port an earlier entry does" \
+	--net user -p 8080:80 -p 8080:81 "$root" true
+expect "--net unixstream: not a socket" 125 "/nonexistent is not a socket" \
+	--net unixstream:/nonexistent "$root" true
+real_krun=$krun
+krun_without_passt() { PATH=/nonexistent "$real_krun" "$@"; }
+krun=krun_without_passt expect "--net passt without passt" 125 "passt is not installed (apt-get install passt)" \
+	--net passt "$root" true
 
 if [ ! -e /dev/kvm ]; then
 	expect "no /dev/kvm" 125 "this machine has no /dev/kvm: .*testhost/run" "$root" true
