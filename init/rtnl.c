@@ -82,8 +82,14 @@ int rtnl_transact(int fd, struct rtnl_request *req)
 			continue;
 		if (n < 0)
 			return -errno;
-		int len = (int)n;
-		for (struct nlmsghdr *h = &answer.hdr; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+		/* Each message whole inside what was read (NLMSG_OK's int
+		 * arithmetic, written out without mixing signs). */
+		size_t total = (size_t)n;
+		for (size_t off = 0; off < total && total - off >= sizeof(struct nlmsghdr);) {
+			struct nlmsghdr *h = (struct nlmsghdr *)(answer.buf + off);
+			if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > total - off)
+				break;
+			off += NLMSG_ALIGN(h->nlmsg_len);
 			if (h->nlmsg_seq != req->hdr.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
