@@ -100,7 +100,7 @@ run_client() {
 out=$(run_client)
 if grep -qxF "libkrun: $lib/libkrun.so.1" <<<"$out" &&
 	grep -qF "guest kernel bundle: $lib/libkrunfw.so.5" <<<"$out" &&
-	grep -qF "1 MiB of RAM cannot hold the kernel image" <<<"$out" &&
+	grep -qF "1 MiB of RAM is too small for this guest" <<<"$out" &&
 	grep -qx 'krun_start_enter: -22' <<<"$out"; then
 	ok "the installed libkrun loaded the installed libkrunfw.so.5 (and refused 1 MiB of RAM: EINVAL)"
 else
