@@ -130,6 +130,42 @@ static void udp_to_host_loopback(struct user_guest *g)
 	close(fd);
 }
 
+/* Fragments never reach the stack (it would hold them, unbounded): the
+ * first of a datagram (MF) and a later one (an offset) are dropped and
+ * counted, and nothing reaches the host's socket; the whole datagram
+ * after them does. */
+static void fragments_dropped(struct user_guest *g)
+{
+	const struct slirp_loop_counters *c = net_user_counters(g->b);
+	uint64_t before = c->fragments_dropped;
+	uint16_t port;
+	int fd = udp_loopback(&port);
+	uint8_t f[128];
+	char buf[16] = "";
+	ssize_t n = -1;
+
+	for (int i = 0; i < 2; i++) {
+		size_t len = udp_datagram(f, gateway_mac, GATEWAY_IP, 40200, port, "frag", 4);
+		f[14 + 6] = i == 0 ? 0x20 : 0x00; /* MF; then offset 8 bytes */
+		f[14 + 7] = i == 0 ? 0x00 : 0x01;
+		put16(f + 14 + 10, 0);
+		put16(f + 14 + 10, csum_fold(csum_add(0, f + 14, 20)));
+		CHECK_EQ_INT(guest_send(g, f, len), 0);
+	}
+	guest_idle(g, 50);
+	CHECK_EQ_INT(c->fragments_dropped - before, 2);
+	CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	CHECK_EQ_INT(guest_send(g, f, udp_datagram(f, gateway_mac, GATEWAY_IP, 40200, port,
+						   "whole", 5)), 0);
+	for (int i = 0; i < 100 && n < 0; i++) {
+		guest_idle(g, 5);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	}
+	CHECK(n == 5 && memcmp(buf, "whole", 5) == 0);
+	CHECK_EQ_INT(c->fragments_dropped - before, 2);
+	close(fd);
+}
+
 /* A host connection to the published port reaches the guest as a SYN to
  * its port 80 (the stack knows its MAC from its ARP request). */
 static void published_port(void)
@@ -244,6 +280,7 @@ int main(void)
 	dhcp_offers_the_first_lease(g);
 	tcp_to_host_loopback(g);
 	udp_to_host_loopback(g);
+	fragments_dropped(g);
 	guest_that_reads_nothing(g);
 	guest_close(g);
 	free(g);

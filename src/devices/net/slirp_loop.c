@@ -264,6 +264,18 @@ static bool opens_socket(const uint8_t *f, size_t len)
 	return false;
 }
 
+/* An IPv4 fragment (more to come, or not the first). libslirp keeps an
+ * unfinished datagram's fragments until its slow timer drops them, about
+ * 30 s, with no bound on how many datagrams: a guest sending fragments it
+ * never completes would grow the VMM's memory at its line rate. So they
+ * never reach it: the guest's TCP is unfragmented (path MTU discovery), and
+ * what it loses is UDP datagrams larger than its MTU. */
+static bool is_fragment(const uint8_t *f, size_t len)
+{
+	return len >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00 &&
+	       ((f[14 + 6] & 0x3f) || f[14 + 7]); /* MF, or an offset */
+}
+
 static void from_guest(struct slirp_loop *s)
 {
 	for (unsigned int budget = SLIRP_LOOP_FRAME_BUDGET; budget > 0; budget--) {
@@ -273,6 +285,10 @@ static void from_guest(struct slirp_loop *s)
 			return; /* EAGAIN, or the device is gone: nothing to read */
 		if (n > NET_MAX_FRAME)
 			continue; /* the device sends none longer */
+		if (is_fragment(s->frame, (size_t)n)) {
+			s->counters.fragments_dropped++;
+			continue;
+		}
 		bool opens = opens_socket(s->frame, (size_t)n);
 		if (opens && s->nr_sockets >= s->max_sockets) {
 			s->counters.new_flows_refused++;

@@ -31,6 +31,7 @@
 struct slirp_loop_counters {
 	uint64_t to_guest_dropped;  /* the frame socket was full: the guest's buffers */
 	uint64_t new_flows_refused; /* the socket bound was reached */
+	uint64_t fragments_dropped; /* IPv4 fragments from the guest (slirp_loop.c) */
 	uint64_t guest_frames;	    /* handed to libslirp */
 	unsigned int peak_sockets;
 };
