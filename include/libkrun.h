@@ -263,8 +263,9 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
  * libkrun publishes through TSI, where NULL exposes every port the guest
  * listens on; this library, which has no TSI yet, publishes through the
  * user-mode interface (krun_add_net_user), and NULL, as an empty array,
- * publishes nothing. A port already taken fails krun_start_enter with
- * -EADDRINUSE. */
+ * publishes nothing; a map without that interface publishes nothing either,
+ * and krun_start_enter logs a warning saying so. A port already taken fails
+ * krun_start_enter with -EADDRINUSE. */
 int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 
 /* ==== Extension of this library, not in libkrun ==========================

@@ -14,6 +14,8 @@
 
 #include "base/log.h"
 
+struct vm_config;
+
 /* Exchange two values of one type. Calls stage new values, swap them into
  * the configuration under the lock and free what comes out: the old values,
  * or the unused new ones when the context was not found. */
@@ -48,5 +50,9 @@ int rlimit_check(const char *caller, const char *entry);
 /* 0 for -1 (none, or the default) or an open descriptor; else -EINVAL or
  * -EBADF (logged). */
 int fd_check(const char *caller, const char *what, int fd);
+
+/* At krun_start_enter: a warning when the port map publishes nothing,
+ * for want of an interface that publishes ports (krun_add_net_user). */
+void port_map_warn_unused(const struct vm_config *cfg);
 
 #endif

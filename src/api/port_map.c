@@ -98,3 +98,15 @@ int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[])
 	ctx_unlock();
 	return 0;
 }
+
+void port_map_warn_unused(const struct vm_config *cfg)
+{
+	if (!cfg->nr_port_fwds)
+		return;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (cfg->nets[i].backend == VM_NET_USER)
+			return;
+	LOG_WRN("krun_set_port_map: %u published port%s but no user-mode interface "
+		"(krun_add_net_user) to publish them: the host's ports stay closed",
+		cfg->nr_port_fwds, cfg->nr_port_fwds == 1 ? "" : "s");
+}

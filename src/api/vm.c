@@ -213,6 +213,7 @@ int32_t krun_start_enter(uint32_t ctx_id)
 	if (ret)
 		return ret;
 	name_vmm_thread();
+	port_map_warn_unused(&cfg);
 	/* vmm_start() borrows cfg and returns only if the VM could not start;
 	 * otherwise it ends the process. */
 	ret = vmm_start(&cfg);

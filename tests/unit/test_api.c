@@ -703,6 +703,23 @@ static void test_net_user(void)
 	done();
 	CHECK_EQ_INT(krun_set_port_map(ctx, NULL), 0);
 	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+
+	/* A port map with no interface to publish it is said at the start,
+	 * which fails here on the empty kernel before KVM. */
+	char kernel[] = "/tmp/test-api-kernel-XXXXXX";
+	int fd = mkstemp(kernel);
+	CHECK(fd >= 0);
+	close(fd);
+	ctx = new_ctx();
+	CHECK_EQ_INT(krun_set_kernel(ctx, kernel, KRUN_KERNEL_FORMAT_RAW, NULL, NULL), 0);
+	CHECK_EQ_INT(krun_set_port_map(ctx, good), 0);
+	CHECK_EQ_INT(krun_init_log(log_pipe[1], KRUN_LOG_LEVEL_WARN, KRUN_LOG_STYLE_NEVER,
+				   KRUN_LOG_OPTION_NO_ENV),
+		     0);
+	CHECK_EQ_INT(krun_start_enter(ctx), -EINVAL);
+	CHECK_LOGGED("krun_set_port_map: 4 published ports but no user-mode interface");
+	capture_log();
+	unlink(kernel);
 }
 
 /* crun creates the context, forks, and configures it in the child. */
