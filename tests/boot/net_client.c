@@ -6,12 +6,15 @@
  *
  *   net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]
  *   net-client --passt "PASST_ARGS" ROOT PROGRAM [ARG...]
+ *   net-client --tap IFNAME FEATURES ROOT PROGRAM [ARG...]
  *
  * --dhcp: the interface asks the guest's init for DHCP
  * (NET_FLAG_DHCP_CLIENT).
  * --passt: no peer of ours; the interface is a stream socket to Debian's
  * passt instead, started as crun does (passt -f --fd N) with PASST_ARGS
  * (words: "-t 8080") added, and DHCP asked.
+ * --tap: no peer of ours either; the interface is the host's tap IFNAME,
+ * with the NET_FEATURE_* bits FEATURES (a number) offered to the guest.
  *
  * The peer binds SOCKET and waits for the VMM's "VFKT" greeting from the
  * socket the VMM binds beside it, then answers to that address. It logs to
@@ -252,6 +255,13 @@ int main(int argc, char **argv)
 		check(krun_add_net_unixstream(ctx, NULL, fd, (uint8_t *)guest_mac,
 					      COMPAT_NET_FEATURES, NET_FLAG_DHCP_CLIENT),
 		      "krun_add_net_unixstream");
+		check(krun_start_enter(ctx), "krun_start_enter");
+		return 99;
+	}
+	if (argc > 5 && !strcmp(argv[1], "--tap")) {
+		int ctx = start_ctx(argv[4], argv[5], argv + 6);
+		check(krun_add_net_tap(ctx, argv[2], (uint8_t *)guest_mac,
+				       (uint32_t)strtoul(argv[3], NULL, 0), 0), "krun_add_net_tap");
 		check(krun_start_enter(ctx), "krun_start_enter");
 		return 99;
 	}

@@ -23,10 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cksum_fetch.h"
+
 static int fail(const char *what)
 {
-	printf("netfetch: %s: %s\n", what, strerror(errno));
-	return 1;
+	return prog_fail("netfetch", what);
 }
 
 /* The default route's gateway, from /proc/net/route (host byte order there). */
@@ -50,84 +51,22 @@ static int gateway(struct in_addr *gw)
 	return 1;
 }
 
-/* POSIX cksum's CRC over the bytes, then their count. */
-struct cksum {
-	uint32_t crc;
-	uint64_t len;
-};
-
-static uint32_t crc_step(uint32_t crc, uint8_t byte)
-{
-	crc ^= (uint32_t)byte << 24;
-	for (int i = 0; i < 8; i++)
-		crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
-	return crc;
-}
-
-static void cksum_add(struct cksum *c, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		c->crc = crc_step(c->crc, p[i]);
-	c->len += n;
-}
-
-static uint32_t cksum_end(const struct cksum *c)
-{
-	uint32_t crc = c->crc;
-
-	for (uint64_t n = c->len; n; n >>= 8)
-		crc = crc_step(crc, n & 0xff);
-	return ~crc;
-}
-
 static int fetch(struct in_addr gw, int port, const char *path)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = gw };
-	char request[512], buf[65536];
 	struct cksum sum = { 0 };
-	size_t head = 0;
-	bool in_body = false;
-	ssize_t n;
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return fail("cannot connect to the host's server");
-	snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\nHost: host\r\n\r\n", path);
-	if (write(s, request, strlen(request)) != (ssize_t)strlen(request))
-		return fail("cannot send the request");
-	while ((n = read(s, buf + head, sizeof(buf) - head)) > 0) {
-		if (in_body) {
-			cksum_add(&sum, (uint8_t *)buf, n);
-			continue;
-		}
-		head += n;
-		char *end = memmem(buf, head, "\r\n\r\n", 4);
-		if (!end) {
-			if (head == sizeof(buf))
-				return fail("no end to the reply's header");
-			continue;
-		}
-		if (strncmp(buf, "HTTP/1.0 200", 12) && strncmp(buf, "HTTP/1.1 200", 12)) {
-			printf("netfetch: the server said %.20s\n", buf);
-			return 1;
-		}
-		in_body = true;
-		cksum_add(&sum, (uint8_t *)end + 4, buf + head - (end + 4));
-		head = 0;
-	}
-	if (n < 0)
-		return fail("cannot read the reply");
+	if (http_fetch("netfetch", gw, port, path, &sum))
+		return 1;
 	printf("netfetch: fetched %llu bytes, cksum %u\n", (unsigned long long)sum.len,
 	       cksum_end(&sum));
-	close(s);
-	return in_body ? 0 : 1;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	struct ifreq ifr = { 0 };
-	struct in_addr gw;
+	struct in_addr gw = { 0 };
 	int one = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
