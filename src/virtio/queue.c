@@ -247,19 +247,27 @@ void virtq_unpop(struct virtq *q)
 	q->last_avail--;
 }
 
-int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
+int virtq_push_all(struct virtq *q, const struct virtq_used_entry *entries, unsigned int n)
 {
-	vring_used_elem_t *elem;
-
-	if (!q->ready || head >= q->size)
+	if (!q->ready || n > q->size)
 		return -EINVAL;
-	elem = &q->used->ring[q->next_used & (q->size - 1)];
-	elem->id = htole32(head);
-	elem->len = htole32(written);
-	q->next_used++;
-	/* Release: the element is visible before the index that publishes it. */
+	for (unsigned int i = 0; i < n; i++)
+		if (entries[i].head >= q->size)
+			return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		vring_used_elem_t *elem = &q->used->ring[q->next_used & (q->size - 1)];
+		elem->id = htole32(entries[i].head);
+		elem->len = htole32(entries[i].written);
+		q->next_used++;
+	}
+	/* Release: the elements are visible before the index that publishes them. */
 	__atomic_store_n(&q->used->idx, htole16(q->next_used), __ATOMIC_RELEASE);
 	return 0;
+}
+
+int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
+{
+	return virtq_push_all(q, &(struct virtq_used_entry){ head, written }, 1);
 }
 
 bool virtq_need_interrupt(struct virtq *q)

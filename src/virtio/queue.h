@@ -91,13 +91,26 @@ struct virtq_chain *virtq_chain_alloc(const struct virtq *q);
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
 /* Give back the chain virtq_pop returned last, unused: the next pop returns
- * it again. Only directly after that pop, with no push in between. */
+ * it again. Only with no push since that pop; k calls after k pops give
+ * all k back, in order. */
 void virtq_unpop(struct virtq *q);
 
 /* Give chain head back with written bytes stored into its writable buffers,
  * and publish it. -EINVAL on a device bug (queue not ready, head out of
  * range). */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+
+/* A used entry: a popped chain's head and the bytes written into it. */
+struct virtq_used_entry {
+	uint16_t head;
+	uint32_t written;
+};
+
+/* Give n chains back at once, published by one index store, so that the
+ * driver sees all of them or none (one virtio-net frame over several
+ * buffers). -EINVAL on a device bug (queue not ready, a head out of range,
+ * more than the ring holds); nothing is given back then. */
+int virtq_push_all(struct virtq *q, const struct virtq_used_entry *entries, unsigned int n);
 
 /* After one or more virtq_push: whether the driver wants an interrupt for
  * the entries published since the last call (NO_INTERRUPT, or used_event

@@ -221,7 +221,8 @@ static void test_identity(void)
 	wr(&b.t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	uint32_t low = rd(&b.t, VIRTIO_MMIO_DEVICE_FEATURES);
 	CHECK_EQ_INT(low & ~(1u << VIRTIO_RING_F_EVENT_IDX | 1u << VIRTIO_RING_F_INDIRECT_DESC),
-		     COMPAT_FEATURES_FOR_TEST | 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS);
+		     COMPAT_FEATURES_FOR_TEST | 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS |
+			     1u << VIRTIO_NET_F_MRG_RXBUF);
 	for (unsigned int i = 0; i < 6; i++)
 		virtio_mmio_read(&b.t, VIRTIO_MMIO_CONFIG + i, &cfg_mac[i], 1);
 	CHECK(memcmp(cfg_mac, mac, 6) == 0);
@@ -457,6 +458,53 @@ static void test_receive_waits_for_buffers(uint64_t features)
 	free(in);
 }
 
+/* With MRG_RXBUF, a frame larger than one receive buffer spreads over as
+ * many as it takes, all given back at once with their count in the first
+ * one's header; one that finds too few waits for the guest's next buffers;
+ * one the whole ring cannot hold is dropped and the buffers kept. */
+static void test_receive_merged(void)
+{
+	const uint64_t features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MRG_RXBUF;
+	struct bench b;
+	uint8_t *in = make_frame(5000, 3), got[5000 + HDR];
+	uint64_t gpa[3];
+	struct virtio_net_hdr_v1 hdr;
+
+	bench_socketpair(&b, SOCK_DGRAM, 0);
+	driver_up(&b, features);
+	gpa[0] = guest_offer(&b, 2048, true);
+	CHECK_EQ_INT(send(b.peer, in, 5000, 0), 5000);
+	run_until_idle(&b);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 0); /* waits: too few */
+	gpa[1] = guest_offer(&b, 2048, false);
+	gpa[2] = guest_offer(&b, 2048, true);
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 3);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 1), 2048);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 2), 2048);
+	CHECK_EQ_INT(vqd_used_len(&b.driver, VIRTIO_NET_RX_QUEUE, 3), 5000 + HDR - 4096);
+	for (unsigned int i = 0; i < 3; i++)
+		memcpy(got + i * 2048, gm_ptr(&gm, gpa[i], i < 2 ? 2048 : 5000 + HDR - 4096),
+		       i < 2 ? 2048 : 5000 + HDR - 4096);
+	memcpy(&hdr, got, HDR);
+	CHECK_EQ_INT(hdr.num_buffers, 3);
+	CHECK(memcmp(got + HDR, in, 5000) == 0);
+	CHECK_EQ_INT(b.net.counters.rx_frames, 1);
+	CHECK_EQ_INT(b.net.counters.rx_merged, 1);
+
+	/* the whole ring in 64-byte buffers holds no 5000-byte frame */
+	for (unsigned int i = 0; i < QUEUE_SIZE; i++)
+		gpa[0] = guest_offer(&b, 64, i + 1 == QUEUE_SIZE);
+	CHECK_EQ_INT(send(b.peer, in, 5000, 0), 5000);
+	CHECK_EQ_INT(send(b.peer, in, 100, 0), 100);
+	run_until_idle(&b);
+	CHECK_EQ_INT(b.net.counters.rx_no_room, 1);
+	/* the small one after it took two of the buffers the large one gave back */
+	CHECK_EQ_INT(vqd_used_idx(&b.driver, VIRTIO_NET_RX_QUEUE), 5);
+	CHECK_EQ_INT(b.net.counters.rx_frames, 2);
+	bench_destroy(&b);
+	free(in);
+}
+
 /* A peer that stops reading: the guest's frames stay in its ring (none
  * lost, nothing buffered beyond a frame), the loop waits for room and
  * sends the rest, whole and in order, once the peer reads again. */
@@ -676,6 +724,7 @@ int main(void)
 	test_receive_waits_for_buffers(1ull << VIRTIO_F_VERSION_1);
 	test_receive_waits_for_buffers((1ull << VIRTIO_F_VERSION_1) |
 				       (1ull << VIRTIO_RING_F_EVENT_IDX));
+	test_receive_merged();
 	test_transmit_backpressure();
 	test_transmit_bounds();
 	test_transmit_checksums();

@@ -186,6 +186,17 @@ static void test_used_ring(void)
 	/* device bugs, not the driver's */
 	CHECK_EQ_INT(virtq_push(&r.q, 4, 0), -EINVAL);
 	CHECK(!r.q.broken);
+	/* several at once, published by one index: all or nothing */
+	const struct virtq_used_entry three[] = { { 1, 10 }, { 2, 20 }, { 3, 30 } };
+	const struct virtq_used_entry bad[] = { { 0, 1 }, { 4, 2 } };
+	CHECK_EQ_INT(virtq_push_all(&r.q, three, 3), 0);
+	CHECK_EQ_INT(r.used->idx, 9);
+	CHECK(r.used->ring[2].id == 1 && r.used->ring[2].len == 10);
+	CHECK(r.used->ring[0].id == 3 && r.used->ring[0].len == 30);
+	CHECK_EQ_INT(virtq_push_all(&r.q, bad, 2), -EINVAL);
+	CHECK_EQ_INT(virtq_push_all(&r.q, three, 5), -EINVAL); /* more than the ring */
+	CHECK_EQ_INT(r.used->idx, 9);
+	CHECK_EQ_INT(r.used->ring[1].id, 1); /* untouched: the entry at 5 */
 	ring_teardown(&r);
 }
 

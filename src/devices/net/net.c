@@ -99,13 +99,15 @@ static void net_log_stats(const struct vmm_device *dev)
 	const struct virtio_net *n = &net_device_of(dev)->net;
 	const struct virtio_net_counters *c = &n->counters;
 
-	LOG_INF("net eth%u (%s): received %llu frames (%llu bytes), sent %llu (%llu bytes); "
+	LOG_INF("net eth%u (%s): received %llu frames (%llu bytes, %llu over several buffers), "
+		"sent %llu (%llu bytes); "
 		"dropped from the peer: %llu too long, %llu larger than the guest's buffer, "
 		"%llu unreadable; from the guest: %llu too long, %llu malformed, %llu with the "
 		"link down, %llu refused; waited %llu times for the backend, %llu for guest "
 		"buffers; link lost %llu times; %llu kicks, %llu interrupts",
 		n->index, n->backend->kind, (unsigned long long)c->rx_frames,
-		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_frames,
+		(unsigned long long)c->rx_bytes, (unsigned long long)c->rx_merged,
+		(unsigned long long)c->tx_frames,
 		(unsigned long long)c->tx_bytes, (unsigned long long)c->rx_too_big,
 		(unsigned long long)c->rx_no_room, (unsigned long long)c->rx_errors,
 		(unsigned long long)c->tx_too_big, (unsigned long long)c->tx_malformed,

@@ -58,30 +58,89 @@ static void link_down(struct virtio_net *n)
 
 /* --- receive: backend to guest -------------------------------------------- */
 
-/* The frame in rx_buf (with its header first) into the popped chain. */
-static bool deliver(struct virtio_net *n, struct virtq *q, size_t len)
+/* Give back the nr chains popped for a frame that is not delivered now. */
+static void unpop_all(struct virtq *q, unsigned int nr)
 {
-	if (len > n->rx_chain->writable_bytes) {
-		count(&n->counters.rx_no_room, 1);
-		LOG_RATELIMITED(LOG_WARN, "net eth%u: a %zu-byte frame does not fit the guest's "
-				"%llu-byte buffer: dropped", n->index, len,
-				(unsigned long long)n->rx_chain->writable_bytes);
+	while (nr--)
 		virtq_unpop(q);
-		return false;
+}
+
+/* The frame in rx_buf, len bytes with its header, into the guest's buffers:
+ * rx_chain, popped, and with MRG_RXBUF as many more as it takes, all given
+ * to the guest at once. 1: delivered; 0: the ring ran dry first, every
+ * buffer given back, the frame waits; -1: it cannot fit (dropped, counted,
+ * the buffers given back). */
+static int place(struct virtio_net *n, struct virtq *q, size_t len)
+{
+	size_t first = len < n->rx_chain->writable_bytes ? len : n->rx_chain->writable_bytes;
+	size_t placed = first;
+	unsigned int nr = 1;
+	int ret = 1;
+
+	while (placed < len) {
+		/* Past the whole ring, no kick would ever bring more. */
+		if (!n->mergeable || nr == VIRTIO_NET_MAX_MERGED || nr >= q->size ||
+		    (ret = virtio_pop(&n->vdev, q, n->rx_more)) != 1)
+			break;
+		size_t take = len - placed < n->rx_more->writable_bytes ? len - placed
+									: n->rx_more->writable_bytes;
+		virtq_chain_fill(n->rx_more, n->rx_buf + placed, take);
+		n->rx_used[nr++] = (struct virtq_used_entry){ n->rx_more->head, (uint32_t)take };
+		placed += take;
 	}
-	virtq_chain_fill(n->rx_chain, n->rx_buf, len);
-	virtq_push(q, n->rx_chain->head, len);
+	if (placed < len) {
+		unpop_all(q, nr);
+		if (ret == 0)
+			return 0;
+		count(&n->counters.rx_no_room, 1);
+		LOG_RATELIMITED(LOG_WARN, "net eth%u: a %zu-byte frame does not fit %u of the "
+				"guest's buffers: dropped", n->index, len, nr);
+		return -1;
+	}
+	uint16_t buffers = htole16((uint16_t)nr);
+	memcpy(n->rx_buf + offsetof(struct virtio_net_hdr_v1, num_buffers), &buffers,
+	       sizeof(buffers));
+	virtq_chain_fill(n->rx_chain, n->rx_buf, first);
+	n->rx_used[0] = (struct virtq_used_entry){ n->rx_chain->head, (uint32_t)first };
+	virtq_push_all(q, n->rx_used, nr);
 	count(&n->counters.rx_frames, 1);
 	count(&n->counters.rx_bytes, len - NET_VNET_HDR_LEN);
-	return true;
+	if (nr > 1)
+		count(&n->counters.rx_merged, 1);
+	return 1;
+}
+
+/* The backend's next frame into rx_buf after a header: its length with the
+ * header, or a negative errno from recv (the frame's fate handled). */
+static ssize_t read_frame(struct virtio_net *n)
+{
+	struct net_backend *b = n->backend;
+	/* Socket peers send bare frames: ours get a header with nothing to do. */
+	size_t hdr = b->vnet_hdr ? 0 : NET_VNET_HDR_LEN;
+	ssize_t len = b->ops->recv(b, n->rx_buf + hdr, RX_BUF_SIZE - hdr);
+
+	if (len >= 0) {
+		if (hdr)
+			memset(n->rx_buf, 0, hdr);
+		return (ssize_t)hdr + len;
+	}
+	if (len == -EMSGSIZE) {
+		count(&n->counters.rx_too_big, 1);
+		LOG_RATELIMITED(LOG_WARN, "net eth%u: the peer sent a frame longer than %d "
+				"bytes: dropped", n->index, NET_MAX_FRAME);
+	} else if (len == -EPIPE || len == -EPROTO) {
+		link_down(n);
+	} else if (len != -EAGAIN) {
+		count(&n->counters.rx_errors, 1);
+		LOG_RATELIMITED(LOG_WARN, "net eth%u: cannot read the %s: %s", n->index, b->kind,
+				strerror((int)-len));
+	}
+	return len;
 }
 
 static void receive(struct virtio_net *n)
 {
 	struct virtq *q = &n->queues[VIRTIO_NET_RX_QUEUE];
-	struct net_backend *b = n->backend;
-	/* Socket peers send bare frames: ours get a header with nothing to do. */
-	size_t hdr = b->vnet_hdr ? 0 : NET_VNET_HDR_LEN;
 	unsigned int pushed = 0;
 
 	for (unsigned int budget = VIRTIO_NET_QUEUE_SIZE; budget > 0; budget--) {
@@ -92,33 +151,24 @@ static void receive(struct virtio_net *n)
 			count(&n->counters.rx_waits, 1);
 			break;
 		}
-		ssize_t len = b->ops->recv(b, n->rx_buf + hdr, RX_BUF_SIZE - hdr);
+		ssize_t len = n->rx_pending ? (ssize_t)n->rx_pending : read_frame(n);
 		if (len < 0) {
 			virtq_unpop(q);
-			if (len == -EAGAIN)
-				break;
-			if (len == -EMSGSIZE) {
-				count(&n->counters.rx_too_big, 1);
-				LOG_RATELIMITED(LOG_WARN, "net eth%u: the peer sent a frame longer "
-						"than %d bytes: dropped", n->index, NET_MAX_FRAME);
-			} else if (len == -EPIPE || len == -EPROTO) {
-				link_down(n);
-			} else {
-				count(&n->counters.rx_errors, 1);
-				LOG_RATELIMITED(LOG_WARN, "net eth%u: cannot read the %s: %s", n->index,
-						b->kind, strerror((int)-len));
-				break;
-			}
-			continue;
+			/* A lost frame or a gone peer lets the loop go on (it stops
+			 * at the link); nothing to read or a failing read does not. */
+			if (len == -EMSGSIZE || len == -EPIPE || len == -EPROTO)
+				continue;
+			break;
 		}
-		/* One buffer per frame (no MRG_RXBUF); the tap leaves the field alone. */
-		struct virtio_net_hdr_v1 h = { .num_buffers = 1 };
-		if (hdr)
-			memcpy(n->rx_buf, &h, sizeof(h));
-		else
-			memcpy(n->rx_buf + offsetof(struct virtio_net_hdr_v1, num_buffers),
-			       &h.num_buffers, sizeof(h.num_buffers));
-		pushed += deliver(n, q, hdr + len);
+		int placed = place(n, q, (size_t)len);
+		if (placed == 0) {
+			n->rx_pending = (size_t)len;
+			n->rx_wanted = false;
+			count(&n->counters.rx_waits, 1);
+			break;
+		}
+		n->rx_pending = 0;
+		pushed += placed > 0;
 	}
 	if (pushed > 0)
 		virtio_signal_used(&n->vdev, q);
@@ -281,6 +331,7 @@ static int net_activate(struct virtio_device *dev)
 		return -EIO;
 	}
 	n->active = true;
+	n->mergeable = dev->negotiated_features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	n->rx_wanted = true;
 	transmit(n);
 	receive(n);
@@ -312,6 +363,7 @@ static void net_reset(struct virtio_device *dev)
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
 	n->rx_wanted = false;
+	n->rx_pending = 0; /* a frame for buffers the reset took back: lost */
 	n->tx_waiting = false;
 	pthread_mutex_unlock(&n->lock);
 }
@@ -334,7 +386,8 @@ int virtio_net_init(struct virtio_net *n, unsigned int index, const uint8_t mac[
 			.priv = n,
 			.device_id = VIRTIO_ID_NET,
 			.device_features = features | (1ull << VIRTIO_NET_F_MAC) |
-					   (1ull << VIRTIO_NET_F_STATUS),
+					   (1ull << VIRTIO_NET_F_STATUS) |
+					   (1ull << VIRTIO_NET_F_MRG_RXBUF),
 			.config_size = sizeof(struct virtio_net_config),
 			.queues = n->queues,
 			.nr_queues = VIRTIO_NET_NR_QUEUES,
@@ -351,10 +404,11 @@ int virtio_net_init(struct virtio_net *n, unsigned int index, const uint8_t mac[
 			goto fail;
 	}
 	n->rx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_RX_QUEUE]);
+	n->rx_more = virtq_chain_alloc(&n->queues[VIRTIO_NET_RX_QUEUE]);
 	n->tx_chain = virtq_chain_alloc(&n->queues[VIRTIO_NET_TX_QUEUE]);
 	n->rx_buf = malloc(RX_BUF_SIZE);
 	n->tx_buf = malloc(NET_MAX_FRAME);
-	if (!n->rx_chain || !n->tx_chain || !n->rx_buf || !n->tx_buf ||
+	if (!n->rx_chain || !n->rx_more || !n->tx_chain || !n->rx_buf || !n->tx_buf ||
 	    !(n->tx_iov = calloc(n->tx_chain->max_bufs + 1, sizeof(*n->tx_iov)))) {
 		ret = -ENOMEM;
 		LOG_ERR("net eth%u: cannot allocate its queues' buffers: %s", index, strerror(-ret));
@@ -379,6 +433,7 @@ void virtio_net_destroy(struct virtio_net *n)
 	if (n->backend)
 		n->backend->ops->destroy(n->backend);
 	free(n->rx_chain);
+	free(n->rx_more);
 	free(n->tx_chain);
 	free(n->rx_buf);
 	free(n->tx_buf);

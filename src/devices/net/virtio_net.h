@@ -29,13 +29,18 @@
 #define VIRTIO_NET_TX_QUEUE 1
 #define VIRTIO_NET_NR_QUEUES 2
 #define VIRTIO_NET_QUEUE_SIZE 256
+/* With MRG_RXBUF, the guest's receive buffers one frame may spread over: a
+ * 64 KiB segment in Linux's smallest (1518-byte) buffers takes 44. A frame
+ * that 64 of the guest's buffers do not hold is dropped and counted. */
+#define VIRTIO_NET_MAX_MERGED 64
 
 /* Read by log_stats and the tests at any time. */
 struct virtio_net_counters {
 	_Atomic uint64_t rx_frames, rx_bytes; /* to the guest */
 	_Atomic uint64_t tx_frames, tx_bytes; /* from the guest */
+	_Atomic uint64_t rx_merged;    /* frames over several buffers (MRG_RXBUF) */
 	_Atomic uint64_t rx_too_big;   /* the peer's frame past NET_MAX_FRAME */
-	_Atomic uint64_t rx_no_room;   /* a frame larger than the guest's buffer */
+	_Atomic uint64_t rx_no_room;   /* a frame larger than the guest's buffers */
 	_Atomic uint64_t rx_errors;    /* the backend failed a read */
 	_Atomic uint64_t tx_too_big;   /* the guest's frame past NET_MAX_FRAME */
 	_Atomic uint64_t tx_malformed; /* shorter than its header, or a checksum outside it */
@@ -58,11 +63,15 @@ struct virtio_net {
 	/* under lock: */
 	struct virtio_net_config config; /* mac, status */
 	bool active;
+	bool mergeable;	 /* MRG_RXBUF: a frame may take several receive buffers */
 	bool rx_wanted;	 /* the guest may have receive buffers */
 	bool tx_waiting; /* more to send once the backend's fd is writable */
 	uint32_t armed;	 /* the events the fd's one-shot watch waits for */
 	struct virtq_chain *rx_chain, *tx_chain;
+	struct virtq_chain *rx_more;	/* a frame's later buffers, one at a time */
+	struct virtq_used_entry rx_used[VIRTIO_NET_MAX_MERGED];
 	uint8_t *rx_buf;	/* NET_VNET_HDR_LEN + NET_MAX_FRAME + 1 */
+	size_t rx_pending;	/* a frame in rx_buf waiting for more buffers: its length */
 	struct iovec *tx_iov;	/* a chain's buffers, after a spare one */
 	uint8_t *tx_buf;	/* NET_MAX_FRAME: a frame whose checksum we finish */
 	struct virtio_net_counters counters;
