@@ -7,7 +7,8 @@
 # the init configured it by DHCP from the peer ("dhcp": NET_FLAG_DHCP_CLIENT,
 # the address, MTU and resolv.conf checked). Checks the guest's MAC, every
 # echo answered, the peer's view, the VMM's counters, and that the VMM
-# removed its socket.
+# removed its socket. A third boot has a hostile peer and a flooding guest
+# (see there).
 #
 #   net-unixgram.sh PROBE NET_CLIENT NETGUEST
 set -uo pipefail
@@ -58,6 +59,22 @@ check "dhcp: the lease's address and MTU on eth0" \
 check "dhcp: the lease's DNS in the guest's resolv.conf" \
 	has dhcp 'netguest: resolv.conf has nameserver 10.0.2.3'
 check "dhcp: resolv.conf written in the root" grep -q 'nameserver 10.0.2.3' "$work/root/etc/resolv.conf"
+
+# A hostile peer and a flooding guest: the peer sends a datagram longer than
+# any frame, a runt and garbage first, and stops reading once the guest
+# floods it; the guest still gets its echoes answered, its flood is slowed
+# by the VMM waiting for the peer, and the VMM's memory stays bounded.
+boot hostile --hostile "3 --flood 3"
+check "hostile: the peer misbehaved" has hostile 'peer: sent a 70000-byte datagram, a runt'
+check "hostile: the VMM dropped the over-long datagram and counted it" \
+	has hostile 'dropped from the peer: 1 too long'
+check "hostile: the guest flooded the peer" has hostile 'netguest: flooded [1-9][0-9]* datagrams'
+check "hostile: the peer stopped reading" has hostile "peer: the guest's flood began"
+check "hostile: the VMM waited for the peer rather than buffer" \
+	has hostile 'waited [1-9][0-9]* times for the backend'
+beyond=$(sed -n 's/.*VMM beyond guest RAM \([0-9]*\) KiB.*/\1/p' "$work/hostile.log")
+check "hostile: the VMM used ${beyond:-?} KiB beyond guest RAM, at most 65536" \
+	[ "${beyond:-999999}" -le 65536 ]
 
 [ $failures = 0 ] || fail "$failures checks failed"
 echo "net-unixgram: all checks passed"

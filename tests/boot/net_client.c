@@ -4,12 +4,16 @@
  * ICMP echo requests, and DHCP (10.0.2.15/24, router 10.0.2.2, DNS
  * 10.0.2.3, MTU 1400, with rapid commit when asked), and nothing else.
  *
- *   net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]
+ *   net-client [--dhcp|--hostile] ROOT SOCKET PROGRAM [ARG...]
  *   net-client --passt "PASST_ARGS" ROOT PROGRAM [ARG...]
  *   net-client --tap IFNAME FEATURES ROOT PROGRAM [ARG...]
  *
  * --dhcp: the interface asks the guest's init for DHCP
  * (NET_FLAG_DHCP_CLIENT).
+ * --hostile: the peer first sends what no peer should (a datagram longer
+ * than any frame, a runt, garbage frames to the guest's MAC), answers as
+ * usual after that, and stops reading for good at the first datagram to
+ * UDP port 9 (the guest's flood, netguest --flood).
  * --passt: no peer of ours; the interface is a stream socket to Debian's
  * passt instead, started as crun does (passt -f --fd N) with PASST_ARGS
  * (words: "-t 8080") added, and DHCP asked.
@@ -179,8 +183,40 @@ static size_t answer_dhcp(uint8_t *f, size_t len, size_t room)
 	return ETH_HLEN + 20 + udp_len;
 }
 
+/* What a hostile peer sends first: each must be dropped or ignored. */
+static void misbehave(int fd, uint8_t *f, size_t room)
+{
+	static uint8_t too_long[70000]; /* longer than any frame */
+	uint32_t seed = 12345;
+	int size = 2 * sizeof(too_long);
+
+	memset(too_long, 0x5a, sizeof(too_long));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (send(fd, too_long, sizeof(too_long), 0) < 0)
+		fprintf(stderr, "peer: cannot send the long datagram: %s\n", strerror(errno));
+	send(fd, too_long, 5, 0); /* shorter than an Ethernet header */
+	for (int i = 0; i < 200 && room >= 1515; i++) {
+		size_t len = 14 + (seed = seed * 1103515245 + 12345) % 1501;
+		for (size_t j = 14; j < len; j++)
+			f[j] = (uint8_t)((seed = seed * 1103515245 + 12345) >> 16);
+		memcpy(f, guest_mac, 6);
+		memcpy(f + 6, peer_mac, 6);
+		send(fd, f, len, 0);
+	}
+	fprintf(stderr, "peer: sent a 70000-byte datagram, a runt and 200 garbage frames\n");
+}
+
+/* A frame of the guest's flood: UDP to port 9. */
+static bool is_flood(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + ETH_HLEN;
+
+	return len >= ETH_HLEN + 20 + 8 && f[12] == 0x08 && f[13] == 0 && ip[9] == 17 &&
+	       ip[(ip[0] & 0xf) * 4 + 2] == 0 && ip[(ip[0] & 0xf) * 4 + 3] == 9;
+}
+
 /* The peer: greeted, then answering until a minute passes idle. */
-static int peer(int fd)
+static int peer(int fd, bool hostile)
 {
 	struct sockaddr_un vmm;
 	socklen_t vmm_len = sizeof(vmm);
@@ -198,9 +234,15 @@ static int peer(int fd)
 		fprintf(stderr, "peer: cannot connect to the VMM: %s\n", strerror(errno));
 		return 1;
 	}
+	if (hostile)
+		misbehave(fd, f, sizeof(f));
 	while (poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 60000) > 0) {
 		if ((n = recv(fd, f, sizeof(f), 0)) < ETH_HLEN)
 			break;
+		if (hostile && is_flood(f, n)) {
+			fprintf(stderr, "peer: the guest's flood began: reading no more\n");
+			pause(); /* until the client ends (PR_SET_PDEATHSIG) */
+		}
 		uint16_t type = f[12] << 8 | f[13];
 		size_t dhcp_len = type == 0x0800 ? answer_dhcp(f, n, sizeof(f)) : 0;
 		if (dhcp_len) {
@@ -266,11 +308,12 @@ int main(int argc, char **argv)
 		return 99;
 	}
 	bool dhcp = argc > 1 && !strcmp(argv[1], "--dhcp");
+	bool hostile = argc > 1 && !strcmp(argv[1], "--hostile");
 
-	argv += dhcp;
-	argc -= dhcp;
+	argv += dhcp || hostile;
+	argc -= dhcp || hostile;
 	if (argc < 4 || strlen(argv[2]) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "usage: net-client [--dhcp] ROOT SOCKET PROGRAM [ARG...]\n");
+		fprintf(stderr, "usage: net-client [--dhcp|--hostile] ROOT SOCKET PROGRAM [ARG...]\n");
 		return 2;
 	}
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -281,7 +324,7 @@ int main(int argc, char **argv)
 	pid_t pid = fork();
 	check(pid < 0 ? -errno : 0, "fork");
 	if (pid == 0)
-		return peer(fd);
+		return peer(fd, hostile);
 	close(fd);
 
 	int ctx = start_ctx(argv[1], argv[3], argv + 4);

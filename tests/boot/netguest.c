@@ -5,9 +5,13 @@
  * DHCP client, and pings the host's test peer (net_client.c), which answers
  * ARP and ICMP echo. Prints eth0's MAC, what DHCP set (address, MTU,
  * /etc/resolv.conf) and one line per reply; exits 0 when every echo was
- * answered and DHCP set what the peer gave, 1 otherwise.
+ * answered and DHCP set what the peer gave, 1 otherwise. With --flood,
+ * then sends full-size UDP datagrams to the peer's port 9 as fast as the
+ * interface takes them for SECONDS, without waiting, and prints how many
+ * went and how many the interface refused (a peer that stops reading must
+ * slow the guest down, not the VMM).
  *
- *   netguest [--dhcp] [COUNT]   (default 3 echo requests)
+ *   netguest [--dhcp] [COUNT] [--flood SECONDS]   (default 3 echo requests)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inet_checksum.h"
@@ -147,8 +152,44 @@ static int ping(int s, const struct sockaddr_in *peer, uint16_t seq)
 	}
 }
 
+/* Datagrams of the largest unfragmented size to the peer's discard port
+ * for seconds, never blocking: 0, or 1 if none could be sent at all. */
+static int flood(const struct sockaddr_in *peer, int seconds)
+{
+	struct sockaddr_in to = *peer;
+	static char payload[1472];
+	unsigned long sent = 0, refused = 0;
+	struct timespec start, now;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return fail("no UDP socket");
+	to.sin_port = htons(9);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		for (int i = 0; i < 256; i++) {
+			if (sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&to,
+				   sizeof(to)) == (ssize_t)sizeof(payload))
+				sent++;
+			else if (errno == EAGAIN || errno == ENOBUFS)
+				refused++;
+			else
+				return fail("cannot send a datagram");
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < seconds);
+	printf("netguest: flooded %lu datagrams, %lu refused\n", sent, refused);
+	close(s);
+	return sent == 0;
+}
+
 int main(int argc, char **argv)
 {
+	int flood_seconds = 0;
+	if (argc > 2 && !strcmp(argv[argc - 2], "--flood")) {
+		flood_seconds = atoi(argv[argc - 1]);
+		argc -= 2;
+	}
 	int dhcp = argc > 1 && !strcmp(argv[1], "--dhcp");
 	int count = argc > 1 + dhcp ? atoi(argv[1 + dhcp]) : 3, failed = 0;
 	struct sockaddr_in peer = { .sin_family = AF_INET };
@@ -165,5 +206,7 @@ int main(int argc, char **argv)
 	for (int seq = 1; seq <= count; seq++)
 		failed |= ping(s, &peer, (uint16_t)seq);
 	printf("netguest: %s\n", failed ? "FAILED" : "all echoes answered");
+	if (flood_seconds)
+		failed |= flood(&peer, flood_seconds);
 	return failed;
 }
