@@ -77,7 +77,8 @@ static int place(struct virtio_net *n, struct virtq *q, size_t len)
 	unsigned int nr = 1;
 	int ret = 1;
 
-	while (placed < len) {
+	/* The header goes whole into the first buffer, where the driver reads it. */
+	while (placed < len && first >= NET_VNET_HDR_LEN) {
 		/* Past the whole ring, no kick would ever bring more. */
 		if (!n->mergeable || nr == VIRTIO_NET_MAX_MERGED || nr >= q->size ||
 		    (ret = virtio_pop(&n->vdev, q, n->rx_more)) != 1)
