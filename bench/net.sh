@@ -13,7 +13,7 @@
 # guest's answer), 1-byte request/response round trips on one connection
 # and connect+close (timed by the guest), and the host CPU time (user +
 # system) of the VMM's process tree per GiB moved: the VMM, and passt in
-# the passt rows (it runs under the VMM's process in both).
+# the passt rows (started by krun, and by a shell before QEMU).
 # Addressing: static, set by the guest program itself in both VMMs (ours'
 # init also asks DHCP for user and passt first, which leases the same
 # address). All of it in a network namespace of the bench's own, whose
@@ -64,14 +64,16 @@ krun() { # --net MODE, PROFILE
 	cmd=(timeout 300 "$build/cli/krun" --cpus 1 --mem 512 --net "$1" "$work/root"
 		/netbench "$2" "$mib" "$rounds" "$connects")
 }
-# passt as QEMU's peer: started by a shell that then becomes QEMU (through
-# timeout), so that passt counts in the VMM's process tree as under krun.
+# passt as QEMU's peer, listening on a socket in a directory that passt,
+# which drops root for nobody, may write (it says "bound" even when it was
+# refused); started by a shell that then becomes QEMU.
 qemu_passt() {
-	local sock=$work/passt.sock
-	rm -f "$sock"
+	local sock=$work/passt/sock
+	rm -rf "$work/passt" && mkdir -m 1777 "$work/passt" && chmod 711 "$work" || return
 	qemu passt "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
-	cmd=(sh -c 'passt --foreground --quiet --one-off --socket "$1" &
+	cmd=(sh -c 'passt --foreground --quiet --one-off --socket "$1" 2>/dev/null &
 		for _ in $(seq 100); do [ -S "$1" ] && break; sleep 0.05; done
+		[ -S "$1" ] || { echo "passt made no socket $1"; exit 1; }
 		shift; exec "$@"' sh "$sock" "${cmd[@]}")
 }
 

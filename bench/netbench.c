@@ -13,8 +13,8 @@
  * PROFILE: user (eth0 10.0.2.15/24, the host's loopback at 10.0.2.2, as
  * libslirp and our stack give it), passt (10.0.0.1/24, the host's address
  * in the bench's namespace as passt gives it, the gateway 10.0.0.2 being
- * passt's way to the host's loopback), tap (10.0.3.2/24, the tap's host
- * side 10.0.3.1). All words without dots: the kernel drops command line
+ * passt's way to the host's loopback; MTU 65520, what passt's DHCP gives),
+ * tap (10.0.3.2/24, the tap's host side 10.0.3.1); MTU 1500 but for passt. All words without dots: the kernel drops command line
  * words with a dot, taking them for module parameters. */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -39,10 +39,11 @@
 
 static const struct {
 	const char *name, *addr, *server;
+	int mtu;
 } profiles[] = {
-	{ "user", "10.0.2.15", "10.0.2.2" },
-	{ "passt", "10.0.0.1", "10.0.0.2" },
-	{ "tap", "10.0.3.2", "10.0.3.1" },
+	{ "user", "10.0.2.15", "10.0.2.2", 1500 },
+	{ "passt", "10.0.0.1", "10.0.0.2", 65520 },
+	{ "tap", "10.0.3.2", "10.0.3.1", 1500 },
 };
 
 static struct sockaddr_in server = { .sin_family = AF_INET };
@@ -61,8 +62,8 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* NAME up, with ADDR/24 when one is given. */
-static int bring_up(int s, const char *name, const char *addr)
+/* NAME up, with ADDR/24 and MTU when an address is given. */
+static int bring_up(int s, const char *name, const char *addr, int mtu)
 {
 	struct ifreq ifr = { 0 };
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
@@ -76,6 +77,9 @@ static int bring_up(int s, const char *name, const char *addr)
 		inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
 		if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
 			return fail("cannot set eth0's netmask");
+		ifr.ifr_mtu = mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+			return fail("cannot set eth0's MTU");
 	}
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return fail("cannot read an interface's flags");
@@ -213,6 +217,7 @@ static void make_console(void)
 static int run(int argc, char **argv)
 {
 	const char *addr = NULL, *server_addr = NULL;
+	int mtu = 0;
 
 	if (argc != 5) {
 		printf("usage: netbench user|passt|tap MIB ROUNDS CONNECTS\n");
@@ -222,6 +227,7 @@ static int run(int argc, char **argv)
 		if (strcmp(argv[1], profiles[i].name) == 0) {
 			addr = profiles[i].addr;
 			server_addr = profiles[i].server;
+			mtu = profiles[i].mtu;
 			inet_pton(AF_INET, profiles[i].server, &server.sin_addr);
 			server.sin_port = htons(NETBENCH_PORT);
 		}
@@ -236,7 +242,7 @@ static int run(int argc, char **argv)
 	}
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { .ifr_name = "eth0" };
-	if (s < 0 || bring_up(s, "lo", NULL) || bring_up(s, "eth0", addr) ||
+	if (s < 0 || bring_up(s, "lo", NULL, 0) || bring_up(s, "eth0", addr, mtu) ||
 	    ioctl(s, SIOCGIFMTU, &ifr) < 0)
 		return fail("cannot set up the network");
 	close(s);

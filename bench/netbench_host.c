@@ -5,9 +5,9 @@
  * connection at a time, until the command ends; then ends with its status.
  * For each transfer it prints the wall time and the host CPU time (user +
  * system) that the VMM command's process tree used meanwhile: the VMM, and
- * passt when it runs under it (bench/net.sh starts it so), read from
- * /proc. One thread; every socket operation times out after a minute, so a
- * guest that stops cannot hang the bench.
+ * passt, which the VMM or the command starts, read from /proc. One
+ * thread; every socket operation times out after a minute, so a guest that
+ * stops cannot hang the bench.
  *
  *   netbench-host CMD [ARG...] */
 #include <arpa/inet.h>
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,8 +31,6 @@
 
 #define MAX_PROCS 4096
 
-static pid_t vmm;
-
 static double now(void)
 {
 	struct timespec t;
@@ -40,7 +39,10 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* CPU seconds (user + system, all threads) of vmm and its descendants. */
+/* CPU seconds (user + system, all threads) of this process's descendants:
+ * the VMM command and whatever it started, passt included even when it
+ * forked into a PID namespace of its own and left its parent (this process
+ * is their subreaper). */
 static double tree_cpu(void)
 {
 	static struct {
@@ -52,6 +54,7 @@ static double tree_cpu(void)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	double ticks = (double)sysconf(_SC_CLK_TCK), total = 0;
+	pid_t self = getpid();
 
 	while (d && n < MAX_PROCS && (e = readdir(d))) {
 		char path[300], line[1024], *end;
@@ -75,7 +78,7 @@ static double tree_cpu(void)
 		p[n].pid = atoi(e->d_name);
 		p[n].ppid = ppid;
 		p[n].cpu = (double)(utime + stime) / ticks;
-		p[n].in_tree = p[n].pid == vmm;
+		p[n].in_tree = p[n].ppid == self;
 		n++;
 	}
 	if (d)
@@ -196,7 +199,9 @@ int main(int argc, char **argv)
 		perror("netbench-host: cannot listen");
 		return 1;
 	}
-	if ((vmm = fork()) == 0) {
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	pid_t vmm = fork();
+	if (vmm == 0) {
 		execvp(argv[1], argv + 1);
 		perror("netbench-host: cannot run the command");
 		_exit(127);
