@@ -20,14 +20,17 @@
 # default route goes through a tap nobody reads (what passt takes the
 # guest's address and gateway from), with a second tap, 10.0.3.1/24, for
 # the tap rows. Figures, not asserted.
-#   testhost/run bench/net.sh [BUILD_DIR] [MIB]   (default MIB 64)
+# RUNS rounds of the six rows (about 3 minutes a round in the test host at
+# 64 MiB, 2026-12-07):
+#   testhost/run --probe build/tools/kvm-speed-probe bench/net.sh [BUILD_DIR] [MIB] [RUNS]
+# (default MIB 64, RUNS 2)
 set -uo pipefail
 self=$(realpath "$0")
 cd "$(dirname "$self")/.." || exit 1
 . tests/boot/lib.sh
 unchroot_for_passt "$self" "$@"
 build=$(realpath "${1:-build}")
-mib=${2:-64} rounds=200 connects=50
+mib=${2:-64} runs=${3:-2} rounds=200 connects=50
 mac=5a:94:ef:e4:0c:ee # the krun tool's eth0, given to QEMU's too
 require_hardware_kvm "$build/tools/kvm-speed-probe"
 command -v passt >/dev/null || fail "passt is not installed (Debian's passt package)"
@@ -83,9 +86,9 @@ figure() { # sed expression: the figure it prints from the row's log, or -
 	v=$(sed -n "$1" "$work/log" | head -n 1)
 	echo "${v:--}"
 }
-row() { # LABEL, then a function that sets cmd and its arguments
-	local label=$1 start status
-	shift
+row() { # SLOT (its place in the table), LABEL, then a function that sets cmd and its arguments
+	local slot=$1 label=$2 start status
+	shift 2
 	"$@"
 	start=$(date +%s.%N)
 	in_ns "$build/bench/netbench-host" "${cmd[@]}" </dev/null >"$work/out" 2>&1
@@ -98,7 +101,7 @@ row() { # LABEL, then a function that sets cmd and its arguments
 		tail -n 30 "$work/log"
 	fi
 	local mibs='\([0-9.]*\) MiB/s, VMM CPU [0-9.]* s: \([0-9.]*\) s per GiB$'
-	table+=("$(printf '%-24s %11s %11s %9s %9s %9s %9s' "$label" \
+	table+=("$slot $(printf '%-24s %11s %11s %9s %9s %9s %9s' "$label" \
 		"$(figure "s|^netbench-host: guest to host .*: $mibs|\1|p")" \
 		"$(figure "s|^netbench-host: host to guest .*: $mibs|\1|p")" \
 		"$(figure 's|^netbench: request/response .*: \([0-9]*\) us each$|\1|p')" \
@@ -109,16 +112,19 @@ row() { # LABEL, then a function that sets cmd and its arguments
 
 echo "guest kernel $vmlinux; $mib MiB each way, $rounds round trips, $connects connections;" \
 	"static addresses set by the guest program"
-row "qemu -netdev user" qemu user user,id=n0
-row "ours --net user" krun user user
-row "qemu -netdev stream+passt" qemu_passt
-row "ours --net passt" krun passt passt
-row "qemu -netdev tap,vhost=off" qemu tap tap,id=n0,ifname=nbtap0,script=no,downscript=no,vhost=off
-row "ours --net tap" krun tap:nbtap0 tap
+for _ in $(seq "$runs"); do
+	row 1 "qemu -netdev user" qemu user user,id=n0
+	row 2 "ours --net user" krun user user
+	row 3 "qemu -netdev stream+passt" qemu_passt
+	row 4 "ours --net passt" krun passt passt
+	row 5 "qemu -netdev tap,vhost=off" qemu tap tap,id=n0,ifname=nbtap0,script=no,downscript=no,vhost=off
+	row 6 "ours --net tap" krun tap:nbtap0 tap
+done
 
 echo
 echo "nested (the test host's KVM under QEMU TCG): compare within this run only"
 printf '%-24s %11s %11s %9s %9s %9s %9s\n' "" "guest>host" "host>guest" "req/resp" "connect" \
 	"CPU g>h" "CPU h>g"
 printf '%-24s %11s %11s %9s %9s %9s %9s\n' "" "MiB/s" "MiB/s" "us" "us" "s/GiB" "s/GiB"
-printf '%s\n' "${table[@]}"
+# each row's rounds together
+printf '%s\n' "${table[@]}" | sort -s -n -k1,1 | cut -d' ' -f2-
