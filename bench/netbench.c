@@ -242,9 +242,12 @@ static int run(int argc, char **argv)
 	}
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { .ifr_name = "eth0" };
-	if (s < 0 || bring_up(s, "lo", NULL, 0) || bring_up(s, "eth0", addr, mtu) ||
-	    ioctl(s, SIOCGIFMTU, &ifr) < 0)
-		return fail("cannot set up the network");
+	if (s < 0)
+		return fail("no socket");
+	if (bring_up(s, "lo", NULL, 0) || bring_up(s, "eth0", addr, mtu))
+		return 1;
+	if (ioctl(s, SIOCGIFMTU, &ifr) < 0)
+		return fail("cannot read eth0's MTU");
 	close(s);
 	printf("netbench: eth0 %s/24 (static), MTU %d, the host's server at %s:%u\n", addr,
 	       ifr.ifr_mtu, server_addr, NETBENCH_PORT);
