@@ -14,7 +14,8 @@
 # and connect+close (timed by the guest), and the host CPU time (user +
 # system) of the VMM's process tree per GiB moved: the VMM, and passt in
 # the passt rows (started by krun, and by a shell before QEMU).
-# Addressing: static, set by the guest program itself in both VMMs (ours'
+# Addressing: static, with the MTU (1500; 65520 for passt, as its DHCP
+# gives), set by the guest program itself in both VMMs (ours'
 # init also asks DHCP for user and passt first, which leases the same
 # address). All of it in a network namespace of the bench's own, whose
 # default route goes through a tap nobody reads (what passt takes the
