@@ -1,6 +1,6 @@
-# Shared by the boot tests: they need a /dev/kvm that runs standard guests at
-# hardware speed (real hardware, or inside testhost/run). Elsewhere they fail
-# loudly instead of hanging or skipping.
+# Shared by the boot tests and bench/net.sh: they need a /dev/kvm that runs
+# standard guests at hardware speed (real hardware, or inside testhost/run).
+# Elsewhere they fail loudly instead of hanging or skipping.
 require_hardware_kvm() { # PROBE
 	local out
 	if ! out=$("$1"); then
@@ -9,6 +9,21 @@ require_hardware_kvm() { # PROBE
 		exit 1
 	fi
 	echo "kvm: $out"
+}
+
+# passt isolates itself in a user namespace, which the kernel refuses to a
+# chrooted process, as the test host's command is (testhost/init): there
+# the calling script (SCRIPT, an absolute path) runs again, once, with its
+# arguments, in a mount namespace of its own whose root the test host's
+# root (PID 1's /host) was moved over, as switch_root does.
+unchroot_for_passt() { # SCRIPT [ARG...]
+	if [ -n "${KRUN_UNCHROOTED:-}" ] || unshare -U true 2>/dev/null; then
+		return 0
+	fi
+	exec nsenter -t 1 -m -r -- /bin/busybox unshare -m -- /bin/busybox sh -c \
+		'cd /host && /bin/busybox mount --move /host / && dir=$1 && shift &&
+		 exec /bin/busybox chroot . /usr/bin/env -C "$dir" KRUN_UNCHROOTED=1 "$@"' \
+		sh "$PWD" "$@"
 }
 
 fail() {

@@ -15,16 +15,7 @@ probe=$1 client=$2 netfetch=$3
 require_hardware_kvm "$probe"
 command -v passt >/dev/null || fail "passt is not installed (Debian's passt package)"
 
-# passt isolates itself in a user namespace, which the kernel refuses to a
-# chrooted process, as the test host's command is (testhost/init): there
-# the script runs again, once, in a mount namespace of its own whose root
-# the test host's root (PID 1's /host) was moved over, as switch_root does.
-if [ -z "${NET_PASST_UNCHROOTED:-}" ] && ! unshare -U true 2>/dev/null; then
-	exec nsenter -t 1 -m -r -- /bin/busybox unshare -m -- /bin/busybox sh -c \
-		'cd /host && /bin/busybox mount --move /host / && dir=$1 && shift &&
-		 exec /bin/busybox chroot . /usr/bin/env -C "$dir" NET_PASST_UNCHROOTED=1 "$@"' \
-		sh "$PWD" "$0" "$@"
-fi
+unchroot_for_passt "$0" "$@"
 
 work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-passt.XXXXXX")
 ns=krun-net-passt-$$
