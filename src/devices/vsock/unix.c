@@ -4,6 +4,7 @@
 #include "devices/vsock/endpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,7 +69,8 @@ static void unix_release_host(struct vsock_endpoint *ep)
 	struct unix_endpoint *u = (struct unix_endpoint *)ep;
 
 	if (u->bound) {
-		unlink(u->addr.sun_path);
+		/* unlinkat: the call the event loop's filter has */
+		unlinkat(AT_FDCWD, u->addr.sun_path, 0);
 		u->bound = false;
 	}
 }
