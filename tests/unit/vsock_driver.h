@@ -40,6 +40,7 @@ struct vsock_bench {
 	struct virtq_driver driver;
 	int host_listener;	       /* the test's listener behind CONNECT_PORT */
 	uint64_t rx_gpa[VB_QUEUE_SIZE];   /* each offered receive buffer, by head */
+	uint32_t rx_size[VB_QUEUE_SIZE];  /* and its size */
 	uint16_t rx_seen;	       /* used receive entries read so far */
 };
 
@@ -124,21 +125,27 @@ static inline void vb_offer(struct vsock_bench *b, unsigned int n, uint32_t size
 		struct vqd_seg seg = { .len = size };
 		uint16_t head = vqd_add_chain(&b->driver, VSOCK_RX_QUEUE, &seg, 1);
 		b->rx_gpa[head] = seg.gpa;
+		b->rx_size[head] = size;
 	}
 	vqd_kick(&b->driver, VSOCK_RX_QUEUE);
 	vb_run(b);
 }
 
-/* The device's next packet to the guest: false when there is none. */
+/* The device's next packet to the guest: false when there is none. A
+ * buffer too small for a header comes back empty, and is skipped. */
 static inline bool vb_recv(struct vsock_bench *b, struct virtio_vsock_hdr *h, void *payload, size_t cap)
 {
 	struct vring_used *used = vqd_used(&b->driver, VSOCK_RX_QUEUE);
+	struct vring_used_elem e = { 0 };
 
-	if (vqd_used_idx(&b->driver, VSOCK_RX_QUEUE) == b->rx_seen)
-		return false;
-	struct vring_used_elem e = used->ring[b->rx_seen++ % VB_QUEUE_SIZE];
-	uint64_t gpa = b->rx_gpa[e.id];
-	CHECK(e.len >= VSOCK_HDR_LEN);
+	while (e.len == 0) {
+		if (vqd_used_idx(&b->driver, VSOCK_RX_QUEUE) == b->rx_seen)
+			return false;
+		e = used->ring[b->rx_seen++ % VB_QUEUE_SIZE];
+		CHECK(e.id < VB_QUEUE_SIZE && e.len <= b->rx_size[e.id]);
+		CHECK(e.len == 0 ? b->rx_size[e.id] < VSOCK_HDR_LEN : e.len >= VSOCK_HDR_LEN);
+	}
+	uint64_t gpa = b->rx_gpa[e.id % VB_QUEUE_SIZE];
 	memcpy(h, gm_ptr(&vb_gm, gpa, VSOCK_HDR_LEN), VSOCK_HDR_LEN);
 	CHECK_EQ_INT(le32toh(h->len), e.len - VSOCK_HDR_LEN);
 	CHECK(e.len - VSOCK_HDR_LEN <= cap);
