@@ -11,15 +11,9 @@
 
 #include <libkrun.h>
 
-#define LISTEN_SUFFIX ":listen"
+#include "said.h"
 
-static int said(const char *fmt, const char *arg)
-{
-	fputs("krun: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return -1;
-}
+#define LISTEN_SUFFIX ":listen"
 
 int cli_vsock_add(struct cli_vsock_plan *plan, const char *spec)
 {

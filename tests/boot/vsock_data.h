@@ -4,8 +4,10 @@
 #ifndef KRUN_TESTS_BOOT_VSOCK_DATA_H
 #define KRUN_TESTS_BOOT_VSOCK_DATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define VSOCK_TEST_CONNECT_PORT 1234 /* the guest connects, the host's unix listener answers */
 #define VSOCK_TEST_LISTEN_PORT 5678  /* the guest listens, the host connects to the VMM's socket */
@@ -31,5 +33,17 @@ static inline uint64_t vsock_test_sum(uint64_t sum, const uint8_t *buf, size_t l
 	return sum;
 }
 #define VSOCK_TEST_SUM_INIT 0xcbf29ce484222325ull
+
+/* All of len bytes written, or false. */
+static inline bool vsock_test_write_all(int fd, const void *buf, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, (const uint8_t *)buf + done, len - done);
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
 
 #endif

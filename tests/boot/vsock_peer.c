@@ -28,17 +28,6 @@ static struct sockaddr_un address(const char *path)
 	return addr;
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const uint8_t *)buf + done, len - done);
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
-}
-
 static int serve(const char *path)
 {
 	static uint8_t buf[65536];
@@ -55,7 +44,7 @@ static int serve(const char *path)
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
 		return 1;
 	ssize_t n = read(fd, line, sizeof(line));
-	if (n > 0 && write_all(fd, line, (size_t)n))
+	if (n > 0 && vsock_test_write_all(fd, line, (size_t)n))
 		printf("peer: echoed %zd bytes\n", n);
 	close(fd);
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
@@ -71,7 +60,7 @@ static int serve(const char *path)
 	for (size_t done = 0; done < VSOCK_TEST_BULK; done += sizeof(buf)) {
 		vsock_test_fill(&state, buf, sizeof(buf));
 		sum = vsock_test_sum(sum, buf, sizeof(buf));
-		if (!write_all(fd, buf, sizeof(buf))) {
+		if (!vsock_test_write_all(fd, buf, sizeof(buf))) {
 			printf("peer: the transfer back broke: %s\n", strerror(errno));
 			return 1;
 		}
@@ -90,7 +79,7 @@ static int knock(const char *path)
 	for (int attempt = 0; attempt < 3000; attempt++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
-		    write_all(fd, "ping", 4) && read(fd, word, 4) == 4 && !memcmp(word, "pong", 4)) {
+		    vsock_test_write_all(fd, "ping", 4) && read(fd, word, 4) == 4 && !memcmp(word, "pong", 4)) {
 			printf("peer: the guest's listener answered pong (attempt %d)\n", attempt + 1);
 			close(fd);
 			return 0;

@@ -41,17 +41,6 @@ static int connect_host(unsigned int port)
 	return fd;
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const uint8_t *)buf + done, len - done);
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
-}
-
 static bool read_all(int fd, void *buf, size_t len)
 {
 	for (size_t done = 0; done < len;) {
@@ -70,7 +59,7 @@ static void echo(void)
 
 	if (fd < 0)
 		return bad("connect to the mapped port");
-	if (!write_all(fd, "hello\n", 6) || !read_all(fd, line, 6) || memcmp(line, "hello\n", 6))
+	if (!vsock_test_write_all(fd, "hello\n", 6) || !read_all(fd, line, 6) || memcmp(line, "hello\n", 6))
 		return bad("echo");
 	printf("vsockguest: echo answered\n");
 	close(fd);
@@ -88,7 +77,7 @@ static void bulk(void)
 	for (size_t done = 0; done < VSOCK_TEST_BULK; done += sizeof(buf)) {
 		vsock_test_fill(&state, buf, sizeof(buf));
 		sum = vsock_test_sum(sum, buf, sizeof(buf));
-		if (!write_all(fd, buf, sizeof(buf)))
+		if (!vsock_test_write_all(fd, buf, sizeof(buf)))
 			return bad("send the transfer");
 	}
 	shutdown(fd, SHUT_WR);
@@ -116,7 +105,7 @@ static void serve(void)
 	fflush(stdout);
 	if ((conn = accept(fd, NULL, NULL)) < 0)
 		return bad("accept");
-	if (!read_all(conn, word, 4) || memcmp(word, "ping", 4) || !write_all(conn, "pong", 4))
+	if (!read_all(conn, word, 4) || memcmp(word, "ping", 4) || !vsock_test_write_all(conn, "pong", 4))
 		return bad("ping-pong");
 	printf("vsockguest: the host's connection said ping\n");
 	close(conn);
