@@ -181,47 +181,53 @@ static void flush(struct virtio_vsock *v, struct vsock_conn *c)
 		drained(v, c);
 }
 
+/* The guest's bytes from iov, past skip, after those the buffer holds:
+ * the credit check left room for them all. false when out of memory. */
+static bool hold(struct vsock_conn *c, const struct iovec *iov, unsigned int n, size_t skip)
+{
+	if (!c->buf && !(c->buf = malloc(VSOCK_BUF_ALLOC)))
+		return false;
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		p += skip;
+		len -= skip;
+		skip = 0;
+		while (len > 0) {
+			uint32_t tail = (c->buf_head + c->buf_len) % VSOCK_BUF_ALLOC;
+			uint32_t chunk = VSOCK_BUF_ALLOC - tail; /* up to the ring's end */
+			if (len < chunk)
+				chunk = (uint32_t)len;
+			memcpy(c->buf + tail, p, chunk);
+			c->buf_len += chunk;
+			p += chunk;
+			len -= chunk;
+		}
+	}
+	return true;
+}
+
 void vsock_conn_write(struct virtio_vsock *v, struct vsock_conn *c, const struct iovec *iov,
 		      unsigned int n, uint32_t len)
 {
 	ssize_t sent = 0;
 
 	c->rx_cnt += len;
+	/* Straight from the guest's buffers while none wait before them. */
 	if (c->buf_len == 0 && (sent = send_iov(c->fd, iov, n)) < 0) {
 		vsock_count(&v->counters.host_errors, 1);
 		vsock_conn_reset(v, c);
 		return;
 	}
 	c->fwd_cnt += (uint32_t)sent;
-	if ((uint32_t)sent < len) {
-		if (!c->buf && !(c->buf = malloc(VSOCK_BUF_ALLOC))) {
-			LOG_RATELIMITED(LOG_WARN, "vsock: no memory for a connection's buffer");
-			vsock_conn_reset(v, c);
-			return;
-		}
-		/* The rest after what the buffer holds: the credit check left room. */
-		size_t skip = (size_t)sent;
-		for (unsigned int i = 0; i < n; i++) {
-			const uint8_t *p = iov[i].iov_base;
-			size_t l = iov[i].iov_len;
-			if (skip >= l) {
-				skip -= l;
-				continue;
-			}
-			p += skip;
-			l -= skip;
-			skip = 0;
-			while (l > 0) {
-				uint32_t tail = (c->buf_head + c->buf_len) % VSOCK_BUF_ALLOC;
-				uint32_t chunk = VSOCK_BUF_ALLOC - tail;
-				if (l < chunk)
-					chunk = (uint32_t)l;
-				memcpy(c->buf + tail, p, chunk);
-				c->buf_len += chunk;
-				p += chunk;
-				l -= chunk;
-			}
-		}
+	if ((uint32_t)sent < len && !hold(c, iov, n, (size_t)sent)) {
+		LOG_RATELIMITED(LOG_WARN, "vsock: no memory for a connection's buffer: reset");
+		vsock_conn_reset(v, c);
+		return;
 	}
 	vsock_credit_news(v, c);
 	vsock_conn_watch(v, c);
