@@ -279,18 +279,18 @@ int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 int32_t krun_add_vsock_port(uint32_t ctx_id, uint32_t port, const char *c_filepath);
 
 /* As krun_add_vsock_port; with listen, the other way: the VMM listens on
- * c_filepath (a stale socket file there is replaced, the file removed when
+ * c_filepath (which must not exist yet: -EEXIST; the VMM removes it when
  * the VM ends) and each host connection to it reaches the guest's listener
  * on port, or is closed when the guest refuses it. A port given again
  * takes the new path and mode. At most 64 ports; paths 1 to 107 bytes. */
 int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filepath,
 			     bool listen);
 
-/* Add the vsock device, once (-EEXIST after), with these TSI features
- * (0: none; other bits than KRUN_TSI_HIJACK_INET and KRUN_TSI_HIJACK_UNIX,
- * -EINVAL). This library has no TSI yet: the features are checked and
- * recorded, and the guest's sockets stay its own. libkrun asks for
- * krun_disable_implicit_vsock first; here either order works. */
+/* Add the vsock device with these TSI features (0: none; other bits than
+ * KRUN_TSI_HIJACK_INET and KRUN_TSI_HIJACK_UNIX, -EINVAL), after
+ * krun_disable_implicit_vsock and once: -EEXIST otherwise, as libkrun.
+ * This library has no TSI yet: the features are checked and recorded, and
+ * the guest's sockets stay its own. */
 int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features);
 
 /* Make no vsock device unless krun_add_vsock asks for one. libkrun's

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "api/context.h"
@@ -25,6 +26,13 @@ int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filep
 	/* VMADDR_PORT_ANY is no port a guest can connect to or listen on. */
 	if (port == UINT32_MAX)
 		return API_EINVAL("port %u is VMADDR_PORT_ANY", port);
+	/* As libkrun: the VMM makes the listening socket, nothing may be there. */
+	struct stat st;
+	if (listen && lstat(c_filepath, &st) == 0) {
+		LOG_ERR("%s: %s exists: the VMM listens there, remove it first", __func__,
+			c_filepath);
+		return -EEXIST;
+	}
 	if (!(path = strdup(c_filepath)))
 		return -ENOMEM;
 	if (!(cfg = ctx_lock(ctx_id, __func__))) {
@@ -69,8 +77,13 @@ int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features)
 				  tsi_features & ~TSI_KNOWN_FEATURES, TSI_KNOWN_FEATURES);
 	if (!(cfg = ctx_lock(ctx_id, __func__)))
 		return -ENOENT;
+	/* As libkrun: the implicit device is the one, unless disabled first. */
 	if (cfg->vsock_added) {
 		LOG_ERR("%s: one vsock device per VM", __func__);
+		ret = -EEXIST;
+	} else if (!cfg->implicit_vsock_disabled) {
+		LOG_ERR("%s: the implicit vsock device is there: call krun_disable_implicit_vsock "
+			"first", __func__);
 		ret = -EEXIST;
 	} else {
 		cfg->vsock_added = true;

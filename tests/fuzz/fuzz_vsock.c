@@ -26,11 +26,19 @@ struct state {
 	uint32_t offered_port;	   /* the host port of the last REQUEST read */
 };
 
-/* The guest's memory and the sockets' directory, once. */
+static void remove_dir(void)
+{
+	unlink(connect_path);
+	unlink(listen_path);
+	rmdir(vsock_dir);
+}
+
+/* The guest's memory and the sockets' directory, once, removed at exit. */
 void fuzz_setup(void)
 {
 	if (vsock_driver_setup() < 0)
 		abort();
+	atexit(remove_dir);
 }
 
 static bool room(const struct vsock_bench *b)

@@ -722,6 +722,9 @@ static void test_vsock(void)
 	CHECK_EQ_INT(krun_add_vsock_port2(ctx, UINT32_MAX, "/a", false), -EINVAL);
 	CHECK_LOGGED("is VMADDR_PORT_ANY");
 	CHECK_EQ_INT(krun_add_vsock_port(NO_CTX, 1024, "/a"), -ENOENT);
+	/* a listening port's path must not exist, as in libkrun */
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1024, "/", true), -EEXIST);
+	CHECK_LOGGED("/ exists: the VMM listens there");
 	CHECK_EQ_INT(krun_add_vsock_port(ctx, 1024, "/a"), 0);
 	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1025, "/b", true), 0);
 	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1024, "/c", true), 0);
@@ -739,6 +742,8 @@ static void test_vsock(void)
 
 	CHECK_EQ_INT(krun_add_vsock(ctx, 4), -EINVAL);
 	CHECK_LOGGED("unknown TSI feature bits 0x4");
+	CHECK_EQ_INT(krun_add_vsock(ctx, 0), -EEXIST);
+	CHECK_LOGGED("call krun_disable_implicit_vsock first");
 	CHECK_EQ_INT(krun_disable_implicit_vsock(NO_CTX), -ENOENT);
 	CHECK_EQ_INT(krun_disable_implicit_vsock(ctx), 0);
 	CHECK_EQ_INT(krun_add_vsock(ctx, KRUN_TSI_HIJACK_INET | KRUN_TSI_HIJACK_UNIX), 0);

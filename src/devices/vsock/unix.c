@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -91,17 +90,14 @@ static const struct vsock_endpoint_ops unix_endpoint_ops = {
 	.destroy = unix_destroy,
 };
 
-/* Listen at the endpoint's path. A socket file left there by an earlier
- * VM is replaced; any other file is not. */
+/* Listen at the endpoint's path, where nothing may be yet (EADDRINUSE):
+ * the API checked so, and a file made since is not ours to remove. */
 static int unix_listen(struct unix_endpoint *u)
 {
-	struct stat st;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	if (lstat(u->addr.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(u->addr.sun_path);
 	if (bind(fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) < 0 ||
 	    listen(fd, VSOCK_LISTEN_BACKLOG) < 0) {
 		int err = -errno;
