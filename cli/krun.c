@@ -12,6 +12,7 @@
 #include <libkrun.h>
 
 #include "net.h"
+#include "vsock.h"
 
 #define MAX_ENV 256
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,6 +51,12 @@ static const char usage[] =
 	"  -p, --publish [IP:]H:G[/udp]\n"
 	"                   host port H (on IP, 127.0.0.1 unless given) reaches\n"
 	"                   the guest's port G, TCP unless /udp; with --net user\n"
+	"  --vsock-port PORT:PATH[:listen]\n"
+	"                   map the guest's vsock port PORT to the host unix socket\n"
+	"                   PATH (repeatable): a guest connection to CID 2 (the\n"
+	"                   host) at PORT reaches the socket listening at PATH;\n"
+	"                   with :listen, krun listens at PATH and each connection\n"
+	"                   to it reaches the guest's listener on PORT\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"Exit status: CMD's; 128+N when CMD died of signal N; 125 when the guest\n"
@@ -113,6 +120,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "publish", required_argument, NULL, 'p' },
+		{ "vsock-port", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -120,6 +128,7 @@ int main(int argc, char **argv)
 	int nr_env = 1, cpus = 1, mem = 512, level = KRUN_LOG_LEVEL_ERROR, opt;
 	const char *workdir = NULL;
 	static struct cli_net_plan net;
+	static struct cli_vsock_plan vsock;
 
 	static char term[256];
 
@@ -160,6 +169,10 @@ int main(int argc, char **argv)
 			if (cli_net_publish(&net, optarg) < 0)
 				return 125;
 			break;
+		case 'v':
+			if (cli_vsock_add(&vsock, optarg) < 0)
+				return 125;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -194,7 +207,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = krun_set_exec(ctx, argv[optind], (const char *const *)&argv[optind + 1], env);
 	/* (what failed there is said there) */
-	if (!ret && cli_net_apply(&net, ctx) < 0)
+	if (!ret && (cli_net_apply(&net, ctx) < 0 || cli_vsock_apply(&vsock, ctx) < 0))
 		return 125;
 	if (!ret)
 		ret = krun_start_enter(ctx);

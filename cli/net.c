@@ -13,13 +13,7 @@
 
 #include <libkrun.h>
 
-static int said(const char *fmt, const char *arg)
-{
-	fputs("krun: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return -1;
-}
+#include "said.h"
 
 int cli_net_add(struct cli_net_plan *plan, const char *mode)
 {

@@ -268,6 +268,38 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
  * krun_start_enter with -EADDRINUSE. */
 int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 
+/* ---- vsock ---------------------------------------------------------------- */
+
+/* TSI's features for krun_add_vsock. */
+#define KRUN_TSI_HIJACK_INET (1 << 0)
+#define KRUN_TSI_HIJACK_UNIX (1 << 1)
+
+/* Map the guest's vsock port to the host unix socket at c_filepath: a guest
+ * connection to CID 2 (the host) at port makes the VMM connect to the
+ * socket, and the two streams are joined. The guest is CID 3. */
+int32_t krun_add_vsock_port(uint32_t ctx_id, uint32_t port, const char *c_filepath);
+
+/* As krun_add_vsock_port; with listen, the other way: the VMM listens on
+ * c_filepath (which must not exist yet: -EEXIST; the VMM removes it when
+ * the VM ends) and each host connection to it reaches the guest's listener
+ * on port, or is closed when the guest refuses it. A port given again
+ * takes the new path and mode. At most 64 ports; paths 1 to 107 bytes. */
+int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filepath,
+			     bool listen);
+
+/* Add the vsock device with these TSI features (0: none; other bits than
+ * KRUN_TSI_HIJACK_INET and KRUN_TSI_HIJACK_UNIX, -EINVAL), after
+ * krun_disable_implicit_vsock and once: -EEXIST otherwise, as libkrun.
+ * This library has no TSI yet: the features are checked and recorded, and
+ * the guest's sockets stay its own. */
+int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features);
+
+/* Make no vsock device unless krun_add_vsock asks for one. libkrun's
+ * implicit device carries TSI whenever no network interface is added;
+ * until TSI comes here, the implicit device is made only for mapped ports,
+ * so this call matters only to a context that maps ports. */
+int32_t krun_disable_implicit_vsock(uint32_t ctx_id);
+
 /* ==== Extension of this library, not in libkrun ==========================
  * Add the user-mode interface: the VMM itself is the guest's router
  * (libslirp, no helper process, no privileges). The guest's network is

@@ -29,5 +29,7 @@ void vm_config_free(struct vm_config *cfg)
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		free(cfg->nets[i].path);
+	for (unsigned int i = 0; i < cfg->nr_vsock_ports; i++)
+		free(cfg->vsock_ports[i].path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -20,6 +20,8 @@
 #define VM_MAX_TAG_LEN 36
 /* Network interfaces: eth0 to eth7. */
 #define VM_MAX_NETS 8
+/* vsock ports mapped to host unix sockets (krun_add_vsock_port*). */
+#define VM_MAX_VSOCK_PORTS 64
 
 enum vm_kernel_format {
 	VM_KERNEL_RAW = 0, /* a flat image like the one libkrunfw hands out */
@@ -70,6 +72,16 @@ struct vm_port_fwd {
 };
 #define VM_MAX_PORT_FWDS 64
 
+/* A guest vsock port and the host unix socket it leads to: without listen,
+ * a guest's connection to the host's port makes the VMM connect to path;
+ * with listen, the VMM listens on path and each host connection reaches
+ * the guest's listener on port. */
+struct vm_vsock_port {
+	uint32_t port;
+	char *path;
+	bool listen;
+};
+
 struct vm_config {
 	uint8_t nr_vcpus;
 	uint32_t ram_mib;
@@ -116,6 +128,14 @@ struct vm_config {
 	/* krun_set_port_map's, for the user-mode interface */
 	unsigned int nr_port_fwds;
 	struct vm_port_fwd port_fwds[VM_MAX_PORT_FWDS];
+
+	/* virtio-vsock: made when krun_add_vsock asked for it, or implicitly
+	 * when ports are mapped and krun_disable_implicit_vsock was not called */
+	bool vsock_added;
+	bool implicit_vsock_disabled;
+	uint32_t tsi_features; /* KRUN_TSI_HIJACK_*: recorded, not served yet */
+	unsigned int nr_vsock_ports;
+	struct vm_vsock_port vsock_ports[VM_MAX_VSOCK_PORTS];
 };
 
 /* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */

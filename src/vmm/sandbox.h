@@ -33,8 +33,12 @@ enum sandbox_kind {
 	/* the event loop of a VM with the user-mode interface: also the
 	 * guest's connections as the VMM's sockets */
 	SANDBOX_EVENT_LOOP_USER_NET,
+	/* the event loop of a VM with a vsock device (and no user-mode
+	 * interface, whose filter has all it needs): its connections' host
+	 * sockets */
+	SANDBOX_EVENT_LOOP_VSOCK,
 };
-#define SANDBOX_NR_KINDS 5
+#define SANDBOX_NR_KINDS 6
 
 /* krun_setgid/krun_setuid, after the supplementary groups are dropped; with
  * neither set, nothing changes. -errno, logged, when the process may not. */

@@ -24,6 +24,7 @@ static const char *const kind_ids[SANDBOX_NR_KINDS] = {
 	[SANDBOX_FS_WORKER] = "fs_worker",
 	[SANDBOX_EVENT_LOOP] = "event_loop",
 	[SANDBOX_EVENT_LOOP_USER_NET] = "event_loop_user_net",
+	[SANDBOX_EVENT_LOOP_VSOCK] = "event_loop_vsock",
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct sandbox_allow_list *list)

@@ -166,6 +166,20 @@ static const struct sandbox_rule event_loop_user_net[] = {
 	ALLOW(newfstatat), ALLOW_IF(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY), ALLOW(fstat),
 };
 
+/* The event loop serving a vsock device (src/devices/vsock/): its own list
+ * is added to the event loop's, used only when a VM has that device and no
+ * user-mode interface (whose list has every call here). */
+static const struct sandbox_rule event_loop_vsock[] = {
+	/* a guest's connection to a mapped port: a unix socket, made
+	 * non-blocking and close-on-exec, connected, its error read
+	 * (SO_ERROR); a listening port's host connection accepted */
+	ALLOW(socket), ALLOW(connect), ALLOW(getsockopt), ALLOW(accept4),
+	/* the guest's bytes to the host socket without SIGPIPE (sendmsg with
+	 * MSG_NOSIGNAL; the host's are read with readv); the guest's
+	 * half-close passed on; a connection's end */
+	ALLOW(sendmsg), ALLOW(shutdown), ALLOW(close),
+};
+
 const struct sandbox_allow_list sandbox_common_rules = LIST(common);
 
 const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
@@ -173,10 +187,12 @@ const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
 	[SANDBOX_FS_WORKER] = LIST(fs_worker),
 	[SANDBOX_EVENT_LOOP] = LIST(event_loop),
 	[SANDBOX_EVENT_LOOP_USER_NET] = LIST(event_loop_user_net),
+	[SANDBOX_EVENT_LOOP_VSOCK] = LIST(event_loop_vsock),
 };
 
 const enum sandbox_kind sandbox_kind_base[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP_USER_NET] = SANDBOX_EVENT_LOOP,
+	[SANDBOX_EVENT_LOOP_VSOCK] = SANDBOX_EVENT_LOOP,
 };
 
 /* ASan's runtime, in a sanitizer build (SANDBOX_FOR_SANITIZER): on a thread

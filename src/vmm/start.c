@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "devices/vsock/vsock.h"
 #include "vmm/sandbox.h"
 #include "vmm/start.h"
 #include "vmm/vm.h"
@@ -19,14 +20,15 @@ static int enter_fs_worker_sandbox(void)
 	return sandbox_enter(SANDBOX_FS_WORKER);
 }
 
-/* The event loop's filter: the wider one only where the user-mode
- * interface makes the guest's connections the VMM's sockets. */
+/* The event loop's filter: a wider one only where the user-mode
+ * interface makes the guest's connections the VMM's sockets (its list
+ * covers a vsock device's too), or a vsock device makes its own. */
 static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
 {
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (cfg->nets[i].backend == VM_NET_USER)
 			return SANDBOX_EVENT_LOOP_USER_NET;
-	return SANDBOX_EVENT_LOOP;
+	return vsock_count(cfg) ? SANDBOX_EVENT_LOOP_VSOCK : SANDBOX_EVENT_LOOP;
 }
 
 /* Each sort of device thread (devices/device.h) in a sandbox of its own;

@@ -122,6 +122,34 @@ enum {
 #define CON_NR_PORTS 4
 #define CON_PIPE_FILL (4096 - 256)
 
+/* ---- vsock ----------------------------------------------------------------
+ * Actions until the input ends, each a byte (% VS_NR_ACTIONS) and its
+ * arguments:
+ *   VS_PACKET:  u8 op, u8 shape (VS_SHAPE_*), u8 guest port (5000 + low 2
+ *               bits), u8 host port (VS_PORT_* % 4), u32 buf_alloc, u32
+ *               fwd_cnt, u8 shutdown flags, u16 payload length (% 4097;
+ *               VS_SHAPE_HUGE: past the largest packet), u8 n and n bytes
+ *               that start the payload (the rest a pattern)
+ *   VS_OFFER:   u8 n, u16 size: n % 8 + 1 receive buffers of size % 8192 + 1
+ *   VS_RECV:    the driver reads what the device gave back
+ *   VS_HOST:    u8 action (VS_HOST_* % 5), u8 host socket index, u16 length
+ *   VS_LOOP:    one turn of the event loop
+ *   VS_RESET:   the driver resets the device and starts over
+ * The device has a CONNECT port (to a unix listener of the target's), a
+ * LISTEN port (the device listens) and VS_MAX_CONNS connections at most. */
+#define VS_SHAPE_BAD_SRC 1
+#define VS_SHAPE_BAD_DST 2
+#define VS_SHAPE_SEQPACKET 4
+#define VS_SHAPE_LONGER 8   /* the header's len one more than the payload */
+#define VS_SHAPE_SHORTER 16 /* one less */
+#define VS_SHAPE_HUGE 32
+#define VS_SHAPE_SHORT_HDR 64 /* a chain shorter than a header */
+enum { VS_PORT_CONNECT, VS_PORT_LISTEN, VS_PORT_UNMAPPED, VS_PORT_OFFERED };
+enum { VS_HOST_ACCEPT, VS_HOST_CONNECT, VS_HOST_WRITE, VS_HOST_READ, VS_HOST_CLOSE };
+enum { VS_PACKET, VS_OFFER, VS_RECV, VS_HOST, VS_LOOP, VS_RESET, VS_NR_ACTIONS };
+#define VS_MAX_CONNS 8
+#define VS_MAX_HOST_FDS 16
+
 /* ---- FUSE server ----------------------------------------------------------
  * [u32 flags of the INIT that opens the session] then requests until the
  * input ends (at most FUSE_MAX_REQUESTS), each:

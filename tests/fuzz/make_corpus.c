@@ -12,6 +12,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ring.h>
+#include <linux/virtio_vsock.h>
 
 #include "devices/console/console.h"
 #include "formats.h"
@@ -667,6 +668,93 @@ static void fuse_seeds(void)
 	save("fuse", "forged", &s);
 }
 
+/* ---- vsock ---------------------------------------------------------------- */
+
+static void vs_packet(struct seed *s, uint16_t op, uint8_t shape, uint8_t guest_port,
+		      uint8_t host_port, uint32_t buf_alloc, uint32_t fwd_cnt, uint8_t flags,
+		      const char *data)
+{
+	u8(s, VS_PACKET);
+	u8(s, op);
+	u8(s, shape);
+	u8(s, guest_port);
+	u8(s, host_port);
+	u32(s, buf_alloc);
+	u32(s, fwd_cnt);
+	u8(s, flags);
+	u16(s, data ? strlen(data) : 0);
+	u8(s, data ? strlen(data) : 0);
+	if (data)
+		put(s, data, strlen(data));
+}
+
+static void vs_host(struct seed *s, uint8_t action, uint8_t index, uint16_t len)
+{
+	u8(s, VS_HOST);
+	u8(s, action);
+	u8(s, index);
+	u16(s, len);
+}
+
+static void vs_seeds(void)
+{
+	struct seed s = { .len = 0 };
+
+	/* the guest connects, data both ways, credit, a clean close */
+	u8(&s, VS_OFFER);
+	u8(&s, 7);
+	u16(&s, 4095);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 0, VS_PORT_CONNECT, 65536, 0, 0, NULL);
+	vs_host(&s, VS_HOST_ACCEPT, 0, 0);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RW, 0, 0, VS_PORT_CONNECT, 65536, 0, 0, "hello");
+	vs_host(&s, VS_HOST_READ, 0, 64);
+	vs_host(&s, VS_HOST_WRITE, 0, 3000);
+	u8(&s, VS_LOOP);
+	u8(&s, VS_RECV);
+	vs_packet(&s, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 0, VS_PORT_CONNECT, 65536, 3000, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_CREDIT_REQUEST, 0, 0, VS_PORT_CONNECT, 65536, 3000, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_SHUTDOWN, 0, 0, VS_PORT_CONNECT, 65536, 3000, 3, NULL);
+	u8(&s, VS_RECV);
+	save("vsock", "connect", &s);
+
+	/* the host connects through the listening port, the guest answers */
+	s.len = 0;
+	u8(&s, VS_OFFER);
+	u8(&s, 7);
+	u16(&s, 4095);
+	vs_host(&s, VS_HOST_CONNECT, 0, 0);
+	u8(&s, VS_LOOP);
+	u8(&s, VS_RECV);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RESPONSE, 0, 0, VS_PORT_OFFERED, 65536, 0, 0, NULL);
+	vs_host(&s, VS_HOST_WRITE, 0, 100);
+	u8(&s, VS_LOOP);
+	u8(&s, VS_RECV);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RW, 0, 0, VS_PORT_OFFERED, 65536, 100, 0, "pong");
+	vs_host(&s, VS_HOST_CLOSE, 0, 0);
+	u8(&s, VS_LOOP);
+	u8(&s, VS_RECV);
+	save("vsock", "listen", &s);
+
+	/* what a hostile guest sends: bad headers, lies, floods, a reset */
+	s.len = 0;
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, VS_SHAPE_BAD_SRC, 1, VS_PORT_CONNECT, 0, 0, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, VS_SHAPE_SEQPACKET, 1, VS_PORT_CONNECT, 0, 0, 0,
+		  NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 1, VS_PORT_UNMAPPED, 0, 0, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 1, VS_PORT_CONNECT, 100, 0, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RW, VS_SHAPE_LONGER, 1, VS_PORT_CONNECT, 100, 0, 0, "abc");
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 2, VS_PORT_CONNECT, 100, 0, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 2, VS_PORT_CONNECT, 100, 9999, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RW, VS_SHAPE_HUGE, 3, VS_PORT_CONNECT, 100, 0, 0, "x");
+	vs_packet(&s, 42, VS_SHAPE_SHORT_HDR, 3, VS_PORT_CONNECT, 100, 0, 0, NULL);
+	u8(&s, VS_OFFER);
+	u8(&s, 2);
+	u16(&s, 43);
+	u8(&s, VS_RESET);
+	u8(&s, VS_RECV);
+	save("vsock", "hostile", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -678,5 +766,6 @@ int main(int argc, char **argv)
 	mmio_seeds();
 	con_seeds();
 	fuse_seeds();
+	vs_seeds();
 	return 0;
 }

@@ -48,6 +48,18 @@ expect "-p a host port twice" 125 "publishes a host port an earlier entry does" 
 	--net user -p 8080:80 -p 8080:81 "$root" true
 expect "--net unixstream: not a socket" 125 "/nonexistent is not a socket" \
 	--net unixstream:/nonexistent "$root" true
+expect "--help explains --vsock-port" 0 "vsock-port PORT:PATH\[:listen\]" --help
+expect "--vsock-port without a path" 125 "want PORT:PATH or PORT:PATH:listen" --vsock-port 1024 "$root" true
+expect "--vsock-port with an empty path" 125 "name the unix socket after the colon" \
+	--vsock-port 1024: "$root" true
+expect "--vsock-port listen without a path" 125 "name the unix socket after the colon" \
+	--vsock-port 1024::listen "$root" true
+expect "--vsock-port not a number" 125 "PORT is a number from 0 to 4294967294" \
+	--vsock-port ten:/tmp/x.sock "$root" true
+expect "--vsock-port past VMADDR_PORT_ANY" 125 "PORT is a number from 0 to 4294967294" \
+	--vsock-port 4294967295:/tmp/x.sock "$root" true
+expect "--vsock-port a path too long" 125 "vsock-port 1:/$(printf 'x%.0s' {1..120}).*Invalid argument" \
+	--vsock-port "1:/$(printf 'x%.0s' {1..120})" "$root" true
 real_krun=$krun
 krun_without_passt() { PATH=/nonexistent "$real_krun" "$@"; }
 krun=krun_without_passt expect "--net passt without passt" 125 "passt is not installed (apt-get install passt)" \

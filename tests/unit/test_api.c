@@ -722,6 +722,56 @@ static void test_net_user(void)
 	unlink(kernel);
 }
 
+/* vsock ports and the device: paths checked, a port given again replaced,
+ * the TSI feature bits checked, the device made once. */
+static void test_vsock(void)
+{
+	uint32_t ctx = new_ctx();
+	char long_path[120];
+	struct vm_config *cfg;
+
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 1024, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 1024, ""), -EINVAL);
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 1024, long_path), -EINVAL);
+	CHECK_LOGGED("a socket path must be 1 to 107 bytes");
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, UINT32_MAX, "/a", false), -EINVAL);
+	CHECK_LOGGED("is VMADDR_PORT_ANY");
+	CHECK_EQ_INT(krun_add_vsock_port(NO_CTX, 1024, "/a"), -ENOENT);
+	/* a listening port's path must not exist, as in libkrun */
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1024, "/", true), -EEXIST);
+	CHECK_LOGGED("/ exists: the VMM listens there");
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 1024, "/a"), 0);
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1025, "/b", true), 0);
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 1024, "/c", true), 0);
+	cfg = config_of(ctx);
+	CHECK_EQ_INT(cfg->nr_vsock_ports, 2);
+	CHECK(cfg->vsock_ports[0].port == 1024 && strcmp(cfg->vsock_ports[0].path, "/c") == 0 &&
+	      cfg->vsock_ports[0].listen);
+	CHECK(cfg->vsock_ports[1].port == 1025 && strcmp(cfg->vsock_ports[1].path, "/b") == 0);
+	CHECK(!cfg->vsock_added && !cfg->implicit_vsock_disabled);
+	done();
+	for (uint32_t port = 2000; port < 2000 + VM_MAX_VSOCK_PORTS - 2; port++)
+		CHECK_EQ_INT(krun_add_vsock_port(ctx, port, "/d"), 0);
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 3000, "/d"), -ENOSPC);
+	CHECK_LOGGED("at most 64 vsock ports");
+
+	CHECK_EQ_INT(krun_add_vsock(ctx, 4), -EINVAL);
+	CHECK_LOGGED("unknown TSI feature bits 0x4");
+	CHECK_EQ_INT(krun_add_vsock(ctx, 0), -EEXIST);
+	CHECK_LOGGED("call krun_disable_implicit_vsock first");
+	CHECK_EQ_INT(krun_disable_implicit_vsock(NO_CTX), -ENOENT);
+	CHECK_EQ_INT(krun_disable_implicit_vsock(ctx), 0);
+	CHECK_EQ_INT(krun_add_vsock(ctx, KRUN_TSI_HIJACK_INET | KRUN_TSI_HIJACK_UNIX), 0);
+	CHECK_EQ_INT(krun_add_vsock(ctx, 0), -EEXIST);
+	CHECK_LOGGED("one vsock device per VM");
+	cfg = config_of(ctx);
+	CHECK(cfg->vsock_added && cfg->implicit_vsock_disabled && cfg->tsi_features == 3);
+	done();
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+}
+
 /* crun creates the context, forks, and configures it in the child. */
 static void test_fork(void)
 {
@@ -787,6 +837,7 @@ int main(void)
 	test_shares();
 	test_net();
 	test_net_user();
+	test_vsock();
 	test_fork();
 	test_threads();
 	return CHECK_DONE();

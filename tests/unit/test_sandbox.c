@@ -42,6 +42,7 @@
 #include "devices/fs/virtio_fs.h"
 #include "fuse_harness.h"
 #include "user_net_guest.h"
+#include "vsock_driver.h"
 #include "vmm/bus.h"
 #include "vmm/ports.h"
 
@@ -369,6 +370,48 @@ static void user_net_work(void *arg)
 	close(listener);
 }
 
+/* ---- the vsock device's work on the event loop ---- */
+
+/* A vsock device, made before the filter as the VMM makes it, then served
+ * under the event loop's vsock filter: a guest's connection to the host's
+ * unix listener (socket, connect), data both ways (sendmsg, readv), the
+ * guest's half-close (shutdown) and close (close), a host connection
+ * through the device's listener (accept4), and its file removed. */
+static void vsock_work(void *arg)
+{
+	struct vsock_bench b;
+	struct virtio_vsock_hdr h;
+	char buf[8];
+
+	(void)arg;
+	vb_init(&b, VSOCK_MAX_CONNS);
+	vb_offer(&b, 16, VSOCK_HDR_LEN + 4096);
+	enter(SANDBOX_EVENT_LOOP_VSOCK);
+	everyday_work();
+	int fd = vb_connect(&b, 5000, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 5000, CONNECT_PORT, 4), "ping");
+	CHECK_EQ_INT(read(fd, buf, sizeof(buf)), 4);
+	CHECK_EQ_INT(write(fd, "pong", 4), 4);
+	vb_run(&b);
+	CHECK(vb_recv(&b, &h, buf, sizeof(buf)) && memcmp(buf, "pong", 4) == 0);
+	h = vb_hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 5000, CONNECT_PORT, 0);
+	h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
+	vb_send(&b, h, NULL);
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 5000, CONNECT_PORT);
+	close(fd);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	strcpy(addr.sun_path, listen_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	vb_run(&b);
+	CHECK(vb_recv(&b, &h, NULL, 0) && le16toh(h.op) == VIRTIO_VSOCK_OP_REQUEST);
+	close(fd);
+	virtio_vsock_release_host(&b.vsock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno == ENOENT);
+	close(fd);
+}
+
 /* ---- a virtio-fs worker's work, over a real share ---- */
 
 /* A request with one fixed-size argument; the reply in rp. */
@@ -662,6 +705,9 @@ static const struct violation {
 	/* a file opened but to read */
 	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network)", __NR_openat,
 	  call_open_to_write },
+	{ SANDBOX_EVENT_LOOP_VSOCK, "event loop (vsock)", __NR_ptrace, call_ptrace },
+	/* a file opened: a vsock device opens none once running */
+	{ SANDBOX_EVENT_LOOP_VSOCK, "event loop (vsock)", __NR_openat, call_open },
 };
 
 static void violate(void *arg)
@@ -832,11 +878,12 @@ int main(void)
 		fprintf(stderr, "test-sandbox changes identities: it must run as root\n");
 		return 1;
 	}
-	if (harness_setup())
+	if (harness_setup() || vsock_driver_setup() < 0)
 		return 1;
 	expect_success("vCPU's work", vcpu_work, NULL);
 	expect_success("event loop's work", event_loop_work, NULL);
 	expect_success("the user-mode network's work on the event loop", user_net_work, NULL);
+	expect_success("the vsock device's work on the event loop", vsock_work, NULL);
 	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
 	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
 	expect_success("many threads' first allocations", many_threads, NULL);
@@ -844,5 +891,7 @@ int main(void)
 	test_identity();
 	test_no_new_privs();
 	harness_teardown();
+	unlink(connect_path);
+	rmdir(vsock_dir);
 	return CHECK_DONE();
 }

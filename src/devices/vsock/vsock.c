@@ -1,0 +1,151 @@
+#include "devices/vsock/vsock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/log.h"
+#include "devices/vsock/virtio_vsock.h"
+
+/* The VMM's own fds beside the connections' (a few dozen when the VM is
+ * built), kept out of the connections' share of RLIMIT_NOFILE. */
+#define VSOCK_FD_HEADROOM 64
+
+struct vsock_device {
+	struct vmm_device dev; /* first: the ops cast it back */
+	const struct vmm_device_env *env;
+	bool initialised;
+	bool plugged;
+	struct virtio_vsock vsock;
+};
+
+static struct vsock_device *vsock_device_of(const struct vmm_device *dev)
+{
+	return (struct vsock_device *)dev;
+}
+
+/* libkrun makes its implicit device for TSI; with no TSI here yet, the
+ * implicit one comes only with mapped ports. */
+unsigned int vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock_added || (!cfg->implicit_vsock_disabled && cfg->nr_vsock_ports > 0);
+}
+
+/* Each connection holds a host fd: as many as RLIMIT_NOFILE leaves beside
+ * the headroom, at most VSOCK_MAX_CONNS. */
+static unsigned int conn_bound(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < VSOCK_FD_HEADROOM + VSOCK_MAX_CONNS) {
+		unsigned int room = rl.rlim_cur > VSOCK_FD_HEADROOM
+					    ? (unsigned int)(rl.rlim_cur - VSOCK_FD_HEADROOM) : 0;
+		LOG_WRN("vsock: RLIMIT_NOFILE (%llu) leaves the guest %u connections, not %d",
+			(unsigned long long)rl.rlim_cur, room, VSOCK_MAX_CONNS);
+		return room;
+	}
+	return VSOCK_MAX_CONNS;
+}
+
+static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***out)
+{
+	struct vsock_endpoint **eps = calloc(cfg->nr_vsock_ports ? cfg->nr_vsock_ports : 1,
+					     sizeof(*eps));
+	int ret = 0;
+
+	if (!eps) {
+		LOG_ERR("vsock: cannot allocate its ports: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < cfg->nr_vsock_ports; i++) {
+		const struct vm_vsock_port *p = &cfg->vsock_ports[i];
+		if ((ret = vsock_unix_endpoint_open(p->port, p->path, p->listen, &eps[i])) < 0) {
+			while (i-- > 0)
+				eps[i]->ops->destroy(eps[i]);
+			free(eps);
+			return ret;
+		}
+	}
+	*out = eps;
+	return 0;
+}
+
+static const struct vmm_device_ops vsock_device_ops;
+
+int vsock_create(const struct vm_config *cfg, unsigned int index, int host_fd,
+		 const struct vmm_device_env *env, struct vmm_device **dev)
+{
+	struct vsock_device *d = calloc(1, sizeof(*d));
+	struct vsock_endpoint **eps;
+	int ret;
+
+	(void)index;
+	(void)host_fd;
+	if (!d) {
+		LOG_ERR("vsock: cannot allocate its device: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	d->dev.ops = &vsock_device_ops;
+	d->env = env;
+	if (cfg->tsi_features)
+		LOG_WRN("vsock: TSI (features 0x%x) is not served yet: the guest's sockets stay "
+			"its own", cfg->tsi_features);
+	if ((ret = open_endpoints(cfg, &eps)) < 0 ||
+	    (ret = virtio_vsock_init(&d->vsock, eps, cfg->nr_vsock_ports, conn_bound(),
+				     env->loop)) < 0) {
+		free(d);
+		return ret;
+	}
+	d->initialised = true;
+	if ((ret = env->plug_virtio(env->vmm, &d->vsock.vdev)) < 0) {
+		vsock_device_ops.destroy(&d->dev);
+		return ret;
+	}
+	d->plugged = true;
+	*dev = &d->dev;
+	return 0;
+}
+
+static void vsock_log_stats(const struct vmm_device *dev)
+{
+	const struct virtio_vsock *v = &vsock_device_of(dev)->vsock;
+	const struct vsock_counters *c = &v->counters;
+
+	LOG_INF("vsock: %llu connections; to the guest %llu packets (%llu bytes), from it %llu "
+		"(%llu bytes); refused %llu, over the limit %llu; malformed %llu, unreadable "
+		"%llu, beyond credit %llu; host socket errors %llu; resets sent %llu; %llu kicks, "
+		"%llu interrupts",
+		(unsigned long long)c->connections, (unsigned long long)c->rx_packets,
+		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_packets,
+		(unsigned long long)c->tx_bytes, (unsigned long long)c->refused,
+		(unsigned long long)c->over_limit, (unsigned long long)c->malformed,
+		(unsigned long long)c->unreadable, (unsigned long long)c->credit_violations,
+		(unsigned long long)c->host_errors, (unsigned long long)c->resets,
+		(unsigned long long)v->vdev.counters.notifications,
+		(unsigned long long)v->vdev.counters.interrupts);
+}
+
+static void vsock_release_host(struct vmm_device *dev)
+{
+	virtio_vsock_release_host(&vsock_device_of(dev)->vsock);
+}
+
+static void vsock_destroy(struct vmm_device *dev)
+{
+	struct vsock_device *d = vsock_device_of(dev);
+
+	if (d->plugged)
+		d->env->unplug_virtio(d->env->vmm, &d->vsock.vdev);
+	if (d->initialised)
+		virtio_vsock_destroy(&d->vsock);
+	free(d);
+}
+
+static const struct vmm_device_ops vsock_device_ops = {
+	.release_host = vsock_release_host,
+	.log_stats = vsock_log_stats,
+	.destroy = vsock_destroy,
+};
