@@ -36,19 +36,9 @@ mac=5a:94:ef:e4:0c:ee # the krun tool's eth0, given to QEMU's too
 require_hardware_kvm "$build/tools/kvm-speed-probe"
 command -v passt >/dev/null || fail "passt is not installed (Debian's passt package)"
 vmlinux=$(kernel/build.sh guest kernel/guest.config 2>/dev/null | tail -n 1)/vmlinux
-work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/bench-net.XXXXXX")
-ns=krun-bench-net-$$
-cleanup() {
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-ip netns add "$ns" && in_ns ip link set lo up &&
-	in_ns ip tuntap add dev uplink0 mode tap && in_ns ip addr add 10.0.0.1/24 dev uplink0 &&
-	in_ns ip link set uplink0 up && in_ns ip route add default via 10.0.0.2 dev uplink0 &&
-	in_ns ip tuntap add dev nbtap0 mode tap && in_ns ip addr add 10.0.3.1/24 dev nbtap0 &&
-	in_ns ip link set nbtap0 up || fail "cannot make the network namespace $ns"
+scratch_netns bench-net
+passt_netns "$ns" && add_tap "$ns" nbtap0 10.0.3.1/24 ||
+	fail "cannot make the network namespace $ns"
 mkdir -p "$work/root/etc" "$work/initramfs" && cp "$build/bench/netbench" "$work/root/netbench" &&
 	cp "$build/bench/netbench" "$work/initramfs/init" &&
 	(cd "$work/initramfs" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio" ||

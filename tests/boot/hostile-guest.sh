@@ -128,12 +128,6 @@ flood_line='^flood [0-9]{8} \.{48}$'
 grep -Ev "$flood_line" "$work/console.log"
 sed 's/^/[vmm] /' "$work/vmm.log"
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 summary=$(grep -E '^hostile: [0-9]+/[0-9]+ passed' "$work/console.log")
 failed=$(grep -c '^not ok ' "$work/console.log")
 check "the guest's checks ran to their summary (${summary:-none})" [ -n "$summary" ]

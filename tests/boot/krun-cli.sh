@@ -19,12 +19,6 @@ echo "from the host" >"$root/from-host"
 printf 'not a program\n' >"$root/not-executable"
 chmod 644 "$root/not-executable"
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 run() { # name, expected status, krun args...
 	run_program "$1" "$2" "$krun" "${@:3}" </dev/null
 }

@@ -119,3 +119,49 @@ vmm_timeout() {
 	wait "$watcher" 2>/dev/null
 	return $status
 }
+
+# check WHAT CMD...: runs CMD; "ok: WHAT", or "FAIL: WHAT" on stderr and
+# one more in $failures, which the test ends on.
+failures=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
+}
+
+# make_netns NS: a network namespace with its loopback up.
+make_netns() {
+	ip netns add "$1" && ip netns exec "$1" ip link set lo up
+}
+
+# add_tap NS DEV ADDR/LEN: a tap in NS, nobody's until a VMM opens it, up
+# at ADDR.
+add_tap() {
+	ip netns exec "$1" ip tuntap add dev "$2" mode tap &&
+		ip netns exec "$1" ip addr add "$3" dev "$2" && ip netns exec "$1" ip link set "$2" up
+}
+
+# passt_netns NS: a namespace for passt, whose one route (passt needs one)
+# goes through a tap nobody reads (the test host's kernel has no dummy
+# interface): passt takes its address, 10.0.0.1, and gateway from it.
+passt_netns() {
+	make_netns "$1" && add_tap "$1" uplink0 10.0.0.1/24 &&
+		ip netns exec "$1" ip route add default via 10.0.0.2 dev uplink0
+}
+
+# scratch_netns NAME: $work, a scratch directory (on the test host's tmpfs
+# where there is one), and $ns, a network namespace, both for the test
+# NAME and gone at its exit, with the server $httpd if it set one; in_ns
+# CMD... runs CMD in $ns.
+scratch_netns() {
+	work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/$1.XXXXXX") ||
+		fail "cannot make a scratch directory for $1"
+	ns=krun-$1-$$
+	trap 'remove_scratch_netns' EXIT
+}
+remove_scratch_netns() {
+	[ -n "${httpd:-}" ] && kill "$httpd" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$work"
+}
+in_ns() { ip netns exec "$ns" "$@"; }

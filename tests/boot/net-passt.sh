@@ -17,19 +17,8 @@ command -v passt >/dev/null || fail "passt is not installed (Debian's passt pack
 
 unchroot_for_passt "$0" "$@"
 
-work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-passt.XXXXXX")
-ns=krun-net-passt-$$
-cleanup() {
-	[ -n "${httpd:-}" ] && kill "$httpd" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-ip netns add "$ns" && in_ns ip link set lo up &&
-	in_ns ip tuntap add dev uplink0 mode tap && in_ns ip addr add 10.0.0.1/24 dev uplink0 &&
-	in_ns ip link set uplink0 up && in_ns ip route add default via 10.0.0.2 dev uplink0 ||
-	fail "cannot make the network namespace $ns"
+scratch_netns net-passt
+passt_netns "$ns" || fail "cannot make the network namespace $ns"
 mkdir -p "$work/root/etc" "$work/www" && cp "$netfetch" "$work/root/netfetch" &&
 	head -c $((4 << 20)) /dev/urandom >"$work/www/blob" || fail "cannot make the root in $work"
 want=$(cksum <"$work/www/blob" | awk '{ print $2 " bytes, cksum " $1 }')
@@ -53,12 +42,6 @@ status=$?
 tr -d '\r' <"$work/out" >"$work/log"
 sed 's/^/[passt] /' "$work/log"
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 has() { grep -q -- "$1" "$work/log"; }
 check "the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
 check "DHCP from passt gave eth0 the namespace's address" has 'netfetch: eth0 10.0.0.1$'

@@ -16,18 +16,9 @@ set -uo pipefail
 probe=$1 client=$2 netbulk=$3
 require_hardware_kvm "$probe"
 
-work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/net-tap.XXXXXX")
-ns=krun-net-tap-$$
-cleanup() {
-	[ -n "${httpd:-}" ] && kill "$httpd" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-ip netns add "$ns" && in_ns ip link set lo up &&
-	in_ns ip tuntap add dev ktap0 mode tap && in_ns ip addr add 10.0.3.1/24 dev ktap0 &&
-	in_ns ip link set ktap0 up || fail "cannot make the network namespace $ns with a tap"
+scratch_netns net-tap
+make_netns "$ns" && add_tap "$ns" ktap0 10.0.3.1/24 ||
+	fail "cannot make the network namespace $ns with a tap"
 size=$((100 << 20))
 mkdir -p "$work/root/bin" "$work/www" && cp /bin/busybox "$work/root/bin/busybox" &&
 	cp "$netbulk" "$work/root/netbulk" && head -c $size /dev/urandom >"$work/www/blob" ||
@@ -38,12 +29,6 @@ down=$(cksum <"$work/www/blob" | awk '{ print $2 " bytes, cksum " $1 }')
 ip netns exec "$ns" busybox httpd -f -p 10.0.3.1:8000 -h "$work/www" </dev/null >/dev/null 2>&1 &
 httpd=$!
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 has() { grep -q -- "$2" "$work/$1.log"; }
 # NAME, received|sent|merged: the average frame size the VMM logged that
 # way, or how many frames to the guest took several of its buffers

@@ -22,12 +22,6 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/root/etc" "$work/sock" && cp "$netguest" "$work/root/netguest" ||
 	fail "cannot make the root in $work"
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 boot() { # name, net-client's options, netguest's
 	vmm_timeout 180 "$client" $2 "$work/root" "$work/sock/peer.sock" /netguest $3 \
 		>"$work/$1.out" 2>&1

@@ -31,12 +31,6 @@ mkdir -p "$work/root/bin" "$work/root/tmp" "$work/root/etc" &&
 	head -c 4194304 /dev/urandom >"$work/payload" || fail "cannot make the root in $work"
 want=$(sha256sum <"$work/payload" | cut -d' ' -f1)
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 has() { grep -q -- "$1" "$work/log"; }
 
 bb=/bin/busybox

@@ -19,12 +19,6 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/root"
 cp "$init" "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
-failures=0
-check() { # description, then a command that must succeed
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 
 boot() { # name, expected status, client args...
 	local name=$1 want=$2

@@ -39,12 +39,6 @@ sed 's/^/[vm] /' "$work/vm.log"
 sed 's/^/[serve] /' "$work/serve.log"
 sed 's/^/[knock] /' "$work/knock.log"
 
-failures=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
-}
 has() { grep -q -- "$2" "$work/$1.log"; }
 sum_of() { sed -n "s/^$2 16777216 bytes, sum \([0-9a-f]*\)\$/\1/p" "$work/$1.log"; }
 

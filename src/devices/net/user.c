@@ -13,12 +13,13 @@
 #include "devices/net/backend.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/fd_budget.h"
 #include "base/log.h"
 #include "devices/net/slirp_loop.h"
 
@@ -94,26 +95,6 @@ static const struct net_backend_ops user_ops = {
 	.destroy = user_destroy,
 };
 
-/* The guest's sockets are the VMM's fds: as many as RLIMIT_NOFILE leaves
- * beside a headroom for the rest of the VMM (a few dozen fds when the VM
- * is built), at most USER_MAX_SOCKETS. */
-static unsigned int socket_bound(unsigned int index)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 0;
-	uint64_t limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
-	uint64_t room = limit > USER_FD_HEADROOM ? limit - USER_FD_HEADROOM : 0;
-	if (room < USER_MAX_SOCKETS) {
-		LOG_WRN("net eth%u: RLIMIT_NOFILE (%llu) leaves the guest %llu connections of "
-			"the user-mode stack, not %d", index, (unsigned long long)limit,
-			(unsigned long long)room, USER_MAX_SOCKETS);
-		return (unsigned int)room;
-	}
-	return USER_MAX_SOCKETS;
-}
-
 static int publish(struct user_net *u, const struct vm_port_fwd *p)
 {
 	struct in_addr host = { p->host_addr }, guest;
@@ -137,6 +118,7 @@ int net_user_open(const struct vm_config *cfg, unsigned int index, struct event_
 	struct user_net *u = calloc(1, sizeof(*u));
 	struct vm_net frames_cfg = { .backend = VM_NET_UNIXGRAM, .fd = -1 };
 	int pair[2], size = USER_QUEUE_BYTES, ret;
+	char who[64];
 
 	if (!u)
 		return -ENOMEM;
@@ -156,7 +138,10 @@ int net_user_open(const struct vm_config *cfg, unsigned int index, struct event_
 		close(pair[1]);
 		goto fail;
 	}
-	if ((ret = slirp_loop_init(&u->stack, index, pair[1], socket_bound(index))) < 0)
+	/* The guest's sockets are the VMM's fds. */
+	snprintf(who, sizeof(who), "net eth%u: sockets of the user-mode stack", index);
+	if ((ret = slirp_loop_init(&u->stack, index, pair[1],
+				   fd_budget(who, USER_MAX_SOCKETS, USER_FD_HEADROOM))) < 0)
 		goto fail; /* it closed pair[1] */
 	u->has_stack = true;
 	for (unsigned int i = 0; i < cfg->nr_port_fwds; i++)

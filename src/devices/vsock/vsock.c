@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
+#include "base/fd_budget.h"
 #include "base/log.h"
 #include "devices/vsock/virtio_vsock.h"
 
@@ -30,24 +30,6 @@ static struct vsock_device *vsock_device_of(const struct vmm_device *dev)
 unsigned int vsock_count(const struct vm_config *cfg)
 {
 	return cfg->vsock_added || (!cfg->implicit_vsock_disabled && cfg->nr_vsock_ports > 0);
-}
-
-/* Each connection holds a host fd: as many as RLIMIT_NOFILE leaves beside
- * the headroom, at most VSOCK_MAX_CONNS. */
-static unsigned int conn_bound(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 0;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < VSOCK_FD_HEADROOM + VSOCK_MAX_CONNS) {
-		unsigned int room = rl.rlim_cur > VSOCK_FD_HEADROOM
-					    ? (unsigned int)(rl.rlim_cur - VSOCK_FD_HEADROOM) : 0;
-		LOG_WRN("vsock: RLIMIT_NOFILE (%llu) leaves the guest %u connections, not %d",
-			(unsigned long long)rl.rlim_cur, room, VSOCK_MAX_CONNS);
-		return room;
-	}
-	return VSOCK_MAX_CONNS;
 }
 
 static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***out)
@@ -94,7 +76,7 @@ int vsock_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 		LOG_WRN("vsock: TSI (features 0x%x) is not served yet: the guest's sockets stay "
 			"its own", cfg->tsi_features);
 	if ((ret = open_endpoints(cfg, &eps)) < 0 ||
-	    (ret = virtio_vsock_init(&d->vsock, eps, cfg->nr_vsock_ports, conn_bound(),
+	    (ret = virtio_vsock_init(&d->vsock, eps, cfg->nr_vsock_ports, fd_budget("vsock: connections", VSOCK_MAX_CONNS, VSOCK_FD_HEADROOM),
 				     env->loop)) < 0) {
 		free(d);
 		return ret;
