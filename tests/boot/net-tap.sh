@@ -5,10 +5,11 @@
 # gives eth0 10.0.3.15/24) fetches 100 MiB over HTTP from busybox's httpd on
 # the host's side of the tap, then sends 100 MiB of its own to a receiver
 # there; each end digests what it moved (POSIX cksum) and the digests must
-# agree. The VMM's counters tell whether segmentation was in effect: with
-# TSO the frames average more than a full-size Ethernet frame both ways,
-# without it none can. In a network namespace of the test's own, as root
-# (the test host's command is).
+# agree. Then the host reaches a server in the guest (busybox nc). The
+# VMM's counters tell whether segmentation was in effect: with TSO the
+# frames average more than a full-size Ethernet frame both ways, without it
+# none can. In a network namespace of the test's own, as root (the test
+# host's command is).
 #
 #   net-tap.sh PROBE NET_CLIENT NETBULK
 set -uo pipefail
@@ -46,8 +47,19 @@ boot() { # NAME FEATURES
 	local receiver=$!
 	vmm_timeout 600 ip netns exec "$ns" "$client" --tap ktap0 "$2" "$work/root" /bin/busybox sh -c \
 		"busybox ip link set eth0 up && busybox ip addr add 10.0.3.15/24 dev eth0 &&
-		 /netbulk get 10.0.3.1 8000 /blob && /netbulk put 10.0.3.1 9000 $size" \
-		>"$work/$name.out" 2>&1
+		 /netbulk get 10.0.3.1 8000 /blob && /netbulk put 10.0.3.1 9000 $size &&
+		 echo 'guest: listening on 8080' &&
+		 echo 'hello from the guest' | busybox nc -l -p 8080 && busybox sleep 1" \
+		>"$work/$name.out" 2>&1 &
+	local vmm=$!
+	# the guest says when it listens; then the host connects to it
+	for _ in $(seq 1200); do
+		grep -q 'guest: listening on 8080' "$work/$name.out" && break
+		kill -0 $vmm 2>/dev/null || break
+		sleep 0.5
+	done
+	in_ns timeout 30 busybox nc 10.0.3.15 8080 </dev/null >"$work/$name.from-guest" 2>&1
+	wait $vmm
 	status=$?
 	# a guest that failed before it sent leaves the receiver waiting
 	for _ in $(seq 50); do kill -0 $receiver 2>/dev/null && sleep 0.2; done
@@ -62,6 +74,8 @@ boot() { # NAME FEATURES
 		has "$name" "netbulk: fetched $down$"
 	check "$name: the host received the guest's 100 MiB whole ($up)" \
 		has "$name" "netbulk: sent $up$"
+	check "$name: the host reached a server in the guest" \
+		grep -qx 'hello from the guest' "$work/$name.from-guest"
 	echo "$name: frames average $(frame_stat "$name" received) bytes to the guest" \
 		"($(frame_stat "$name" merged) over several buffers), $(frame_stat "$name" sent) from it"
 }
