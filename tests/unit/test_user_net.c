@@ -6,6 +6,7 @@
  * dropped and counted, never queued without bound) and the bound on the
  * guest's connections. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,43 @@ static void guest_that_reads_nothing(struct user_guest *g)
 	CHECK(queued > 0 && queued < sent);
 }
 
+/* A connection through the stack to a host listener that reads nothing,
+ * then out-of-order one-byte segments, each leaving a hole. */
+static void out_of_order_segments(struct user_guest *g)
+{
+	uint16_t port;
+	int listener = listen_loopback(&port), conn = -1;
+	uint8_t f[128], byte = 'x';
+
+	CHECK_EQ_INT(guest_send(g, f, tcp_syn(f, gateway_mac, GATEWAY_IP, 40001, port)), 0);
+	CHECK(guest_wait(g, is_syn_ack, 2000));
+	uint32_t isn = get32(g->frame + 38);
+	CHECK_EQ_INT(guest_send(g, f, tcp_segment(f, gateway_mac, GATEWAY_IP, 40001, port, 1001,
+						isn + 1, 0x10, NULL, 0)), 0);
+	for (int i = 0; i < 100 && conn < 0; i++) {
+		conn = accept(listener, NULL, NULL);
+		guest_idle(g, 5);
+	}
+	CHECK(conn >= 0);
+	struct mallinfo2 before = mallinfo2();
+	int sent = 0;
+	for (int k = 0; k < 30000; k++) {
+		size_t len = tcp_segment(f, gateway_mac, GATEWAY_IP, 40001, port, 1002 + 2 * k,
+					 isn + 1, 0x18, &byte, 1);
+		int ret = guest_send(g, f, len);
+		sent += ret == 0;
+		if (ret == -EAGAIN || k % 32 == 31)
+			event_loop_run_once(&g->loop, 1);
+	}
+	guest_idle(g, 50);
+	struct mallinfo2 after = mallinfo2();
+	printf("out of order: %d segments sent, heap grew %zd KiB\n", sent,
+	       ((ssize_t)after.uordblks - (ssize_t)before.uordblks) / 1024);
+	if (conn >= 0)
+		close(conn);
+	close(listener);
+}
+
 /* RLIMIT_NOFILE leaving room for 3 sockets: the fourth SYN is refused. */
 static void connection_bound(void)
 {
@@ -282,6 +320,7 @@ int main(void)
 	udp_to_host_loopback(g);
 	fragments_dropped(g);
 	guest_that_reads_nothing(g);
+	out_of_order_segments(g);
 	guest_close(g);
 	free(g);
 	published_port();
