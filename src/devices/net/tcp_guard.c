@@ -187,7 +187,8 @@ static struct tcp_flow *add(struct tcp_guard *g, const struct flow_key *k)
 		evict(g);
 	f = &g->flows[g->free_list];
 	g->free_list = f->next;
-	*f = (struct tcp_flow){ .key = *k, .in_use = true, .next = g->buckets[b] };
+	*f = (struct tcp_flow){ .key = *k, .in_use = true, .next = g->buckets[b],
+				.last_used = g->clock };
 	g->buckets[b] = (int32_t)(f - g->flows);
 	g->nr_flows++;
 	return f;
@@ -233,10 +234,8 @@ enum tcp_guard_verdict tcp_guard_from_guest(struct tcp_guard *g, const uint8_t *
 	bool fin = s.flags & TH_FIN;
 	if (s.data_len == 0 && !fin)
 		return TCP_GUARD_FORWARD;
-	if (!f) {
+	if (!f)
 		f = add(g, &s.key);
-		f->last_used = g->clock;
-	}
 
 	uint32_t end = s.seq + s.data_len;
 	if (f->synced && seq_leq(s.seq, f->contig)) {
