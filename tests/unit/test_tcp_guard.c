@@ -113,6 +113,15 @@ static void refused_data_keeps_contig(void)
 	CHECK_EQ_INT(guest(&g, 50002, 1101, STACK_ISN + 1, 0x18, 10), TCP_GUARD_FORWARD);
 	CHECK_EQ_INT(burst(&g, 50002, 1201, 1, TCP_GUARD_HELD_PER_FLOW + 1),
 		     TCP_GUARD_HELD_PER_FLOW);
+	/* The same ports again, a new connection: what the stack sent on the
+	 * old one (up to STACK_ISN + 100000) no longer counts, an ACK of 50000
+	 * is of data the new one never sent. */
+	open_flow(&g, 50004, 65535);
+	stack(&g, 50004, STACK_ISN + 100000, 1001, 0x10, 65535);
+	open_flow(&g, 50004, 65535);
+	CHECK_EQ_INT(guest(&g, 50004, 1001, STACK_ISN + 50000, 0x18, 100), TCP_GUARD_FORWARD);
+	CHECK_EQ_INT(burst(&g, 50004, 1101, 1, TCP_GUARD_HELD_PER_FLOW + 1),
+		     TCP_GUARD_HELD_PER_FLOW);
 	/* in-order data the stack may take moves contig: these are in order */
 	open_flow(&g, 50003, 65535);
 	CHECK_EQ_INT(burst(&g, 50003, 1001, 1, 3 * TCP_GUARD_HELD_PER_FLOW),

@@ -221,13 +221,14 @@ enum tcp_guard_verdict tcp_guard_from_guest(struct tcp_guard *g, const uint8_t *
 		return TCP_GUARD_FORWARD;
 	}
 	/* A SYN starts a connection (or meets an old one, which libslirp then
-	 * resets or answers with an ACK): contig waits for libslirp's answer.
-	 * Its data is queued only for a new connection, once. */
+	 * resets or answers with an ACK): contig and snd_max wait for
+	 * libslirp's answer, a new connection's in new sequence spaces. Its data
+	 * is queued only for a new connection, once. */
 	if (s.flags & TH_SYN) {
 		if (!f)
 			add(g, &s.key);
 		else
-			f->synced = false;
+			f->synced = f->sent = false;
 		return TCP_GUARD_FORWARD;
 	}
 	/* A segment without data or FIN never enters the queue. */
@@ -276,12 +277,16 @@ void tcp_guard_to_guest(struct tcp_guard *g, const uint8_t *frame, size_t len)
 		unlink_flow(g, f);
 		return;
 	}
+	/* A SYN of libslirp's starts its sequence space (a new socket, when
+	 * the guest's published port is reached): snd_max starts over. */
 	uint32_t end = s.seq + s.data_len + !!(s.flags & TH_SYN) + !!(s.flags & TH_FIN);
-	if (!f->sent || seq_lt(f->snd_max, end))
+	if (!f->sent || (s.flags & TH_SYN) || seq_lt(f->snd_max, end))
 		f->snd_max = end;
 	f->sent = true;
-	if (!(s.flags & TH_ACK))
+	if (!(s.flags & TH_ACK)) {
+		f->synced = false; /* its SYN: no rcv_nxt before the guest's SYN-ACK */
 		return;
+	}
 	/* Its ACK is its rcv_nxt, its window unscaled: libslirp reads no TCP
 	 * option but MSS, so never agrees to window scaling. */
 	if (!f->synced || seq_lt(f->contig, s.ack))
