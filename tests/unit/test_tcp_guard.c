@@ -150,14 +150,30 @@ static void charge_given_back(void)
 	CHECK_EQ_INT(g.held_bytes, 0);
 	CHECK_EQ_INT(g.nr_flows, 0);
 
-	/* the guest's reset: beyond the window kept, inside it released */
+	/* the guest's reset: beyond the window, or with data at its right
+	 * edge (trimmed away), kept; inside it released */
 	open_flow(&g, 50005, 1000);
 	CHECK_EQ_INT(burst(&g, 50005, 1002, 2, k), k);
 	CHECK_EQ_INT(guest(&g, 50005, 1001 + 1001, STACK_ISN + 1, 0x04, 0), TCP_GUARD_FORWARD);
+	CHECK_EQ_INT(guest(&g, 50005, 1001 + 1000, STACK_ISN + 1, 0x14, 1), TCP_GUARD_FORWARD);
 	CHECK(g.held_bytes > 0);
 	CHECK_EQ_INT(guest(&g, 50005, 1001, STACK_ISN + 1, 0x04, 0), TCP_GUARD_FORWARD);
 	CHECK_EQ_INT(g.held_bytes, 0);
 	CHECK_EQ_INT(g.nr_flows, 0);
+
+	/* A segment half the sequence space away is held back: counted, its
+	 * end would have made an ACK short of the near one's pass for
+	 * beyond them all. */
+	open_flow(&g, 50007, 65535);
+	CHECK_EQ_INT(guest(&g, 50007, 1011, STACK_ISN + 1, 0x18, 1), TCP_GUARD_FORWARD);
+	CHECK_EQ_INT(guest(&g, 50007, 1001 + 0x80000000u, STACK_ISN + 1, 0x18, 1),
+		     TCP_GUARD_HELD_BACK);
+	CHECK_EQ_INT(guest(&g, 50007, 1001 + 0x7ffffff0u, STACK_ISN + 1, 0x18, 1),
+		     TCP_GUARD_HELD_BACK);
+	stack(&g, 50007, STACK_ISN + 1, 1005, 0x10, 65535);
+	CHECK(g.held_bytes > 0);
+	stack(&g, 50007, STACK_ISN + 1, 1012, 0x10, 65535);
+	CHECK_EQ_INT(g.held_bytes, 0);
 
 	/* data of a connection the guard does not know: out of order until
 	 * the stack's ACK says where it stands */

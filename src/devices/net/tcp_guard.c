@@ -26,7 +26,12 @@ struct tcp_flow {
 	uint32_t contig;   /* libslirp's rcv_nxt is at or beyond it (see the header) */
 	uint32_t right;	   /* its last ACK plus its window: it trims data beyond */
 	uint32_t snd_max;  /* the end of what it has sent: a guest ACK beyond is refused */
-	uint32_t held_end; /* the end of the highest out-of-order segment forwarded */
+	/* Where the holes are counted from: contig (the first segment's seq
+	 * before libslirp's first ACK) when the first was forwarded. Held
+	 * segments end less than TCP_GUARD_FAR beyond it, so that "passed
+	 * them all" is a plain comparison of distances from it. */
+	uint32_t held_base;
+	uint32_t held_end; /* the farthest end of them, from held_base */
 	unsigned int held; /* out-of-order segments forwarded, not known delivered */
 	size_t held_bytes; /* what they are charged */
 	uint64_t last_used;
@@ -40,14 +45,14 @@ struct segment {
 	uint8_t flags;
 };
 
+/* Far beyond anything libslirp's window reaches (64 KiB advertised, at
+ * most its receive buffer taken), near enough that distances from one
+ * point do not wrap. */
+#define TCP_GUARD_FAR (1u << 30)
+
 static bool seq_lt(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
-}
-
-static bool seq_leq(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) <= 0;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -211,10 +216,12 @@ enum tcp_guard_verdict tcp_guard_from_guest(struct tcp_guard *g, const uint8_t *
 		f->last_used = g->clock;
 
 	/* A reset libslirp takes closes its connection and frees the queue:
-	 * one at or after rcv_nxt (contig is not beyond it) and not beyond the
-	 * right edge (trimmed away there). A reset never enters the queue. */
+	 * one at or after rcv_nxt (contig is not beyond it) and inside the
+	 * window (a reset carrying data at the right edge is trimmed away with
+	 * it). A reset never enters the queue. */
 	if (s.flags & TH_RST) {
-		if (f && f->synced && seq_leq(f->contig, s.seq) && seq_leq(s.seq, f->right)) {
+		uint32_t off = f ? s.seq - f->contig : 0, room = f ? f->right - f->contig : 0;
+		if (f && f->synced && room < TCP_GUARD_FAR && (s.data_len ? off < room : off <= room)) {
 			release(g, f);
 			unlink_flow(g, f);
 		}
@@ -238,26 +245,32 @@ enum tcp_guard_verdict tcp_guard_from_guest(struct tcp_guard *g, const uint8_t *
 	if (!f)
 		f = add(g, &s.key);
 
-	uint32_t end = s.seq + s.data_len;
-	if (f->synced && seq_leq(s.seq, f->contig)) {
-		/* In order: libslirp delivers it at once, or already has. contig
+	/* Distances, not signed differences: a segment half the sequence
+	 * space away reads as before and after at once. */
+	uint32_t behind = f->contig - s.seq, room = f->right - f->contig;
+	if (f->synced && behind < TCP_GUARD_FAR) {
+		/* At or before contig: libslirp delivers it at once, or has. contig
 		 * moves only where libslirp cannot refuse the data: an ACK flag
 		 * and an ACK of nothing it has not sent (else it drops the
-		 * segment); a FIN alone may be dropped as a duplicate ACK, so it
-		 * never moves it. */
-		uint32_t to = seq_lt(end, f->right) ? end : f->right;
-		if (s.data_len > 0 && (s.flags & TH_ACK) && f->sent && seq_leq(s.ack, f->snd_max) &&
-		    seq_lt(f->contig, to))
-			f->contig = to;
+		 * segment), then no further than the window; a FIN alone may be
+		 * dropped as a duplicate ACK, so it never moves it. */
+		if (s.data_len > behind && (s.flags & TH_ACK) && f->sent &&
+		    f->snd_max - s.ack < TCP_GUARD_FAR && room < TCP_GUARD_FAR)
+			f->contig += s.data_len - behind < room ? s.data_len - behind : room;
 		return TCP_GUARD_FORWARD;
 	}
-	/* Beyond contig: it may wait in libslirp's queue. */
+	/* Beyond contig: it may wait in libslirp's queue. One ending as far as
+	 * TCP_GUARD_FAR away is far outside any window libslirp keeps: had it
+	 * counted, comparing its end with the others' would wrap. */
 	size_t cost = len + TCP_GUARD_SEGMENT_COST;
-	if (f->held >= TCP_GUARD_HELD_PER_FLOW || g->held_bytes + cost > TCP_GUARD_HELD_BYTES)
+	if (f->held == 0)
+		f->held_base = f->synced ? f->contig : s.seq;
+	uint32_t reach = s.seq + s.data_len + fin - f->held_base;
+	if (f->held >= TCP_GUARD_HELD_PER_FLOW || g->held_bytes + cost > TCP_GUARD_HELD_BYTES ||
+	    reach >= TCP_GUARD_FAR)
 		return TCP_GUARD_HELD_BACK;
-	end += fin;
-	if (f->held == 0 || seq_lt(f->held_end, end))
-		f->held_end = end;
+	if (f->held == 0 || reach > f->held_end)
+		f->held_end = reach;
 	f->held++;
 	f->held_bytes += cost;
 	g->held_bytes += cost;
@@ -293,7 +306,11 @@ void tcp_guard_to_guest(struct tcp_guard *g, const uint8_t *frame, size_t len)
 		f->contig = s.ack;
 	f->synced = true;
 	f->right = s.ack + s.win;
-	if (f->held && seq_leq(f->held_end, s.ack))
+	/* All held segments end at or before rcv_nxt: none is queued any more
+	 * (one still queued starts past rcv_nxt, inside the window, so ends
+	 * farther from held_base). rcv_nxt behind held_base reads as far. */
+	uint32_t reached = s.ack - f->held_base;
+	if (f->held && reached >= f->held_end && reached < TCP_GUARD_FAR)
 		release(g, f);
 }
 
