@@ -17,7 +17,9 @@
  *   forwarded only while the connection has fewer than
  *   TCP_GUARD_HELD_PER_FLOW such segments and all connections together are
  *   charged less than TCP_GUARD_HELD_BYTES; otherwise it is dropped ("held
- *   back") and the guest's TCP sends it again, as after any loss. What is
+ *   back") and the guest's TCP sends it again, as after any loss (one
+ *   ending a quarter of the sequence space away, outside any window, is
+ *   held back too: sequence numbers are compared as distances). What is
  *   charged is given back once libslirp's ACK reaches the end of the
  *   highest of them (the hole was filled, the queue delivered), or when
  *   libslirp resets the connection or accepts the guest's reset (either
