@@ -273,4 +273,23 @@ static const char *const FUSE_NAMES[] = {
 };
 #define FUSE_NR_NAMES (sizeof(FUSE_NAMES) / sizeof(FUSE_NAMES[0]))
 
+/* ---- tcp_guard --------------------------------------------------------------
+ * Frames until the input ends, each an action byte: op = byte & 3, port =
+ * TG_PORT + (byte >> 2 & 7), the guest's port of a connection with
+ * 10.0.2.2:80 (the guard's table holds fewer: 2 x TG_MAX_SOCKETS), then
+ *   TG_GUEST:     u8 flags, u16 seq, u16 ack, u16 len (% (TG_MAX_DATA + 1)),
+ *                 u8 corrupt (bit 0: the TCP checksum is off by one)
+ *   TG_STACK:     u8 flags, u16 seq, u16 ack, u16 win, u16 len (as TG_GUEST's)
+ *   TG_RAW_GUEST, TG_RAW_STACK: u16 len (% (TG_RAW_MAX + 1)), that many bytes:
+ *                 a frame as is, from the guest or to it (the port unused)
+ * seq and ack are offsets from the sender's TG_*_ISN and the other's, so
+ * that short inputs land inside the windows. */
+enum { TG_GUEST, TG_STACK, TG_RAW_GUEST, TG_RAW_STACK };
+#define TG_PORT 40000
+#define TG_GUEST_ISN 1000u
+#define TG_STACK_ISN 5000u
+#define TG_MAX_DATA 1460
+#define TG_RAW_MAX 128
+#define TG_MAX_SOCKETS 2
+
 #endif

@@ -755,6 +755,83 @@ static void vs_seeds(void)
 	save("vsock", "hostile", &s);
 }
 
+/* ---- tcp_guard ------------------------------------------------------------ */
+
+static void tg_guest(struct seed *s, unsigned int port, uint8_t flags, uint16_t seq, uint16_t ack,
+		     uint16_t len, bool corrupt)
+{
+	u8(s, (uint8_t)(TG_GUEST | port << 2));
+	u8(s, flags);
+	u16(s, seq);
+	u16(s, ack);
+	u16(s, len);
+	u8(s, corrupt);
+}
+
+static void tg_stack(struct seed *s, unsigned int port, uint8_t flags, uint16_t seq, uint16_t ack,
+		     uint16_t win)
+{
+	u8(s, (uint8_t)(TG_STACK | port << 2));
+	u8(s, flags);
+	u16(s, seq);
+	u16(s, ack);
+	u16(s, win);
+	u16(s, 0);
+}
+
+/* SYN, SYN-ACK, ACK: the guest's next byte at offset 1, the stack's too. */
+static void tg_open(struct seed *s, unsigned int port, uint16_t win)
+{
+	tg_guest(s, port, 0x02, 0, 0, 0, false);
+	tg_stack(s, port, 0x12, 0, 1, win);
+	tg_guest(s, port, 0x10, 1, 1, 0, false);
+}
+
+static void tg_seeds(void)
+{
+	struct seed s = { .len = 0 };
+
+	/* the attack: one byte after every hole, then the holes filled */
+	tg_open(&s, 0, 65535);
+	for (uint16_t k = 0; k < 40; k++)
+		tg_guest(&s, 0, 0x18, (uint16_t)(2 + 2 * k), 1, 1, false);
+	tg_guest(&s, 0, 0x18, 1, 1, 80, false);
+	tg_stack(&s, 0, 0x10, 1, 81, 65535);
+	tg_guest(&s, 0, 0x18, 81, 1, 1, true);
+	save("tcp_guard", "holes", &s);
+
+	/* resets either way, data past a small window, a FIN */
+	s.len = 0;
+	tg_open(&s, 1, 100);
+	tg_guest(&s, 1, 0x18, 1, 1, 300, false);
+	tg_guest(&s, 1, 0x18, 101, 1, 1, false);
+	tg_guest(&s, 1, 0x11, 102, 1, 0, false);
+	tg_guest(&s, 1, 0x04, 50, 0, 0, false);
+	tg_open(&s, 2, 65535);
+	tg_guest(&s, 2, 0x18, 10, 1, 1, false);
+	tg_stack(&s, 2, 0x14, 1, 0, 0);
+	save("tcp_guard", "resets", &s);
+
+	/* eight connections with holes over a table of four */
+	s.len = 0;
+	for (unsigned int port = 0; port < 8; port++) {
+		tg_open(&s, port, 65535);
+		for (uint16_t k = 0; k < 3; k++)
+			tg_guest(&s, port, 0x18, (uint16_t)(2 + 2 * k), 1, 1, false);
+	}
+	save("tcp_guard", "eviction", &s);
+
+	/* frames as they come: a short one, not TCP, one cut inside its header */
+	s.len = 0;
+	u8(&s, TG_RAW_GUEST);
+	u16(&s, 20);
+	put(&s, "\x02\x00\x00\x00\x00\x0f\x52\x55\x0a\x00\x02\x02\x08\x00\x45\x00\x00\x28\x00\x00", 20);
+	u8(&s, TG_RAW_STACK);
+	u16(&s, 14);
+	put(&s, "\x02\x00\x00\x00\x00\x0f\x52\x55\x0a\x00\x02\x02\x08\x06", 14);
+	save("tcp_guard", "raw", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -767,5 +844,6 @@ int main(int argc, char **argv)
 	con_seeds();
 	fuse_seeds();
 	vs_seeds();
+	tg_seeds();
 	return 0;
 }

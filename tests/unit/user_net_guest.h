@@ -135,28 +135,41 @@ static inline size_t dhcp_discover(uint8_t *f)
 	return 34 + l4;
 }
 
-/* A TCP SYN from the guest's port sport to dst:dport, to dst_mac. */
-static inline size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, uint16_t sport,
-		      uint16_t dport)
+/* A TCP segment from the guest's port sport to dst:dport, to dst_mac, with
+ * flags (0x02 SYN, 0x10 ACK, ...) and len bytes of data. */
+static inline size_t tcp_segment(uint8_t *f, const uint8_t *dst_mac, uint32_t dst,
+				 uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+				 uint8_t flags, const void *data, size_t len)
 {
 	uint8_t *tcp = f + 34, pseudo[12];
+	size_t l4 = 20 + len;
 
 	memset(f, 0, 34 + 20);
 	eth_header(f, dst_mac, 0x0800);
-	ip_header(f, 6, GUEST_IP, dst, 20);
+	ip_header(f, 6, GUEST_IP, dst, l4);
 	put16(tcp, sport);
 	put16(tcp + 2, dport);
-	put32(tcp + 4, 1000);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
 	tcp[12] = 5 << 4;
-	tcp[13] = 0x02; /* SYN */
+	tcp[13] = flags;
 	put16(tcp + 14, 65535);
+	if (len)
+		memcpy(tcp + 20, data, len);
 	put32(pseudo, GUEST_IP);
 	put32(pseudo + 4, dst);
 	pseudo[8] = 0;
 	pseudo[9] = 6;
-	put16(pseudo + 10, 20);
-	put16(tcp + 16, csum_fold(csum_add(csum_add(0, pseudo, 12), tcp, 20)));
-	return 34 + 20;
+	put16(pseudo + 10, (uint16_t)l4);
+	put16(tcp + 16, csum_fold(csum_add(csum_add(0, pseudo, 12), tcp, l4)));
+	return 34 + l4;
+}
+
+/* A TCP SYN from the guest's port sport (sequence 1000) to dst:dport. */
+static inline size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t dst, uint16_t sport,
+			     uint16_t dport)
+{
+	return tcp_segment(f, dst_mac, dst, sport, dport, 1000, 0, 0x02, NULL, 0);
 }
 
 /* A UDP datagram from the guest's port sport to dst:dport, to dst_mac,

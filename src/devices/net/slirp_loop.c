@@ -23,11 +23,13 @@ struct slirp_timer {
 
 /* A frame for the guest. The frame socket's buffer is the only queue:
  * full means the guest has not taken the last ones, and this one is
- * dropped (TCP sends it again, slower). */
+ * dropped (TCP sends it again, slower). The guard reads it either way:
+ * libslirp's state is what it says. */
 static ssize_t to_guest(const void *buf, size_t len, void *opaque)
 {
 	struct slirp_loop *s = opaque;
 
+	tcp_guard_to_guest(&s->guard, buf, len);
 	if (send(s->frame_fd, buf, len, MSG_DONTWAIT) < 0) {
 		s->counters.to_guest_dropped++;
 		LOG_RATELIMITED(LOG_WARN, "net eth%u: the guest takes no frames (%s): dropped",
@@ -297,6 +299,16 @@ static void from_guest(struct slirp_loop *s)
 					s->index, s->nr_sockets);
 			continue;
 		}
+		switch (tcp_guard_from_guest(&s->guard, s->frame, (size_t)n)) {
+		case TCP_GUARD_MALFORMED:
+			s->counters.tcp_malformed++;
+			continue;
+		case TCP_GUARD_HELD_BACK:
+			s->counters.tcp_held_back++;
+			continue;
+		case TCP_GUARD_FORWARD:
+			break;
+		}
 		/* Counted now, and again from libslirp's own list at the sync. */
 		if (opens)
 			s->nr_sockets++;
@@ -388,7 +400,7 @@ int slirp_loop_init(struct slirp_loop *s, unsigned int index, int frame_fd,
 			strerror(errno));
 		goto fail;
 	}
-	if (!(s->frame = malloc(NET_MAX_FRAME + 1))) {
+	if (!(s->frame = malloc(NET_MAX_FRAME + 1)) || tcp_guard_init(&s->guard, max_sockets) < 0) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -435,5 +447,6 @@ void slirp_loop_destroy(struct slirp_loop *s)
 	free(s->polled);
 	free(s->live);
 	free(s->frame);
+	tcp_guard_destroy(&s->guard);
 	*s = (struct slirp_loop){ .epoll_fd = -1, .timer_fd = -1, .frame_fd = -1 };
 }

@@ -23,6 +23,7 @@
 #include <slirp/libslirp.h>
 
 #include "base/event_loop.h"
+#include "devices/net/tcp_guard.h"
 
 /* Frames from the guest taken per turn of the loop, so that a flooding
  * guest cannot hold it. */
@@ -32,6 +33,8 @@ struct slirp_loop_counters {
 	uint64_t to_guest_dropped;  /* the frame socket was full: the guest's buffers */
 	uint64_t new_flows_refused; /* the socket bound was reached */
 	uint64_t fragments_dropped; /* IPv4 fragments from the guest (slirp_loop.c) */
+	uint64_t tcp_malformed;	    /* TCP segments libslirp would drop (tcp_guard.h) */
+	uint64_t tcp_held_back;	    /* out-of-order TCP segments over the bound (tcp_guard.h) */
 	uint64_t guest_frames;	    /* handed to libslirp */
 	unsigned int peak_sockets;
 };
@@ -62,6 +65,7 @@ struct slirp_loop {
 	unsigned int nr_sockets;
 
 	struct slirp_timer *timers; /* a list: libslirp keeps one or two */
+	struct tcp_guard guard;	    /* every TCP segment both ways, before libslirp */
 	struct slirp_loop_counters counters;
 	uint8_t *frame;	    /* a frame from the guest, NET_MAX_FRAME + 1 bytes */
 };

@@ -69,10 +69,12 @@ static void user_release_host(struct net_backend *b)
 
 	LOG_INF("net eth%u (user): %llu frames from the guest routed; %llu frames for the guest "
 		"dropped (it took none), %llu new connections refused at the bound of %u, %llu IPv4 "
-		"fragments dropped; at most %u sockets at once", u->stack.index,
+		"fragments dropped, %llu TCP segments dropped for a bad header or checksum, %llu "
+		"out-of-order TCP segments held back; at most %u sockets at once", u->stack.index,
 		(unsigned long long)c->guest_frames, (unsigned long long)c->to_guest_dropped,
 		(unsigned long long)c->new_flows_refused, u->stack.max_sockets,
-		(unsigned long long)c->fragments_dropped, c->peak_sockets);
+		(unsigned long long)c->fragments_dropped, (unsigned long long)c->tcp_malformed,
+		(unsigned long long)c->tcp_held_back, c->peak_sockets);
 }
 
 static void user_destroy(struct net_backend *b)
