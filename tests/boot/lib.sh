@@ -165,3 +165,15 @@ remove_scratch_netns() {
 	rm -rf "$work"
 }
 in_ns() { ip netns exec "$ns" "$@"; }
+
+# await_line FILE PATTERN PID SECONDS: until FILE has a line matching
+# PATTERN (a guest saying it listens), PID has ended, or SECONDS passed.
+await_line() {
+	local i
+	for ((i = 0; i < $4 * 5; i++)); do
+		grep -q -- "$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}

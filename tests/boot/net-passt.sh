@@ -31,11 +31,7 @@ vmm_timeout 180 ip netns exec "$ns" "$client" --passt "-t 8080" "$work/root" /ne
 	>"$work/out" 2>&1 &
 vmm=$!
 # the guest says when it listens; then the host connects through passt
-for _ in $(seq 600); do
-	grep -q 'netfetch: listening on 8080' "$work/out" && break
-	kill -0 $vmm 2>/dev/null || break
-	sleep 0.2
-done
+await_line "$work/out" 'netfetch: listening on 8080' $vmm 120
 in_ns timeout 30 busybox nc 127.0.0.1 8080 </dev/null >"$work/from-guest" 2>&1
 wait $vmm
 status=$?

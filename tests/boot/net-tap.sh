@@ -53,11 +53,7 @@ boot() { # NAME FEATURES
 		>"$work/$name.out" 2>&1 &
 	local vmm=$!
 	# the guest says when it listens; then the host connects to it
-	for _ in $(seq 1200); do
-		grep -q 'guest: listening on 8080' "$work/$name.out" && break
-		kill -0 $vmm 2>/dev/null || break
-		sleep 0.5
-	done
+	await_line "$work/$name.out" 'guest: listening on 8080' $vmm 600
 	in_ns timeout 30 busybox nc 10.0.3.15 8080 </dev/null >"$work/$name.from-guest" 2>&1
 	wait $vmm
 	status=$?
