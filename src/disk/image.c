@@ -1,0 +1,96 @@
+/* Opening a disk image: the file (or block device), its lock, its format.
+ * Runs on the thread that builds the VM, before any sandbox. */
+#include "disk/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+/* QEMU's image locking, so that our VMMs and QEMU keep out of each other's
+ * way alike: open file description locks on single bytes, 100 + bit for
+ * each permission held and 200 + bit for each one refused to others, all
+ * shared; an opener first checks that nobody else holds a byte that
+ * conflicts. Only the write permission (bit 1) matters here: a writer holds
+ * and refuses it, a reader only refuses it. */
+#define LOCK_HOLD_WRITE 101
+#define LOCK_REFUSE_WRITE 201
+
+static int lock_byte(int fd, int cmd, struct flock *fl, off_t byte, short type)
+{
+	*fl = (struct flock){ .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+	return fcntl(fd, cmd, fl) == 0 ? 0 : -errno;
+}
+
+/* 0, -EBUSY (another opener conflicts, logged) or another -errno. */
+static int lock_image(int fd, const char *path, bool write)
+{
+	struct flock fl;
+	int ret = lock_byte(fd, F_OFD_SETLK, &fl, LOCK_REFUSE_WRITE, F_RDLCK);
+
+	if (ret == 0 && write)
+		ret = lock_byte(fd, F_OFD_SETLK, &fl, LOCK_HOLD_WRITE, F_RDLCK);
+	/* Does another opener write (so we may not read), or refuse writers
+	 * (so we may not write)? Our own locks never conflict with us. */
+	if (ret == 0 && (ret = lock_byte(fd, F_OFD_GETLK, &fl, LOCK_HOLD_WRITE, F_WRLCK)) == 0 &&
+	    fl.l_type != F_UNLCK)
+		ret = -EBUSY;
+	if (ret == 0 && write &&
+	    (ret = lock_byte(fd, F_OFD_GETLK, &fl, LOCK_REFUSE_WRITE, F_WRLCK)) == 0 &&
+	    fl.l_type != F_UNLCK)
+		ret = -EBUSY;
+	if (ret == -EBUSY || ret == -EAGAIN || ret == -EACCES) {
+		LOG_ERR("disk %s is in use by another VM or QEMU: %s", path,
+			write ? "it reads or writes it" : "it writes it");
+		return -EBUSY;
+	}
+	if (ret)
+		LOG_ERR("cannot lock disk %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
+		    struct disk_image **out)
+{
+	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
+	int fd, ret;
+
+	if (format == DISK_FORMAT_VMDK) {
+		LOG_ERR("disk %s: VMDK images are not supported; convert it with "
+			"`qemu-img convert -O qcow2`", path);
+		return -EOPNOTSUPP;
+	}
+	if (format != DISK_FORMAT_RAW && format != DISK_FORMAT_QCOW2) {
+		LOG_ERR("disk %s: unknown format %d", path, (int)format);
+		return -EINVAL;
+	}
+	if (opts->direct_io && format == DISK_FORMAT_RAW)
+		flags |= O_DIRECT;
+	if ((fd = open(path, flags)) < 0) {
+		ret = -errno;
+		LOG_ERR("cannot open disk %s%s: %s", path, opts->read_only ? "" : " for writing",
+			strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		LOG_ERR("disk %s is not a regular file or a block device", path);
+		close(fd);
+		return ret;
+	}
+	if ((ret = lock_image(fd, path, !opts->read_only)) < 0) {
+		close(fd);
+		return ret;
+	}
+	if (format == DISK_FORMAT_QCOW2) {
+		/* The qcow2 format lands next (issue 13); until then, refused. */
+		LOG_ERR("disk %s: qcow2 images are not supported yet", path);
+		close(fd);
+		return -EOPNOTSUPP;
+	}
+	return disk_raw_open(fd, path, opts, out);
+}
