@@ -157,12 +157,18 @@ static void mount_system_filesystems(void)
 	chmod("/dev/kvm", 0666);	     /* nested VMs for any user; ENOENT is fine */
 }
 
+/* The configuration's tmpfs mounts where nothing is mounted yet, as
+ * libkrun's init: an OCI runtime's config.json (crun's) lists a tmpfs for
+ * /dev and /dev/shm, and covering the devtmpfs mounted above would hide the
+ * console ports' nodes the init is about to open. */
 static void mount_config_tmpfs(const struct init_config *cfg)
 {
 	for (size_t i = 0; i < cfg->mount_count; i++) {
 		const struct tmpfs_mount *m = &cfg->mounts[i];
 		unsigned long flags;
 		char data[1024];
+		if (is_mount_point(m->destination))
+			continue;
 		if (mount_options_parse(m->options.items, &flags, data, sizeof(data)))
 			setup_failed("mount %s: options too long", m->destination);
 		if (mkdir_parents(m->destination) ||

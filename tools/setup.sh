@@ -10,11 +10,12 @@ install_dependencies() {
 	# clang only recommends it) for the fuzzers; libslirp-dev (and glib's
 	# headers, which its pkg-config file requires) for the user-mode network;
 	# zlib1g-dev for qcow2's compressed clusters; qemu-utils (qemu-img) and
-	# e2fsprogs as the disk tests' peers
+	# e2fsprogs as the disk tests' peers; crun, whose config.json the boot
+	# tests hand the init
 	local deps=(build-essential meson ninja-build pkg-config linux-source-6.12 flex bison bc
 		libelf-dev libssl-dev libjson-c-dev libseccomp-dev cpio xz-utils busybox-static
 		qemu-system-x86 time clang libclang-rt-14-dev passt libslirp-dev libglib2.0-dev
-		zlib1g-dev qemu-utils e2fsprogs)
+		zlib1g-dev qemu-utils e2fsprogs crun)
 	local missing=() p sudo=
 	for p in "${deps[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

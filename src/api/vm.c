@@ -11,10 +11,13 @@
 #include <sys/stat.h>
 
 #include "api/context.h"
+#include "vmm/kernel.h"
 #include "vmm/start.h"
 
 int32_t krun_create_ctx(void)
 {
+	/* Now, while the host's filesystem is the one the client started in. */
+	kernel_bundle_preload();
 	return ctx_create();
 }
 

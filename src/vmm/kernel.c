@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,25 @@ static void *dlopen_bundle(char *why, size_t why_len)
 	if (!handle && n >= 0 && (size_t)n < why_len)
 		snprintf(why + n, why_len - n, "; %s", dlerror());
 	return handle;
+}
+
+static pthread_once_t preload_once = PTHREAD_ONCE_INIT;
+
+/* Loaded once and never unloaded, so that dlopen finds it again by its
+ * soname, without a look at the filesystem, once the caller has changed
+ * its root. A failure here is not one yet: the client may give a kernel of
+ * its own, and if not, open_bundle says what went wrong. */
+static void preload_bundle(void)
+{
+	char why[1024];
+
+	if (!dlopen_bundle(why, sizeof(why)))
+		LOG_DBG("no guest kernel bundle loaded with the context: %s", why);
+}
+
+void kernel_bundle_preload(void)
+{
+	pthread_once(&preload_once, preload_bundle);
 }
 
 static int open_bundle(struct kernel_image *k)

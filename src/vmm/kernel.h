@@ -34,6 +34,12 @@ struct kernel_image {
 	size_t file_map_len;
 };
 
+/* Load libkrunfw.so.5 for the process's life, if it can be found: called
+ * when a context is made, as libkrun does, so that a client that makes its
+ * context and then enters a container's root (crun) still starts a VM
+ * whose root has no bundle. Any thread; once per process. */
+void kernel_bundle_preload(void);
+
 /* 0, or -errno with a log line saying what was wrong. */
 int kernel_open(struct kernel_image *k, const struct vm_config *cfg);
 void kernel_close(struct kernel_image *k);
