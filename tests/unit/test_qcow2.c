@@ -1,0 +1,369 @@
+/* qcow2 (src/disk/qcow2_*.c) against Debian's qemu-img: images made by
+ * `qemu-img create` (compat 0.10 and 1.1, clusters of 512 B, 64 KiB and
+ * 2 MiB, refcounts of 1 to 64 bits), with raw and qcow2 backing files and
+ * compressed by `qemu-img convert -c`. A random sequence of writes, zeroes
+ * and discards goes to our qcow2 and to a raw file alike; after every step
+ * `qemu-img check` must find nothing wrong and `qemu-img convert -O raw`
+ * must equal the raw file, and our reads must equal the raw file's. Then
+ * hostile headers (refused, no crash) and a writer killed by SIGKILL again
+ * and again (the image still passes `qemu-img check`, leaks allowed). The
+ * image stays open (locked) while qemu-img looks: -U reads it anyway,
+ * which is sound as our metadata is written through at once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "disk/image.h"
+
+static char dir[] = "/tmp/test-qcow2-XXXXXX";
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Run a shell command built from fmt: its exit status (-1 if it did not exit). */
+__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int open_img(const char *name, enum disk_format f, bool ro, struct disk_image **out)
+{
+	char path[256];
+	struct disk_open_opts o = { .read_only = ro, .sync = DISK_SYNC_FULL };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return disk_image_open(path, f, &o, out);
+}
+
+/* qemu-img check's verdict on name: 0 clean, 3 leaks only, 2 corrupt. */
+static int img_check(const char *name)
+{
+	return sh("qemu-img check -U -q %s/%s >/dev/null 2>&1", dir, name);
+}
+
+/* The guest's view as qemu-img converts it, byte-equal to the raw file? */
+static bool same_as_raw(const char *name, const char *raw)
+{
+	return sh("qemu-img convert -U -O raw %s/%s %s/conv.raw && cmp -s %s/conv.raw %s/%s", dir,
+		  name, dir, dir, dir, raw) == 0;
+}
+
+static int rw(struct disk_image *img, void *buf, size_t len, uint64_t off, bool write)
+{
+	/* Three pieces, so that requests cross iovec boundaries too. */
+	size_t a = len / 3, b = len / 2 - a;
+	struct iovec v[3] = { { buf, a }, { (char *)buf + a, b }, { (char *)buf + a + b,
+								   len - a - b } };
+
+	return write ? img->ops->writev(img, v, 3, off) : img->ops->readv(img, v, 3, off);
+}
+
+/* One random step on both images: a write, zeroes (kept or not), a
+ * discard, or a read compared. */
+static void step(struct disk_image *q, struct disk_image *r, uint64_t max_len)
+{
+	uint64_t len = (rnd() % (max_len / 512) + 1) * 512, off;
+	uint8_t *a = malloc(len), *b = malloc(len);
+	unsigned int kind = rnd() % 5;
+
+	if (len > q->size)
+		len = q->size;
+	off = (rnd() % ((q->size - len) / 512 + 1)) * 512;
+	if (kind <= 1) {
+		uint8_t fill = (uint8_t)rnd();
+
+		for (uint64_t i = 0; i < len; i++)
+			a[i] = kind ? fill : (uint8_t)rnd();
+		CHECK_EQ_INT(rw(q, a, len, off, true), 0);
+		CHECK_EQ_INT(rw(r, a, len, off, true), 0);
+	} else if (kind <= 3) {
+		bool unmap = kind == 3;
+
+		CHECK_EQ_INT(q->ops->write_zeroes(q, off, len, unmap), 0);
+		CHECK_EQ_INT(r->ops->write_zeroes(r, off, len, unmap), 0);
+	} else {
+		CHECK_EQ_INT(q->ops->discard(q, off, len), 0);
+		CHECK_EQ_INT(r->ops->write_zeroes(r, off, len, true), 0);
+	}
+	off = (rnd() % ((q->size - len) / 512 + 1)) * 512;
+	CHECK_EQ_INT(rw(q, a, len, off, false), 0);
+	CHECK_EQ_INT(rw(r, b, len, off, false), 0);
+	CHECK(memcmp(a, b, len) == 0);
+	free(a);
+	free(b);
+}
+
+/* steps random steps on name (qcow2) and raw, each checked by qemu-img;
+ * first, optionally, one write of most of the image (tables grow). */
+static void run_sequence(const char *label, const char *name, const char *raw, int steps,
+			 uint64_t max_len, bool big_first)
+{
+	struct disk_image *q = NULL, *r = NULL;
+	int failures = check_failures;
+
+	CHECK_EQ_INT(open_img(name, DISK_FORMAT_QCOW2, false, &q), 0);
+	CHECK_EQ_INT(open_img(raw, DISK_FORMAT_RAW, false, &r), 0);
+	if (!q || !r)
+		return;
+	CHECK_EQ_INT(q->size, r->size);
+	if (big_first) {
+		uint64_t len = q->size * 3 / 4;
+		uint8_t *a = malloc(len);
+
+		for (uint64_t i = 0; i < len; i++)
+			a[i] = (uint8_t)(i * 7 + (i >> 12));
+		CHECK_EQ_INT(rw(q, a, len, 4096, true), 0);
+		CHECK_EQ_INT(rw(r, a, len, 4096, true), 0);
+		free(a);
+	}
+	for (int i = 0; i < steps && check_failures == failures; i++) {
+		step(q, r, max_len);
+		CHECK_EQ_INT(img_check(name), 0);
+		CHECK(same_as_raw(name, raw));
+	}
+	CHECK_EQ_INT(q->ops->flush(q), 0);
+	q->ops->close(q);
+	r->ops->close(r);
+	printf("%s: %s\n", label, check_failures == failures ? "ok" : "FAILED");
+}
+
+static void fill_raw(const char *name, uint64_t size, bool compressible)
+{
+	char path[256];
+	uint8_t *buf = malloc(size);
+	int fd;
+
+	for (uint64_t i = 0; i < size; i++)
+		buf[i] = compressible ? (uint8_t)("qcow2 compressed "[i % 17] + (i >> 16))
+				      : (uint8_t)rnd();
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, buf, size) == (ssize_t)size);
+	close(fd);
+	free(buf);
+}
+
+static void test_fresh_images(void)
+{
+	static const struct {
+		const char *compat, *opts;
+		uint64_t cluster, size, max_len;
+		bool big;
+	} cfg[] = {
+		{ "0.10", "", 512, 16 << 20, 64 << 10, true },
+		{ "0.10", "", 65536, 32 << 20, 512 << 10, false },
+		{ "0.10", "", 2 << 20, 32 << 20, 4 << 20, false },
+		{ "1.1", "", 512, 16 << 20, 64 << 10, true },
+		{ "1.1", "", 65536, 32 << 20, 512 << 10, true },
+		{ "1.1", "", 2 << 20, 32 << 20, 4 << 20, false },
+		{ "1.1", ",refcount_bits=1", 512, 8 << 20, 64 << 10, true },
+		{ "1.1", ",refcount_bits=64", 4096, 16 << 20, 128 << 10, true },
+	};
+
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+		char label[128];
+
+		CHECK_EQ_INT(sh("qemu-img create -q -f qcow2 -o compat=%s,cluster_size=%llu%s "
+				"%s/t.qcow2 %llu && truncate -s %llu %s/t.raw && : > %s/t.raw && "
+				"truncate -s %llu %s/t.raw", cfg[i].compat,
+				(unsigned long long)cfg[i].cluster, cfg[i].opts, dir,
+				(unsigned long long)cfg[i].size, (unsigned long long)cfg[i].size,
+				dir, dir, (unsigned long long)cfg[i].size, dir),
+			     0);
+		snprintf(label, sizeof(label), "compat=%s cluster=%llu%s", cfg[i].compat,
+			 (unsigned long long)cfg[i].cluster, cfg[i].opts);
+		run_sequence(label, "t.qcow2", "t.raw", 25, cfg[i].max_len, cfg[i].big);
+	}
+}
+
+/* Overlays on a raw and on a qcow2 backing file (smaller than the overlay:
+ * zeroes past its end), both compat levels; and a compressed image. */
+static void test_backing_and_compressed(void)
+{
+	static const char *compat[] = { "0.10", "1.1" };
+
+	for (int fmt = 0; fmt < 2; fmt++) {
+		for (int c = 0; c < 2; c++) {
+			char label[64];
+
+			fill_raw("base.raw", 6 << 20, false);
+			if (fmt)
+				CHECK_EQ_INT(sh("qemu-img convert -O qcow2 -o cluster_size=4096 "
+						"%s/base.raw %s/base.img", dir, dir), 0);
+			else
+				CHECK_EQ_INT(sh("cp %s/base.raw %s/base.img", dir, dir), 0);
+			/* A relative backing name: found from the overlay's directory. */
+			CHECK_EQ_INT(sh("cd %s && qemu-img create -q -f qcow2 -o compat=%s,"
+					"cluster_size=65536 -b base.img -F %s ov.qcow2 8M && "
+					"cp base.raw ov.raw && truncate -s 8M ov.raw", dir,
+					compat[c], fmt ? "qcow2" : "raw"), 0);
+			snprintf(label, sizeof(label), "backing %s, compat=%s",
+				 fmt ? "qcow2" : "raw", compat[c]);
+			run_sequence(label, "ov.qcow2", "ov.raw", 25, 256 << 10, false);
+		}
+	}
+	fill_raw("c.raw", 8 << 20, true);
+	CHECK_EQ_INT(sh("qemu-img convert -c -O qcow2 %s/c.raw %s/c.qcow2", dir, dir), 0);
+	CHECK(sh("qemu-img info %s/c.qcow2 | grep -q 'disk size: [0-9.]* KiB'", dir) == 0);
+	run_sequence("compressed", "c.qcow2", "c.raw", 25, 256 << 10, false);
+}
+
+/* Write the bytes at off of name. */
+static void patch(const char *name, uint64_t off, const void *bytes, size_t len)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, bytes, len, (off_t)off) == (ssize_t)len);
+	close(fd);
+}
+
+static void patch_be(const char *name, uint64_t off, uint64_t v, size_t width)
+{
+	uint8_t b[8];
+
+	for (size_t i = 0; i < width; i++)
+		b[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+	patch(name, off, b, width);
+}
+
+static void test_hostile_headers(void)
+{
+	static const struct {
+		const char *what;
+		uint64_t off, value;
+		size_t width;
+		int expect;
+	} bad[] = {
+		{ "version 4", 4, 4, 4, -EINVAL },
+		{ "cluster bits 30", 20, 30, 4, -EINVAL },
+		{ "cluster bits 8", 20, 8, 4, -EINVAL },
+		{ "huge size", 24, 1ull << 62, 8, -EINVAL },
+		{ "encrypted", 32, 1, 4, -EOPNOTSUPP },
+		{ "L1 too small", 36, 0, 4, -EINVAL },
+		{ "L1 past the end", 40, 1ull << 40, 8, -EINVAL },
+		{ "L1 on the header", 40, 0, 8, -EINVAL },
+		{ "L1 unaligned", 40, 65536 + 8, 8, -EINVAL },
+		{ "refcount table on the header", 48, 0, 8, -EINVAL },
+		{ "refcount table on L1", 48, 3 * 65536, 8, -EINVAL },
+		{ "refcount table huge", 56, 0xffffffff, 4, -EINVAL },
+		{ "dirty", 72, 1, 8, -EOPNOTSUPP },
+		{ "corrupt", 72, 2, 8, -EINVAL },
+		{ "external data file", 72, 4, 8, -EOPNOTSUPP },
+		{ "unknown incompatible feature", 72, 1ull << 40, 8, -EOPNOTSUPP },
+		{ "refcount order 7", 96, 7, 4, -EINVAL },
+		{ "header length odd", 100, 105, 4, -EINVAL },
+		{ "header length past the cluster", 100, 1 << 20, 4, -EINVAL },
+		{ "extension past the cluster", 112 + 4, 1 << 20, 4, -EINVAL },
+		{ "backing name past the cluster", 8, 65534, 8, -EINVAL },
+	};
+	struct disk_image *img = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* 1 GiB: L1 of 2 entries at 3 clusters, refcount table at 1. */
+		CHECK_EQ_INT(sh("qemu-img create -q -f qcow2 -o compat=1.1 %s/h.qcow2 1G && "
+				"qemu-img create -q -f raw %s/h.base 1M", dir, dir), 0);
+		if (strstr(bad[i].what, "backing"))
+			CHECK_EQ_INT(sh("qemu-img rebase -u -q -f qcow2 -b h.base -F raw "
+					"%s/h.qcow2", dir), 0);
+		patch_be("h.qcow2", bad[i].off, bad[i].value, bad[i].width);
+		int ret = open_img("h.qcow2", DISK_FORMAT_QCOW2, false, &img);
+		if (ret != bad[i].expect)
+			fprintf(stderr, "hostile header '%s': %d, expected %d\n", bad[i].what, ret,
+				bad[i].expect);
+		CHECK_EQ_INT(ret, bad[i].expect);
+		if (ret == 0)
+			img->ops->close(img);
+	}
+	/* A loop in the backing chain: a -> b -> a, read-only. */
+	CHECK_EQ_INT(sh("cd %s && qemu-img create -q -f qcow2 a.qcow2 1M && "
+			"qemu-img create -q -f qcow2 -b a.qcow2 -F qcow2 b.qcow2 && "
+			"qemu-img rebase -u -q -b b.qcow2 -F qcow2 a.qcow2", dir), 0);
+	CHECK_EQ_INT(open_img("b.qcow2", DISK_FORMAT_QCOW2, true, &img), -ELOOP);
+	/* The image is in use: a writer refuses a second writer. */
+	CHECK_EQ_INT(sh("qemu-img create -q -f qcow2 %s/h.qcow2 1M", dir), 0);
+	CHECK_EQ_INT(open_img("h.qcow2", DISK_FORMAT_QCOW2, false, &img), 0);
+	struct disk_image *again = NULL;
+	CHECK_EQ_INT(open_img("h.qcow2", DISK_FORMAT_QCOW2, false, &again), -EBUSY);
+	img->ops->close(img);
+}
+
+/* A child writing in a loop, killed by SIGKILL at a random moment: the
+ * image must still pass `qemu-img check` (leaked clusters allowed: exit 3). */
+static void test_killed_writer(void)
+{
+	CHECK_EQ_INT(sh("qemu-img create -q -f qcow2 -o cluster_size=512 %s/k.qcow2 16M", dir), 0);
+	for (int round = 0; round < 8; round++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct disk_image *q;
+			uint8_t buf[8192];
+
+			if (open_img("k.qcow2", DISK_FORMAT_QCOW2, false, &q) < 0)
+				_exit(1);
+			rng += (uint64_t)getpid();
+			for (;;) {
+				uint64_t off = rnd() % (q->size / 512 - 16) * 512;
+				struct iovec v = { buf, (rnd() % 16 + 1) * 512 };
+
+				memset(buf, (int)rnd(), sizeof(buf));
+				if (rnd() % 4 == 0)
+					q->ops->discard(q, off, v.iov_len);
+				else
+					q->ops->writev(q, &v, 1, off);
+			}
+		}
+		struct timespec t = { 0, (long)(50 + rnd() % 400) * 1000000 };
+		nanosleep(&t, NULL);
+		kill(pid, SIGKILL);
+		int st;
+		waitpid(pid, &st, 0);
+		CHECK(WIFSIGNALED(st));
+		int verdict = img_check("k.qcow2");
+		CHECK(verdict == 0 || verdict == 3);
+		if (verdict != 0 && verdict != 3)
+			sh("qemu-img check %s/k.qcow2 | head -20 >&2", dir);
+	}
+}
+
+int main(void)
+{
+	if (sh("qemu-img --version >/dev/null") != 0) {
+		printf("qemu-img is missing (qemu-utils): skipped\n");
+		return 77;
+	}
+	if (!mkdtemp(dir))
+		return 1;
+	test_hostile_headers();
+	test_fresh_images();
+	test_backing_and_compressed();
+	test_killed_writer();
+	sh("rm -rf %s", dir);
+	return CHECK_DONE();
+}
