@@ -400,7 +400,9 @@ int disk_qcow2_open(int fd, const char *path, const struct disk_open_opts *opts,
 {
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	off_t file_size = lseek(fd, 0, SEEK_END);
-	uint8_t *h = NULL;
+	pthread_rwlockattr_t attr;
+	uint8_t first[H_CLUSTER_BITS + 4], *h = NULL;
+	uint32_t bits;
 	int ret = -ENOMEM;
 
 	if (!q || !(q->path = strdup(path))) {
@@ -412,18 +414,27 @@ int disk_qcow2_open(int fd, const char *path, const struct disk_open_opts *opts,
 	q->sync = opts->sync;
 	q->img = (struct disk_image){ .ops = &qcow2_ops, .read_only = opts->read_only,
 				      .format = "qcow2" };
-	pthread_rwlock_init(&q->io, NULL);
+	/* Writers first: a discard must not wait behind a stream of reads. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&q->io, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&q->lock, NULL);
-	/* The first cluster holds the header and its extensions; read the
-	 * largest one may be and check the cluster size before using it. */
-	if (file_size < V2_HEADER_LENGTH) {
+	/* The first cluster holds the header and its extensions: read it
+	 * whole (zeroes past the file's end), its size as the header says
+	 * where that is one parse() accepts. */
+	if (file_size < V2_HEADER_LENGTH ||
+	    pread(fd, first, sizeof(first), 0) != (ssize_t)sizeof(first)) {
 		LOG_ERR("disk %s: too short for a qcow2 image", path);
 		ret = -EINVAL;
 		goto fail;
 	}
-	if (!(h = calloc(1, 1u << QCOW2_MAX_CLUSTER_BITS)))
+	bits = be32_at(first + H_CLUSTER_BITS);
+	if (bits < QCOW2_MIN_CLUSTER_BITS || bits > QCOW2_MAX_CLUSTER_BITS)
+		bits = QCOW2_MIN_CLUSTER_BITS;
+	if (!(h = calloc(1, 1u << bits)))
 		goto fail;
-	if (pread(fd, h, 1u << QCOW2_MAX_CLUSTER_BITS, 0) < V2_HEADER_LENGTH) {
+	if (pread(fd, h, 1u << bits, 0) < V2_HEADER_LENGTH) {
 		ret = -EIO;
 		goto fail;
 	}

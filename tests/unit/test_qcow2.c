@@ -11,6 +11,7 @@
  * which is sound as our metadata is written through at once. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -313,6 +314,74 @@ static void test_hostile_headers(void)
 	img->ops->close(img);
 }
 
+/* Threads writing, zeroing and discarding their own quarters of one image
+ * at once (sharing its L2 tables and refcount blocks), each keeping what
+ * its quarter should read: the quarters read as kept, the image checks
+ * clean. */
+#define THREADS 4
+#define QUARTER (1u << 20)
+
+struct worker {
+	struct disk_image *img;
+	unsigned int id;
+	uint64_t seed;
+	uint8_t *mine;
+	int errors;
+};
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t base = (uint64_t)w->id * QUARTER;
+	uint8_t buf[16384];
+
+	for (int i = 0; i < 300; i++) {
+		w->seed = w->seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t r = w->seed >> 16, len = (r % 32 + 1) * 512;
+		uint64_t off = (r >> 8) % ((QUARTER - len) / 512 + 1) * 512;
+		struct iovec v = { buf, len };
+
+		if (r % 5 == 0) {
+			w->errors += w->img->ops->discard(w->img, base + off, len) != 0;
+			memset(w->mine + off, 0, len);
+		} else {
+			memset(buf, (int)(r >> 40) | 1, len);
+			w->errors += w->img->ops->writev(w->img, &v, 1, base + off) != 0;
+			memcpy(w->mine + off, buf, len);
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct disk_image *q = NULL;
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+
+	CHECK_EQ_INT(sh("qemu-img create -q -f qcow2 -o cluster_size=4096 %s/th.qcow2 4M", dir), 0);
+	CHECK_EQ_INT(open_img("th.qcow2", DISK_FORMAT_QCOW2, false, &q), 0);
+	if (!q)
+		return;
+	for (unsigned int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ q, i, i + 1, calloc(1, QUARTER), 0 };
+		pthread_create(&t[i], NULL, worker, &w[i]);
+	}
+	for (unsigned int i = 0; i < THREADS; i++) {
+		uint8_t *got = malloc(QUARTER);
+		struct iovec v = { got, QUARTER };
+
+		pthread_join(t[i], NULL);
+		CHECK_EQ_INT(w[i].errors, 0);
+		CHECK_EQ_INT(q->ops->readv(q, &v, 1, (uint64_t)i * QUARTER), 0);
+		CHECK(memcmp(got, w[i].mine, QUARTER) == 0);
+		free(got);
+		free(w[i].mine);
+	}
+	q->ops->close(q);
+	CHECK_EQ_INT(img_check("th.qcow2"), 0);
+}
+
 /* A child writing in a loop, killed by SIGKILL at a random moment: the
  * image must still pass `qemu-img check` (leaked clusters allowed: exit 3). */
 static void test_killed_writer(void)
@@ -363,6 +432,7 @@ int main(void)
 	test_hostile_headers();
 	test_fresh_images();
 	test_backing_and_compressed();
+	test_threads();
 	test_killed_writer();
 	sh("rm -rf %s", dir);
 	return CHECK_DONE();
