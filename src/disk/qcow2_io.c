@@ -126,9 +126,9 @@ out:
 static int read_backing(struct qcow2 *q, struct iovec *iov, int iovcnt, uint64_t guest_off,
 			uint64_t len)
 {
-	struct iovec part[IOV_MAX], rest[IOV_MAX];
+	struct iovec part[IOV_MAX];
 	uint64_t have;
-	int ret = 0;
+	int ret;
 
 	if (!q->backing || guest_off >= q->backing->size) {
 		iov_zero(iov, iovcnt);
@@ -137,7 +137,7 @@ static int read_backing(struct qcow2 *q, struct iovec *iov, int iovcnt, uint64_t
 	have = q->backing->size - guest_off < len ? q->backing->size - guest_off : len;
 	ret = q->backing->ops->readv(q->backing, part, iov_slice(iov, iovcnt, 0, have, part),
 				     guest_off);
-	iov_zero(rest, iov_slice(iov, iovcnt, have, len - have, rest));
+	iov_zero(part, iov_slice(iov, iovcnt, have, len - have, part));
 	return ret;
 }
 
@@ -175,6 +175,8 @@ static int qcow2_readv(struct disk_image *img, const struct iovec *iov, int iovc
 	struct iovec sub[IOV_MAX];
 	int ret = 0;
 
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
 	pthread_rwlock_rdlock(&q->io);
 	while (ret == 0 && done < total) {
 		uint64_t g = off + done, n = q->cluster_size - (g & (q->cluster_size - 1));
@@ -292,6 +294,8 @@ static int qcow2_writev(struct disk_image *img, const struct iovec *iov, int iov
 
 	if (img->read_only)
 		return -EROFS;
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
 	pthread_rwlock_rdlock(&q->io);
 	while (ret == 0 && done < total) {
 		uint64_t g = off + done, n = q->cluster_size - (g & (q->cluster_size - 1));
