@@ -144,7 +144,8 @@ int qcow2_map_set(struct qcow2 *q, uint64_t guest_off, uint64_t entry);
 
 /* qcow2_refcount.c (all under lock) */
 int qcow2_refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *value);
-/* A free cluster, its refcount made 1 and synced: its host offset. */
+/* A free cluster, its refcount made 1 (not synced: the caller's barrier
+ * comes before any table points at it): its host offset. */
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *offset);
 /* Drop one reference to each cluster of [off, off + len); a cluster left
  * with none is punched out of the file. The references must be gone from

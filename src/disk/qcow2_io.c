@@ -209,78 +209,143 @@ static void held_range(const struct qcow2 *q, const struct qcow2_mapping *m, uin
 	}
 }
 
-/* Drop the reference the replaced entry m held, once the new entry is in
- * the file (the barrier between: a crash leaks, never frees in use). */
-static int drop_old(struct qcow2 *q, const struct qcow2_mapping *m)
+/* Drop the reference the replaced entry m held, if any. The caller's
+ * barrier comes first, after the new entry is written: a crash leaks, never
+ * frees a cluster in use. */
+static int release_old(struct qcow2 *q, const struct qcow2_mapping *m)
 {
 	uint64_t off, len;
-	int ret;
 
 	held_range(q, m, &off, &len);
-	if (!len)
-		return 0;
-	if ((ret = qcow2_barrier(q)) < 0)
-		return ret;
-	return qcow2_free_range(q, off, len);
+	return len ? qcow2_free_range(q, off, len) : 0;
 }
 
-/* An allocating write of the n bytes of sub to guest_off (one cluster at
- * most), under the lock: see the top of the file. */
-static int write_allocating(struct qcow2 *q, const struct qcow2_mapping *m, struct iovec *sub,
-			    int subcnt, uint64_t guest_off, uint64_t n)
+static bool holds_cluster(const struct qcow2 *q, const struct qcow2_mapping *m)
 {
-	uint64_t cluster_off = guest_off & ~(q->cluster_size - 1), target;
-	/* A preallocated zero cluster that is ours alone is written in place. */
-	bool reuse = m->kind == QCOW2_ZERO && m->host && m->copied;
-	struct iovec whole = { 0 };
-	uint8_t *buf = NULL;
-	int ret;
+	uint64_t off, len;
 
-	if (reuse)
-		target = m->host;
-	else if ((ret = qcow2_alloc_cluster(q, &target)) < 0)
+	held_range(q, m, &off, &len);
+	return len != 0;
+}
+
+/* One cluster of an allocating write: where in the request, its old
+ * mapping, its new place. */
+struct alloc_job {
+	struct qcow2_mapping m;
+	uint64_t guest_off, n; /* n bytes at guest_off, within one cluster */
+	size_t at;             /* their offset in the request */
+	uint64_t target;
+	bool reuse; /* a preallocated zero cluster ours alone: written in place */
+};
+
+/* The data of job j, whole clusters straight from the request, partial
+ * ones over what the guest saw there before (backing file, compressed
+ * cluster, shared cluster, zeroes) in buf, one cluster. */
+static int write_job_data(struct qcow2 *q, const struct alloc_job *j, const struct iovec *iov,
+			  int iovcnt, uint8_t **buf)
+{
+	uint64_t cluster_off = j->guest_off & ~(q->cluster_size - 1);
+	struct iovec sub[IOV_MAX], whole;
+	int subcnt = iov_slice(iov, iovcnt, j->at, j->n, sub), ret;
+
+	if (j->n == q->cluster_size)
+		return data_rw(q, sub, subcnt, j->target, true);
+	if (!*buf && !(*buf = malloc(q->cluster_size)))
+		return -ENOMEM;
+	whole = (struct iovec){ *buf, q->cluster_size };
+	if ((ret = read_mapped(q, &j->m, &whole, 1, cluster_off, q->cluster_size)) < 0)
 		return ret;
-	if (n == q->cluster_size) {
-		ret = data_rw(q, sub, subcnt, target, true);
-	} else if (!(buf = malloc(q->cluster_size))) {
-		ret = -ENOMEM;
-	} else {
-		whole = (struct iovec){ buf, q->cluster_size };
-		if ((ret = read_mapped(q, m, &whole, 1, cluster_off, q->cluster_size)) == 0) {
-			iov_gather(buf + (guest_off - cluster_off), n, sub, (unsigned int)subcnt);
-			whole = (struct iovec){ buf, q->cluster_size };
-			ret = data_rw(q, &whole, 1, target, true);
-		}
-		free(buf);
+	iov_gather(*buf + (j->guest_off - cluster_off), j->n, sub, (unsigned int)subcnt);
+	whole = (struct iovec){ *buf, q->cluster_size };
+	return data_rw(q, &whole, 1, j->target, true);
+}
+
+/* Up to ALLOC_BATCH clusters of allocating writes, under the lock, in the
+ * crash-safe order: every new cluster's refcount, one barrier, the data,
+ * the L2 entries, a barrier, the old clusters' references dropped. On an
+ * error, new clusters nothing points at yet are given back. */
+#define ALLOC_BATCH 64
+
+static int write_batch(struct qcow2 *q, struct alloc_job *jobs, unsigned int count,
+		       const struct iovec *iov, int iovcnt)
+{
+	unsigned int allocated = 0, mapped = 0;
+	bool old = false;
+	uint8_t *buf = NULL;
+	int ret = 0;
+
+	for (; ret == 0 && allocated < count; allocated++) {
+		struct alloc_job *j = &jobs[allocated];
+
+		j->reuse = j->m.kind == QCOW2_ZERO && j->m.host && j->m.copied;
+		if (j->reuse)
+			j->target = j->m.host;
+		else if ((ret = qcow2_alloc_cluster(q, &j->target)) < 0)
+			break;
 	}
 	if (ret == 0)
-		ret = qcow2_map_set(q, guest_off, target | QCOW2_OFLAG_COPIED);
-	if (ret < 0) {
-		/* Nothing points at the new cluster: give it back. */
-		if (!reuse)
-			qcow2_free_range(q, target, q->cluster_size);
-		return ret;
+		ret = qcow2_barrier(q);
+	for (unsigned int i = 0; ret == 0 && i < count; i++)
+		ret = write_job_data(q, &jobs[i], iov, iovcnt, &buf);
+	free(buf);
+	for (; ret == 0 && mapped < count; mapped++) {
+		struct alloc_job *j = &jobs[mapped];
+
+		if ((ret = qcow2_map_set(q, j->guest_off, j->target | QCOW2_OFLAG_COPIED)) < 0)
+			break;
+		old |= !j->reuse && holds_cluster(q, &j->m);
 	}
-	return reuse ? 0 : drop_old(q, m);
+	for (unsigned int i = mapped; i < allocated; i++)
+		if (!jobs[i].reuse)
+			qcow2_free_range(q, jobs[i].target, q->cluster_size);
+	/* After an error, the old clusters of the entries replaced stay
+	 * allocated: leaked, never freed in use. */
+	if (ret == 0 && old && (ret = qcow2_barrier(q)) == 0)
+		for (unsigned int i = 0; ret == 0 && i < mapped; i++)
+			if (!jobs[i].reuse)
+				ret = release_old(q, &jobs[i].m);
+	return ret;
 }
 
-/* Write n bytes to guest_off, one cluster at most. zeroes: the bytes are
- * zeroes, so a cluster that already reads as zeroes is left alone. */
-static int write_chunk(struct qcow2 *q, struct iovec *sub, int subcnt, uint64_t guest_off,
-		       uint64_t n, bool zeroes)
+/* Write the request iov (total bytes, to guest offset off) from *done on:
+ * the clusters that are ours alone in place, outside the lock, one at a
+ * time; a run of others as one batch. zeroes: the bytes are zeroes, so a
+ * cluster that already reads as zeroes is left alone. */
+static int write_some(struct qcow2 *q, const struct iovec *iov, int iovcnt, uint64_t off,
+		      size_t total, size_t *done, bool zeroes)
 {
-	struct qcow2_mapping m;
-	int ret;
+	struct alloc_job jobs[ALLOC_BATCH];
+	unsigned int count = 0;
+	int ret = 0;
 
 	pthread_mutex_lock(&q->lock);
-	ret = qcow2_map_get(q, guest_off, &m);
-	if (ret == 0 && m.kind == QCOW2_DATA && m.copied) {
-		pthread_mutex_unlock(&q->lock);
-		return data_rw(q, sub, subcnt, m.host + (guest_off & (q->cluster_size - 1)), true);
+	while (ret == 0 && count < ALLOC_BATCH && *done < total) {
+		uint64_t g = off + *done, n = q->cluster_size - (g & (q->cluster_size - 1));
+		struct qcow2_mapping m;
+
+		if (n > total - *done)
+			n = total - *done;
+		if ((ret = qcow2_map_get(q, g, &m)) < 0)
+			break;
+		if (m.kind == QCOW2_DATA && m.copied) {
+			struct iovec sub[IOV_MAX];
+
+			if (count)
+				break; /* the batch first; this one next time */
+			pthread_mutex_unlock(&q->lock);
+			ret = data_rw(q, sub, iov_slice(iov, iovcnt, *done, n, sub),
+				      m.host + (g & (q->cluster_size - 1)), true);
+			*done += n;
+			return ret;
+		}
+		if (!(zeroes && (m.kind == QCOW2_ZERO ||
+				 (m.kind == QCOW2_UNALLOCATED && !q->backing))))
+			jobs[count++] = (struct alloc_job){ .m = m, .guest_off = g, .n = n,
+							    .at = *done };
+		*done += n;
 	}
-	if (ret == 0 && !(zeroes && (m.kind == QCOW2_ZERO ||
-				     (m.kind == QCOW2_UNALLOCATED && !q->backing))))
-		ret = write_allocating(q, &m, sub, subcnt, guest_off, n);
+	if (ret == 0 && count)
+		ret = write_batch(q, jobs, count, iov, iovcnt);
 	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
@@ -289,7 +354,6 @@ static int qcow2_writev(struct disk_image *img, const struct iovec *iov, int iov
 {
 	struct qcow2 *q = QCOW2(img);
 	size_t total = iov_total(iov, (unsigned int)iovcnt), done = 0;
-	struct iovec sub[IOV_MAX];
 	int ret = 0;
 
 	if (img->read_only)
@@ -297,14 +361,8 @@ static int qcow2_writev(struct disk_image *img, const struct iovec *iov, int iov
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&q->io);
-	while (ret == 0 && done < total) {
-		uint64_t g = off + done, n = q->cluster_size - (g & (q->cluster_size - 1));
-
-		if (n > total - done)
-			n = total - done;
-		ret = write_chunk(q, sub, iov_slice(iov, iovcnt, done, n, sub), g, n, false);
-		done += n;
-	}
+	while (ret == 0 && done < total)
+		ret = write_some(q, iov, iovcnt, off, total, &done, false);
 	pthread_rwlock_unlock(&q->io);
 	return ret;
 }
@@ -336,7 +394,9 @@ static int zero_cluster(struct qcow2 *q, uint64_t guest_off, bool may_unmap)
 	}
 	if ((ret = qcow2_map_set(q, guest_off, entry)) < 0)
 		return ret;
-	return drop_old(q, &m);
+	if (!holds_cluster(q, &m))
+		return 0;
+	return (ret = qcow2_barrier(q)) < 0 ? ret : release_old(q, &m);
 }
 
 static int qcow2_write_zeroes(struct disk_image *img, uint64_t off, uint64_t len, bool may_unmap)
@@ -363,8 +423,11 @@ static int qcow2_write_zeroes(struct disk_image *img, uint64_t off, uint64_t len
 			ret = zero_cluster(q, off, may_unmap);
 			pthread_mutex_unlock(&q->lock);
 		}
-		if (ret == 1)
-			ret = write_chunk(q, &v, 1, off, n, true);
+		if (ret == 1) {
+			size_t done = 0;
+
+			ret = write_some(q, &v, 1, off, n, &done, true);
+		}
 		off += n;
 		len -= n;
 	}

@@ -96,8 +96,8 @@ int qcow2_map_get(struct qcow2 *q, uint64_t guest_off, struct qcow2_mapping *m)
 	return 0;
 }
 
-/* Guest offset guest_off has no L2 table: a new one, all unallocated,
- * synced before the L1 entry points at it. */
+/* Guest offset guest_off has no L2 table: a new one, all unallocated, its
+ * refcount and contents synced before the L1 entry points at it. */
 static int add_l2_table(struct qcow2 *q, uint64_t guest_off, uint64_t *table_off)
 {
 	uint64_t idx = l1_index(q, guest_off), be;

@@ -8,8 +8,10 @@
  * discards and rewrites make it as large as it likes), not one of the
  * fixed tables. A cluster whose refcount block is missing gets one made in
  * itself; past the refcount table's reach, the table grows (at most to
- * QEMU's 8 MiB). Every allocation is synced (a barrier) before the caller
- * makes a table point at the cluster. All of it under the image's lock. */
+ * QEMU's 8 MiB). The caller puts a barrier between an allocation and the
+ * table entry that makes the cluster reachable (one for many clusters, so
+ * that a large write is not a sync per cluster). All of it under the
+ * image's lock. */
 #include "disk/qcow2.h"
 
 #include <endian.h>
@@ -228,7 +230,7 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *offset)
 			return ret;
 		if (value)
 			continue;
-		if ((ret = refcount_set(q, c, 1)) < 0 || (ret = qcow2_barrier(q)) < 0)
+		if ((ret = refcount_set(q, c, 1)) < 0)
 			return ret;
 		q->free_hint = c + 1;
 		note_end(q, c + 1);
