@@ -3,7 +3,8 @@
  *  - reads: data read outside the lock (io held shared), unallocated
  *    clusters from the backing file (zeroes past its end) or as zeroes,
  *    compressed ones inflated (raw deflate) from a buffer of at most two
- *    clusters plus one of output, per request;
+ *    clusters plus one of output, per request; in a writable image,
+ *    compressed and shared clusters under the lock (a write may free them);
  *  - writes: in place, outside the lock, where the cluster is ours alone
  *    (COPIED); anything else is an allocating write, all under the lock: a
  *    new cluster (its refcount synced first), what the guest does not
@@ -181,14 +182,23 @@ static int qcow2_readv(struct disk_image *img, const struct iovec *iov, int iovc
 	while (ret == 0 && done < total) {
 		uint64_t g = off + done, n = q->cluster_size - (g & (q->cluster_size - 1));
 		struct qcow2_mapping m;
+		bool shared;
 
 		if (n > total - done)
 			n = total - done;
 		pthread_mutex_lock(&q->lock);
 		ret = qcow2_map_get(q, g, &m);
-		pthread_mutex_unlock(&q->lock);
+		/* A compressed or shared cluster is one a write elsewhere in
+		 * it may replace and free (and the file use again) while
+		 * io is held shared: read it under the lock. */
+		shared = !img->read_only && (m.kind == QCOW2_COMPRESSED ||
+					     (m.kind == QCOW2_DATA && !m.copied));
+		if (!shared)
+			pthread_mutex_unlock(&q->lock);
 		if (ret == 0)
 			ret = read_mapped(q, &m, sub, iov_slice(iov, iovcnt, done, n, sub), g, n);
+		if (shared)
+			pthread_mutex_unlock(&q->lock);
 		done += n;
 	}
 	pthread_rwlock_unlock(&q->io);
