@@ -216,9 +216,11 @@ static int open_backing(struct qcow2 *q, const uint8_t *h, uint64_t off, uint32_
 }
 
 /* The header's checks, in the order the fields come; 0 or -errno, logged. */
-static int check_header(struct qcow2 *q, const uint8_t *h, uint64_t file_size,
-			const struct disk_open_opts *opts)
+static int check_header(struct qcow2 *q, const uint8_t *h, uint32_t header_length,
+			uint64_t file_size, const struct disk_open_opts *opts)
 {
+	/* A header too short for the compression type byte means zlib. */
+	uint8_t compression = header_length > H_COMPRESSION ? h[H_COMPRESSION] : 0;
 	uint64_t incompat = q->version >= 3 ? be64_at(h + H_INCOMPAT) : 0;
 	uint64_t size = q->img.size, l2_reach;
 	uint32_t crypt = be32_at(h + H_CRYPT);
@@ -242,9 +244,9 @@ static int check_header(struct qcow2 *q, const uint8_t *h, uint64_t file_size,
 			q->path);
 		return -EOPNOTSUPP;
 	}
-	if ((incompat & INCOMPAT_COMPRESSION) && h[H_COMPRESSION] != 0) {
+	if ((incompat & INCOMPAT_COMPRESSION) && compression != 0) {
 		LOG_ERR("disk %s: qcow2 compression type %u: only zlib is supported", q->path,
-			h[H_COMPRESSION]);
+			compression);
 		return -EOPNOTSUPP;
 	}
 	if (incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE |
@@ -305,7 +307,7 @@ static int check_reftable(struct qcow2 *q)
 	return 0;
 }
 
-static int parse(struct qcow2 *q, uint8_t *h, uint64_t file_size, const struct disk_open_opts *opts,
+static int parse(struct qcow2 *q, const uint8_t *h, uint64_t file_size, const struct disk_open_opts *opts,
 		 unsigned int depth)
 {
 	uint32_t header_length = V2_HEADER_LENGTH;
@@ -339,10 +341,8 @@ static int parse(struct qcow2 *q, uint8_t *h, uint64_t file_size, const struct d
 			return -EINVAL;
 		}
 	}
-	if ((ret = check_header(q, h, file_size, opts)) < 0)
+	if ((ret = check_header(q, h, header_length, file_size, opts)) < 0)
 		return ret;
-	if (header_length <= H_COMPRESSION)
-		h[H_COMPRESSION] = 0;
 	q->refblock_bits = q->cluster_bits + 3 - q->refcount_order;
 	if ((ret = parse_extensions(q, h, header_length, fmt)) < 0)
 		return ret;

@@ -221,12 +221,12 @@ static void test_backing_and_compressed(void)
 			fill_raw("base.raw", 6 << 20, false);
 			if (fmt)
 				CHECK_EQ_INT(sh("qemu-img convert -O qcow2 -o cluster_size=4096 "
-						"%s/base.raw %s/base.img", dir, dir), 0);
+						"%s/base.raw %s/base-of-the-overlay.img", dir, dir), 0);
 			else
-				CHECK_EQ_INT(sh("cp %s/base.raw %s/base.img", dir, dir), 0);
+				CHECK_EQ_INT(sh("cp %s/base.raw %s/base-of-the-overlay.img", dir, dir), 0);
 			/* A relative backing name: found from the overlay's directory. */
 			CHECK_EQ_INT(sh("cd %s && qemu-img create -q -f qcow2 -o compat=%s,"
-					"cluster_size=65536 -b base.img -F %s ov.qcow2 8M && "
+					"cluster_size=65536 -b base-of-the-overlay.img -F %s ov.qcow2 8M && "
 					"cp base.raw ov.raw && truncate -s 8M ov.raw", dir,
 					compat[c], fmt ? "qcow2" : "raw"), 0);
 			snprintf(label, sizeof(label), "backing %s, compat=%s",
