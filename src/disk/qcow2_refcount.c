@@ -246,6 +246,12 @@ int qcow2_free_range(struct qcow2 *q, uint64_t off, uint64_t len)
 	int ret;
 
 	for (uint64_t c = first; len && c <= last; c++) {
+		/* (A compressed entry's range may name any cluster.) */
+		if (qcow2_hits_fixed_metadata(q, c << q->cluster_bits, q->cluster_size)) {
+			LOG_RATELIMITED(LOG_ERROR, "disk %s: qcow2 cluster %llu is a table, not data",
+					q->path, (unsigned long long)c);
+			return -EIO;
+		}
 		if ((ret = qcow2_refcount_get(q, c, &value)) < 0)
 			return ret;
 		if (!value) {
