@@ -6,15 +6,17 @@
  *    clusters plus one of output, per request; in a writable image,
  *    compressed and shared clusters under the lock (a write may free them);
  *  - writes: in place, outside the lock, where the cluster is ours alone
- *    (COPIED); anything else is an allocating write, all under the lock: a
- *    new cluster (its refcount synced first), what the guest does not
+ *    (COPIED); anything else is an allocating write, all under the lock,
+ *    up to 64 clusters at once: new clusters (their refcounts synced
+ *    first, one barrier for the batch), what the guest does not
  *    overwrite copied in from what it read before (backing file,
  *    compressed cluster, a shared cluster), the data, then the L2 entry,
  *    then (after a barrier) the old cluster's reference dropped;
  *  - zeroes and discards (io held exclusive, as they free clusters that
  *    in-place writes could be writing): v3 sets the zero flag (and frees the
  *    cluster unless told to keep it, then as a preallocated zero cluster);
- *    v2 unallocates where there is no backing file, else writes zeroes.
+ *    v2 unallocates where it may unmap and has no backing file, else
+ *    writes zeroes.
  *    A discard reads back as zeroes (image.h leaves it to us). */
 #include "disk/qcow2.h"
 
