@@ -3,12 +3,14 @@
 #include "disk/image.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "disk/backing.h"
 
 /* QEMU's image locking, so that our VMMs and QEMU keep out of each other's
  * way alike: open file description locks on single bytes, 100 + bit for
@@ -52,24 +54,13 @@ static int lock_image(int fd, const char *path, bool write)
 	return ret;
 }
 
-int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
-		    struct disk_image **out)
+/* Open and lock path: the fd, or -errno (logged). */
+static int open_locked(const char *path, const struct disk_open_opts *opts, bool direct)
 {
-	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
 	struct stat st;
 	int fd, ret;
 
-	if (format == DISK_FORMAT_VMDK) {
-		LOG_ERR("disk %s: VMDK images are not supported; convert it with "
-			"`qemu-img convert -O qcow2`", path);
-		return -EOPNOTSUPP;
-	}
-	if (format != DISK_FORMAT_RAW && format != DISK_FORMAT_QCOW2) {
-		LOG_ERR("disk %s: unknown format %d", path, (int)format);
-		return -EINVAL;
-	}
-	if (opts->direct_io && format == DISK_FORMAT_RAW)
-		flags |= O_DIRECT;
 	if ((fd = open(path, flags)) < 0) {
 		ret = -errno;
 		LOG_ERR("cannot open disk %s%s: %s", path, opts->read_only ? "" : " for writing",
@@ -86,11 +77,52 @@ int disk_image_open(const char *path, enum disk_format format, const struct disk
 		close(fd);
 		return ret;
 	}
-	if (format == DISK_FORMAT_QCOW2) {
-		/* The qcow2 format lands next (issue 13); until then, refused. */
-		LOG_ERR("disk %s: qcow2 images are not supported yet", path);
-		close(fd);
+	return fd;
+}
+
+static int open_format(int fd, const char *path, enum disk_format format,
+		       const struct disk_open_opts *opts, unsigned int depth,
+		       struct disk_image **out)
+{
+	if (format == DISK_FORMAT_QCOW2)
+		return disk_qcow2_open(fd, path, opts, depth, out);
+	return disk_raw_open(fd, path, opts, out);
+}
+
+int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
+		    struct disk_image **out)
+{
+	int fd;
+
+	if (format == DISK_FORMAT_VMDK) {
+		LOG_ERR("disk %s: VMDK images are not supported; convert it with "
+			"`qemu-img convert -O qcow2`", path);
 		return -EOPNOTSUPP;
 	}
-	return disk_raw_open(fd, path, opts, out);
+	if (format != DISK_FORMAT_RAW && format != DISK_FORMAT_QCOW2) {
+		LOG_ERR("disk %s: unknown format %d", path, (int)format);
+		return -EINVAL;
+	}
+	/* qcow2's metadata is not sector-aligned I/O: O_DIRECT is for raw. */
+	if ((fd = open_locked(path, opts, opts->direct_io && format == DISK_FORMAT_RAW)) < 0)
+		return fd;
+	return open_format(fd, path, format, opts, 0, out);
+}
+
+int disk_backing_open(const char *path, enum disk_format format, bool probe, unsigned int depth,
+		      struct disk_image **out)
+{
+	static const uint8_t qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
+	const struct disk_open_opts ro = { .read_only = true, .sync = DISK_SYNC_NONE };
+	uint8_t magic[4];
+	int fd = open_locked(path, &ro, false);
+
+	if (fd < 0)
+		return fd;
+	if (probe)
+		format = pread(fd, magic, sizeof(magic), 0) == sizeof(magic) &&
+					 memcmp(magic, qcow2_magic, sizeof(magic)) == 0
+				 ? DISK_FORMAT_QCOW2
+				 : DISK_FORMAT_RAW;
+	return open_format(fd, path, format, &ro, depth, out);
 }

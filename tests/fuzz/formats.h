@@ -292,4 +292,18 @@ enum { TG_GUEST, TG_STACK, TG_RAW_GUEST, TG_RAW_STACK };
 #define TG_RAW_MAX 128
 #define TG_MAX_SOCKETS 2
 
+/* ---- qcow2 ------------------------------------------------------------------
+ * u16 image length (% (QC_IMAGE_MAX + 1)), that many bytes: the image file,
+ * in a memfd (a backing file it names is looked for where none can be);
+ * u8 mode: bit 0 read-only, (mode >> 1) % 3 the sync mode; then actions
+ * until the input ends, at most QC_MAX_ACTIONS: u8 op (% QC_OP_COUNT),
+ * u32 offset (% the guest's size), u16 length (cut at the guest's end),
+ * u8 the byte a write fills its buffer with. The seeds are small images
+ * of 512-byte clusters: QC_SEED_* name their clusters. */
+enum { QC_READ, QC_WRITE, QC_ZEROES, QC_ZEROES_UNMAP, QC_DISCARD, QC_FLUSH, QC_OP_COUNT };
+#define QC_IMAGE_MAX 16384
+#define QC_MAX_ACTIONS 32
+enum { QC_SEED_HEADER, QC_SEED_REFTABLE, QC_SEED_REFBLOCK, QC_SEED_L1, QC_SEED_L2,
+       QC_SEED_DATA, QC_SEED_COMPRESSED, QC_SEED_CLUSTERS = 8 };
+
 #endif

@@ -832,6 +832,79 @@ static void tg_seeds(void)
 	save("tcp_guard", "raw", &s);
 }
 
+/* ---- qcow2 ---------------------------------------------------------------- */
+
+static void be(uint8_t *p, uint64_t v, unsigned int bytes)
+{
+	for (unsigned int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+/* A qcow2 image of 512-byte clusters and 64 KiB (version 2 or 3): a data
+ * cluster, and for version 3 a zero cluster and a compressed one (a stored
+ * deflate block of 'c's, two sectors long). */
+static void qc_image(struct seed *s, unsigned int version)
+{
+	uint8_t img[QC_SEED_CLUSTERS * 512] = { 0 };
+	uint8_t *l2 = img + QC_SEED_L2 * 512, *z = img + QC_SEED_COMPRESSED * 512;
+
+	be(img, 0x514649fb, 4);
+	be(img + 4, version, 4);
+	be(img + 20, 9, 4);		/* cluster bits */
+	be(img + 24, 65536, 8);		/* the guest's size */
+	be(img + 36, 2, 4);		/* L1 entries */
+	be(img + 40, QC_SEED_L1 * 512, 8);
+	be(img + 48, QC_SEED_REFTABLE * 512, 8);
+	be(img + 56, 1, 4);		/* refcount table clusters */
+	if (version == 3) {
+		be(img + 96, 4, 4);	/* refcount order */
+		be(img + 100, 104, 4);	/* header length */
+	}
+	be(img + QC_SEED_REFTABLE * 512, QC_SEED_REFBLOCK * 512, 8);
+	for (unsigned int c = 0; c < (version == 3 ? QC_SEED_CLUSTERS : QC_SEED_COMPRESSED); c++)
+		be(img + QC_SEED_REFBLOCK * 512 + 2 * c, 1, 2);
+	be(img + QC_SEED_L1 * 512, QC_SEED_L2 * 512 | 1ull << 63, 8);
+	be(l2, QC_SEED_DATA * 512 | 1ull << 63, 8);
+	memset(img + QC_SEED_DATA * 512, 'd', 512);
+	if (version == 3) {
+		be(l2 + 8, 1, 8); /* zero */
+		/* compressed: offset below bit 61, one more sector in bit 61 */
+		be(l2 + 16, 1ull << 62 | 1ull << 61 | QC_SEED_COMPRESSED * 512, 8);
+		z[0] = 1; /* the final block, stored */
+		z[1] = 0x00, z[2] = 0x02, z[3] = 0xff, z[4] = 0xfd; /* 512, ~512 */
+		memset(z + 5, 'c', 512);
+	}
+	u16(s, sizeof(img));
+	put(s, img, sizeof(img));
+}
+
+static void qc_act(struct seed *s, uint8_t op, uint32_t off, uint16_t len)
+{
+	u8(s, op);
+	u32(s, off);
+	u16(s, len);
+	u8(s, 0x5a);
+}
+
+static void qc_seeds(void)
+{
+	for (unsigned int version = 2; version <= 3; version++) {
+		struct seed s = { .len = 0 };
+
+		qc_image(&s, version);
+		u8(&s, 2); /* writable, relaxed */
+		qc_act(&s, QC_READ, 0, 2048);
+		qc_act(&s, QC_WRITE, 1024 + 100, 700);     /* copy-on-write of a compressed cluster */
+		qc_act(&s, QC_WRITE, 40000, 4096);         /* a new L2 table */
+		qc_act(&s, QC_ZEROES, 0, 1024);
+		qc_act(&s, QC_DISCARD, 40960, 1024);
+		qc_act(&s, QC_ZEROES_UNMAP, 512, 300);
+		qc_act(&s, QC_FLUSH, 0, 0);
+		qc_act(&s, QC_READ, 0, 65535);
+		save("qcow2", version == 3 ? "v3" : "v2", &s);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -845,5 +918,6 @@ int main(int argc, char **argv)
 	fuse_seeds();
 	vs_seeds();
 	tg_seeds();
+	qc_seeds();
 	return 0;
 }
