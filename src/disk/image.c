@@ -52,8 +52,8 @@ static int lock_image(int fd, const char *path, bool write)
 	return ret;
 }
 
-int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
-		    struct disk_image **out)
+int disk_image_open_file(const char *path, enum disk_format format,
+			 const struct disk_open_opts *opts)
 {
 	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	struct stat st;
@@ -86,6 +86,12 @@ int disk_image_open(const char *path, enum disk_format format, const struct disk
 		close(fd);
 		return ret;
 	}
+	return fd;
+}
+
+int disk_image_open_fd(int fd, const char *path, enum disk_format format,
+		       const struct disk_open_opts *opts, struct disk_image **out)
+{
 	if (format == DISK_FORMAT_QCOW2) {
 		/* The qcow2 format lands next (issue 13); until then, refused. */
 		LOG_ERR("disk %s: qcow2 images are not supported yet", path);
@@ -93,4 +99,12 @@ int disk_image_open(const char *path, enum disk_format format, const struct disk
 		return -EOPNOTSUPP;
 	}
 	return disk_raw_open(fd, path, opts, out);
+}
+
+int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
+		    struct disk_image **out)
+{
+	int fd = disk_image_open_file(path, format, opts);
+
+	return fd < 0 ? fd : disk_image_open_fd(fd, path, format, opts, out);
 }
