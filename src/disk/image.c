@@ -76,7 +76,13 @@ int disk_image_open_file(const char *path, enum disk_format format,
 			strerror(-ret));
 		return ret;
 	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		LOG_ERR("disk %s: %s", path, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		LOG_ERR("disk %s is not a regular file or a block device", path);
 		close(fd);
