@@ -1,5 +1,5 @@
-/* Opening disk images (disk/image.c) and the raw format (disk/raw.c): the
- * locks as QEMU takes them (two writers, a reader and a writer refused,
+/* Opening disk images (disk/image.c) and the raw format (disk/raw.c),
+ * named disk-image as disk-raw is the boot test's name: the locks as QEMU takes them (two writers, a reader and a writer refused,
  * two readers fine; QEMU itself, as qemu-io, refused an image we write or
  * read, and an image QEMU writes refused to us), a directory, VMDK, a bad
  * format; then the raw ops on a real file: reads
