@@ -1,10 +1,11 @@
 /* Opening disk images (disk/image.c) and the raw format (disk/raw.c),
- * named disk-image as disk-raw is the boot test's name: the locks as QEMU takes them (two writers, a reader and a writer refused,
- * two readers fine; QEMU itself, as qemu-io, refused an image we write or
- * read, and an image QEMU writes refused to us), a directory, VMDK, a bad
- * format; then the raw ops on a real file: reads
- * and writes, a discard punching a hole, write-zeroes with and without
- * unmap, reads past a file shortened behind our back, flush. */
+ * named disk-image as disk-raw is the boot test's name: the locks as QEMU
+ * takes them (two writers, a reader and a writer refused, two readers
+ * fine; QEMU itself, as qemu-io, refused an image we write or read, and an
+ * image QEMU writes refused to us), a directory, VMDK, a bad format; then
+ * the raw ops on a real file: reads and writes, a discard punching a hole,
+ * write-zeroes with and without unmap, reads past a file shortened behind
+ * our back, flush. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
