@@ -11,6 +11,7 @@
 
 #include <libkrun.h>
 
+#include "disk.h"
 #include "net.h"
 #include "vsock.h"
 
@@ -57,6 +58,18 @@ static const char usage[] =
 	"                   host) at PORT reaches the socket listening at PATH;\n"
 	"                   with :listen, krun listens at PATH and each connection\n"
 	"                   to it reaches the guest's listener on PORT\n"
+	"  --disk PATH[:ro][:format=raw|qcow2][:id=ID]\n"
+	"                   a disk image (repeatable: /dev/vda, vdb, ... in order),\n"
+	"                   raw unless format= says otherwise (never probed);\n"
+	"                   :ro refuses the guest's writes; ID (at most 20\n"
+	"                   characters, default disk0, disk1, ...) is its serial,\n"
+	"                   /sys/block/vdX/serial in the guest. krun locks each\n"
+	"                   image as QEMU does: one in use elsewhere is refused\n"
+	"  --root-disk PATH a raw image whose filesystem becomes the guest's root\n"
+	"                   (/dev/vda, before the --disk ones; id \"root\"): the\n"
+	"                   init starts from ROOTDIR (give an empty directory),\n"
+	"                   mounts it and runs CMD there\n"
+	"  --root-fstype T  its filesystem type (default: ext4, then any other)\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"Exit status: CMD's; 128+N when CMD died of signal N; 125 when the guest\n"
@@ -121,6 +134,9 @@ int main(int argc, char **argv)
 		{ "net", required_argument, NULL, 'n' },
 		{ "publish", required_argument, NULL, 'p' },
 		{ "vsock-port", required_argument, NULL, 'v' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "root-disk", required_argument, NULL, 'r' },
+		{ "root-fstype", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -129,6 +145,7 @@ int main(int argc, char **argv)
 	const char *workdir = NULL;
 	static struct cli_net_plan net;
 	static struct cli_vsock_plan vsock;
+	static struct cli_disk_plan disks;
 
 	static char term[256];
 
@@ -173,6 +190,16 @@ int main(int argc, char **argv)
 			if (cli_vsock_add(&vsock, optarg) < 0)
 				return 125;
 			break;
+		case 'd':
+			if (cli_disk_add(&disks, optarg) < 0)
+				return 125;
+			break;
+		case 'r':
+			disks.root_disk = optarg;
+			break;
+		case 't':
+			disks.root_fstype = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -181,6 +208,8 @@ int main(int argc, char **argv)
 			return 125;
 		}
 	}
+	if (disks.root_fstype && !disks.root_disk)
+		return fail("--root-fstype %s: without --root-disk", disks.root_fstype);
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	if (optind >= argc)
@@ -207,7 +236,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = krun_set_exec(ctx, argv[optind], (const char *const *)&argv[optind + 1], env);
 	/* (what failed there is said there) */
-	if (!ret && (cli_net_apply(&net, ctx) < 0 || cli_vsock_apply(&vsock, ctx) < 0))
+	if (!ret && (cli_disk_apply(&disks, ctx) < 0 || cli_net_apply(&net, ctx) < 0 ||
+		     cli_vsock_apply(&vsock, ctx) < 0))
 		return 125;
 	if (!ret)
 		ret = krun_start_enter(ctx);

@@ -165,6 +165,60 @@ int32_t krun_add_virtiofs2(uint32_t ctx_id, const char *c_tag, const char *c_pat
 int32_t krun_add_virtiofs3(uint32_t ctx_id, const char *c_tag, const char *c_path,
 			   uint64_t shm_size, bool read_only);
 
+/* ---- Disks (virtio-blk) -------------------------------------------------- */
+
+/* Disk image formats. VMDK is refused: krun_start_enter fails with
+ * -EOPNOTSUPP (convert it with `qemu-img convert -O qcow2`). */
+#define KRUN_DISK_FORMAT_RAW 0
+#define KRUN_DISK_FORMAT_QCOW2 1
+#define KRUN_DISK_FORMAT_VMDK 2
+
+/* What the guest's flush does on the host. NONE: nothing (a host crash
+ * may lose what the guest thought safe); RELAXED: the recommended mode,
+ * the same as FULL on Linux; FULL: fdatasync. */
+#define KRUN_SYNC_NONE 0
+#define KRUN_SYNC_RELAXED 1
+#define KRUN_SYNC_FULL 2
+
+/* Add the raw image disk_path as the next disk (/dev/vda, vdb, ... in the
+ * order added, at most 16), its serial block_id (1 to 20 bytes, unique:
+ * -EEXIST; /sys/block/vdX/serial in the guest). read_only: the guest's
+ * writes fail with an I/O error, and the image is opened read-only. The
+ * image is opened and locked by krun_start_enter (as QEMU locks its images:
+ * -EBUSY when another VM or QEMU writes it, or reads it and we would
+ * write). A raw image is never probed for a format. */
+int32_t krun_add_disk(uint32_t ctx_id, const char *block_id, const char *disk_path,
+		      bool read_only);
+
+/* The same in disk_format (KRUN_DISK_FORMAT_*). Non-raw images may name
+ * other files (a qcow2 backing file), which the VM then reads: open only
+ * images from a trusted source, and never probe the format of an image a
+ * guest could write. */
+int32_t krun_add_disk2(uint32_t ctx_id, const char *block_id, const char *disk_path,
+		       uint32_t disk_format, bool read_only);
+
+/* The same, with direct_io (O_DIRECT: the host's page cache bypassed) and
+ * sync_mode (KRUN_SYNC_*; krun_add_disk and krun_add_disk2 take FULL). */
+int32_t krun_add_disk3(uint32_t ctx_id, const char *block_id, const char *disk_path,
+		       uint32_t disk_format, bool read_only, bool direct_io, uint32_t sync_mode);
+
+/* DEPRECATED (libkrun's too): krun_add_disk with the block id "root" (the
+ * first disk), writable. The guest's root stays the share unless
+ * krun_set_root_disk_remount says otherwise. Not to be mixed with
+ * krun_add_disk*. */
+int32_t krun_set_root_disk(uint32_t ctx_id, const char *disk_path);
+
+/* DEPRECATED: the same with the block id "data", after the "root" one. */
+int32_t krun_set_data_disk(uint32_t ctx_id, const char *disk_path);
+
+/* Boot into a root filesystem on a disk: the init mounts device (a guest
+ * path, "/dev/vda") as fstype (NULL or "auto": ext4, then the others the
+ * kernel knows) with options (NULL: none; a mount(8)-style list such as
+ * "ro,noatime"), moves it over / and runs the workload there. The VM still
+ * needs a root share for the init itself (krun_set_root). */
+int32_t krun_set_root_disk_remount(uint32_t ctx_id, const char *device, const char *fstype,
+				   const char *options);
+
 /* Serve no /init.krun in the root share: the root brings its own init. */
 int32_t krun_disable_implicit_init(uint32_t ctx_id);
 

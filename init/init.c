@@ -23,6 +23,10 @@
  *                     waiting)
  *   KRUN_DHCP         "1" (libkrun's) or interface names, comma-separated:
  *                     configured by DHCP, within DHCP_TIMEOUT_MS each (dhcp.h)
+ *   KRUN_BLOCK_ROOT_DEVICE, _FSTYPE, _OPTIONS   a root on a disk (libkrun's):
+ *                     mounted and made the root once the configuration is
+ *                     read from the share (where the VMM serves it), before
+ *                     the config's tmpfs mounts, which go into the new root
  * The workload's environment is the same less these KRUN_* variables, with
  * PATH defaulting to the usual.
  *
@@ -52,6 +56,7 @@
 #include "config.h"
 #include "guest_abi.h"
 #include "net.h"
+#include "root_disk.h"
 #include "workload.h"
 
 static bool ctl_port_usable;
@@ -436,6 +441,14 @@ int main(int argc, char **argv)
 	if (config_load(config_path ? config_path : KRUN_CONFIG_DEFAULT_PATH, config_path != NULL,
 			&cfg, err, sizeof(err)) < 0)
 		setup_failed("%s", err);
+	const char *root_disk = setting(KRUN_ENV_BLOCK_ROOT_DEVICE);
+	if (root_disk) {
+		if (root_disk_switch(root_disk, setting(KRUN_ENV_BLOCK_ROOT_FSTYPE),
+				     setting(KRUN_ENV_BLOCK_ROOT_OPTIONS), err, sizeof(err)))
+			setup_failed("root disk: %s", err);
+		mount_system_filesystems(); /* the new root's, and / shared again */
+		rmdir(ROOT_DISK_STAGING);
+	}
 	mount_config_tmpfs(&cfg);
 
 	/* from here on setting() sees the config's variables too */

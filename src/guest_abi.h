@@ -41,6 +41,13 @@
  * list of interface names, e.g. "eth0,eth2". */
 #define KRUN_ENV_DHCP "KRUN_DHCP"
 #define KRUN_DHCP_DEFAULT_IFACE "eth0"
+/* krun_set_root_disk_remount's (libkrun's names): the init mounts the
+ * device as the type (unset or "auto": ext4, then the others the kernel
+ * knows) with the options (mount(8)-style, comma-separated) and makes it
+ * the root before it runs the workload. */
+#define KRUN_ENV_BLOCK_ROOT_DEVICE "KRUN_BLOCK_ROOT_DEVICE"
+#define KRUN_ENV_BLOCK_ROOT_FSTYPE "KRUN_BLOCK_ROOT_FSTYPE"
+#define KRUN_ENV_BLOCK_ROOT_OPTIONS "KRUN_BLOCK_ROOT_OPTIONS"
 
 /* --- console ports ---------------------------------------------------------- */
 

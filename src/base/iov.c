@@ -1,5 +1,6 @@
 #include "base/iov.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -43,4 +44,26 @@ size_t iov_scatter(const struct iovec *iov, unsigned int n, const void *src, siz
 		done += chunk;
 	}
 	return done;
+}
+
+int iov_slice(const struct iovec *iov, unsigned int n, size_t skip, size_t len,
+	      struct iovec *out, unsigned int max_out)
+{
+	unsigned int nr = 0;
+
+	for (unsigned int i = 0; i < n && len > 0; i++) {
+		size_t chunk;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		if (nr == max_out)
+			return -EINVAL;
+		chunk = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
+		out[nr++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, chunk };
+		len -= chunk;
+		skip = 0;
+	}
+	return (int)nr;
 }

@@ -27,6 +27,13 @@ void vm_config_free(struct vm_config *cfg)
 		free(cfg->shares[i].tag);
 		free(cfg->shares[i].path);
 	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].block_id);
+		free(cfg->disks[i].path);
+	}
+	free(cfg->root_disk_device);
+	free(cfg->root_disk_fstype);
+	free(cfg->root_disk_options);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		free(cfg->nets[i].path);
 	for (unsigned int i = 0; i < cfg->nr_vsock_ports; i++)

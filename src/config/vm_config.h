@@ -23,6 +23,14 @@
 /* vsock ports mapped to host unix sockets (krun_add_vsock_port*). */
 #define VM_MAX_VSOCK_PORTS 64
 
+/* Disks: vda to vdp, in the order added. The guest's virtio-mmio slots and
+ * IRQs are the scarcer bound (libkrun's 11 devices); 16 keeps one VM from
+ * holding a great many images open and locked. */
+#define VM_MAX_DISKS 16
+/* A disk's block id is its serial in the guest (/sys/block/vdX/serial):
+ * virtio-blk's GET_ID answers at most 20 bytes. */
+#define VM_MAX_BLOCK_ID_LEN 20
+
 enum vm_kernel_format {
 	VM_KERNEL_RAW = 0, /* a flat image like the one libkrunfw hands out */
 	VM_KERNEL_ELF = 1, /* a vmlinux, loaded by its segments, entered through PVH */
@@ -38,6 +46,16 @@ struct vm_share {
 	char *path;
 	uint64_t shm_size; /* the DAX window asked for: recorded, not mapped yet */
 	bool read_only;
+};
+
+/* A disk image served by virtio-blk, checked by the API layer. */
+struct vm_disk {
+	char *block_id;	  /* its serial, 1 to VM_MAX_BLOCK_ID_LEN bytes */
+	char *path;
+	uint32_t format;  /* KRUN_DISK_FORMAT_*: enum disk_format */
+	uint32_t sync;	  /* KRUN_SYNC_*: enum disk_sync */
+	bool read_only;
+	bool direct_io;
 };
 
 /* How a network interface's frames reach the host. */
@@ -113,6 +131,16 @@ struct vm_config {
 	unsigned int nr_shares;
 	struct vm_share shares[VM_MAX_SHARES];
 	bool implicit_init_disabled; /* no /init.krun in the root share */
+
+	/* disks, vda first */
+	unsigned int nr_disks;
+	struct vm_disk disks[VM_MAX_DISKS];
+	/* krun_set_root_disk_remount's: the guest's init mounts root_device
+	 * (fstype NULL: tried as its init does, options NULL: none) and makes
+	 * it the workload's root */
+	char *root_disk_device;
+	char *root_disk_fstype;
+	char *root_disk_options;
 
 	/* consoles */
 	bool implicit_console_disabled;

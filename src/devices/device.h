@@ -66,6 +66,7 @@ struct vmm_device;
 enum device_thread_kind {
 	DEVICE_THREADS_NONE,	  /* the device keeps no thread */
 	DEVICE_THREADS_FS_WORKER, /* serve FUSE requests on a share's files */
+	DEVICE_THREADS_BLK_WORKER, /* serve a disk's requests on its image */
 	DEVICE_NR_THREAD_KINDS,
 };
 

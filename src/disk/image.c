@@ -67,7 +67,13 @@ static int open_locked(const char *path, const struct disk_open_opts *opts, bool
 			strerror(-ret));
 		return ret;
 	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		LOG_ERR("disk %s: %s", path, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		LOG_ERR("disk %s is not a regular file or a block device", path);
 		close(fd);
@@ -89,11 +95,9 @@ static int open_format(int fd, const char *path, enum disk_format format,
 	return disk_raw_open(fd, path, opts, out);
 }
 
-int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
-		    struct disk_image **out)
+int disk_image_open_file(const char *path, enum disk_format format,
+			 const struct disk_open_opts *opts)
 {
-	int fd;
-
 	if (format == DISK_FORMAT_VMDK) {
 		LOG_ERR("disk %s: VMDK images are not supported; convert it with "
 			"`qemu-img convert -O qcow2`", path);
@@ -104,9 +108,21 @@ int disk_image_open(const char *path, enum disk_format format, const struct disk
 		return -EINVAL;
 	}
 	/* qcow2's metadata is not sector-aligned I/O: O_DIRECT is for raw. */
-	if ((fd = open_locked(path, opts, opts->direct_io && format == DISK_FORMAT_RAW)) < 0)
-		return fd;
+	return open_locked(path, opts, opts->direct_io && format == DISK_FORMAT_RAW);
+}
+
+int disk_image_open_fd(int fd, const char *path, enum disk_format format,
+		       const struct disk_open_opts *opts, struct disk_image **out)
+{
 	return open_format(fd, path, format, opts, 0, out);
+}
+
+int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
+		    struct disk_image **out)
+{
+	int fd = disk_image_open_file(path, format, opts);
+
+	return fd < 0 ? fd : disk_image_open_fd(fd, path, format, opts, out);
 }
 
 int disk_backing_open(const char *path, enum disk_format format, bool probe, unsigned int depth,

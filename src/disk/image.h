@@ -69,6 +69,17 @@ struct disk_image {
 int disk_image_open(const char *path, enum disk_format format, const struct disk_open_opts *opts,
 		    struct disk_image **out);
 
+/* disk_image_open in two steps, for a VMM that opens its images before it
+ * opens KVM (so a wrong path, a directory or a lock held elsewhere fails
+ * the same on a host without KVM) and reads their formats as it builds the
+ * devices. open_file: the fd, opened as opts say and locked, or -errno
+ * (logged). open_fd: the format on that fd (taken over, closed on failure
+ * too): 0 and *out, or -errno (logged). */
+int disk_image_open_file(const char *path, enum disk_format format,
+			 const struct disk_open_opts *opts);
+int disk_image_open_fd(int fd, const char *path, enum disk_format format,
+		       const struct disk_open_opts *opts, struct disk_image **out);
+
 /* The formats, for image.c: each takes fd (its own from then on, closed on
  * failure too); path names the image in log lines and, for qcow2, is where
  * a relative backing file name is found from. depth counts the images above

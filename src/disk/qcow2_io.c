@@ -30,30 +30,6 @@
 #include "base/iov.h"
 #include "base/log.h"
 
-/* The part [skip, skip + len) of iov, as at most IOV_MAX entries in out:
- * how many. */
-static int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len,
-		     struct iovec *out)
-{
-	int n = 0;
-
-	for (int i = 0; i < iovcnt && len > 0; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		out[n++] = (struct iovec){ (char *)iov[i].iov_base + skip, l };
-		len -= l;
-		skip = 0;
-	}
-	return n;
-}
-
 static void iov_zero(const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++)
@@ -131,16 +107,16 @@ static int read_backing(struct qcow2 *q, struct iovec *iov, int iovcnt, uint64_t
 {
 	struct iovec part[IOV_MAX];
 	uint64_t have;
-	int ret;
+	int n, ret;
 
 	if (!q->backing || guest_off >= q->backing->size) {
 		iov_zero(iov, iovcnt);
 		return 0;
 	}
 	have = q->backing->size - guest_off < len ? q->backing->size - guest_off : len;
-	ret = q->backing->ops->readv(q->backing, part, iov_slice(iov, iovcnt, 0, have, part),
-				     guest_off);
-	iov_zero(part, iov_slice(iov, iovcnt, have, len - have, part));
+	n = iov_slice(iov, (unsigned int)iovcnt, 0, have, part, IOV_MAX);
+	ret = q->backing->ops->readv(q->backing, part, n, guest_off);
+	iov_zero(part, iov_slice(iov, (unsigned int)iovcnt, have, len - have, part, IOV_MAX));
 	return ret;
 }
 
@@ -198,7 +174,9 @@ static int qcow2_readv(struct disk_image *img, const struct iovec *iov, int iovc
 		if (!shared)
 			pthread_mutex_unlock(&q->lock);
 		if (ret == 0)
-			ret = read_mapped(q, &m, sub, iov_slice(iov, iovcnt, done, n, sub), g, n);
+			ret = read_mapped(q, &m, sub,
+					  iov_slice(iov, (unsigned int)iovcnt, done, n, sub, IOV_MAX),
+					  g, n);
 		if (shared)
 			pthread_mutex_unlock(&q->lock);
 		done += n;
@@ -258,7 +236,7 @@ static int write_job_data(struct qcow2 *q, const struct alloc_job *j, const stru
 {
 	uint64_t cluster_off = j->guest_off & ~(q->cluster_size - 1);
 	struct iovec sub[IOV_MAX], whole;
-	int subcnt = iov_slice(iov, iovcnt, j->at, j->n, sub), ret;
+	int subcnt = iov_slice(iov, (unsigned int)iovcnt, j->at, j->n, sub, IOV_MAX), ret;
 
 	if (j->n == q->cluster_size)
 		return data_rw(q, sub, subcnt, j->target, true);
@@ -345,7 +323,7 @@ static int write_some(struct qcow2 *q, const struct iovec *iov, int iovcnt, uint
 			if (count)
 				break; /* the batch first; this one next time */
 			pthread_mutex_unlock(&q->lock);
-			ret = data_rw(q, sub, iov_slice(iov, iovcnt, *done, n, sub),
+			ret = data_rw(q, sub, iov_slice(iov, (unsigned int)iovcnt, *done, n, sub, IOV_MAX),
 				      m.host + (g & (q->cluster_size - 1)), true);
 			*done += n;
 			return ret;

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "base/iov.h"
 #include "fs/ops.h"
 
 /* Open flags the guest may ask for; creation is CREATE's business. */
@@ -144,7 +145,7 @@ int op_read(struct fuse_req *r, struct fs_inode *node)
 		size = MAX_WRITE;
 	if (size > in->size)
 		size = in->size;
-	nr = iov_slice(r->out, r->nr_out, data_at, size, slice);
+	nr = iov_slice(r->out, r->nr_out, data_at, size, slice, SLICE_MAX);
 	if (nr < 0)
 		return nr;
 	ret = req_handle(r, in->fh, &h);
@@ -188,7 +189,7 @@ int op_write(struct fuse_req *r, struct fs_inode *node)
 		return -EINVAL;
 	if (in->size > r->hdr->len - data_at || in->offset > (uint64_t)LLONG_MAX)
 		return -EINVAL;
-	nr = iov_slice(r->in, r->nr_in, data_at, in->size, slice);
+	nr = iov_slice(r->in, r->nr_in, data_at, in->size, slice, SLICE_MAX);
 	if (nr < 0)
 		return nr;
 	ret = req_handle(r, in->fh, &h);

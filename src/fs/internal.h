@@ -162,8 +162,6 @@ bool fd_budget_take(struct fuse_server *s);
 void fd_budget_return(struct fuse_server *s);
 
 /* request.c */
-int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
-	      struct iovec slice[SLICE_MAX]);
 const void *req_arg(struct fuse_req *r, size_t size);
 bool is_dot_or_dotdot(const char *name);
 int req_name(struct fuse_req *r, const char **name);

@@ -10,28 +10,6 @@
 /* Bytes [offset, offset + len) of iov, clipped to its end, as iovecs of
  * their own in slice: how many, or -EINVAL when there are more than
  * SLICE_MAX. Memory the guest's buffers name, for preadv and pwritev. */
-int iov_slice(const struct iovec *iov, unsigned int n, size_t offset, size_t len,
-	      struct iovec slice[SLICE_MAX])
-{
-	int nr = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t chunk;
-
-		if (offset >= iov[i].iov_len) {
-			offset -= iov[i].iov_len;
-			continue;
-		}
-		if (nr == SLICE_MAX)
-			return -EINVAL;
-		chunk = iov[i].iov_len - offset < len ? iov[i].iov_len - offset : len;
-		slice[nr++] = (struct iovec){ (uint8_t *)iov[i].iov_base + offset, chunk };
-		offset = 0;
-		len -= chunk;
-	}
-	return nr;
-}
-
 const void *req_arg(struct fuse_req *r, size_t size)
 {
 	const void *p = r->arg;

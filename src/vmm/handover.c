@@ -91,6 +91,24 @@ static int add_workload_env(struct vm *vm)
 	return 0;
 }
 
+/* krun_set_root_disk_remount's, for the init (whose configuration, served
+ * in the root share, it reads before the switch). */
+static int add_root_disk_env(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct cmdline *cl = &vm->cmdline;
+	int ret = 0;
+
+	if (!cfg->root_disk_device)
+		return 0;
+	ret = cmdline_add_env(cl, KRUN_ENV_BLOCK_ROOT_DEVICE, cfg->root_disk_device);
+	if (ret == 0 && cfg->root_disk_fstype)
+		ret = cmdline_add_env(cl, KRUN_ENV_BLOCK_ROOT_FSTYPE, cfg->root_disk_fstype);
+	if (ret == 0 && cfg->root_disk_options)
+		ret = cmdline_add_env(cl, KRUN_ENV_BLOCK_ROOT_OPTIONS, cfg->root_disk_options);
+	return ret < 0 ? cmdline_failed(vm, ret) : 0;
+}
+
 int handover_prepare(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -107,6 +125,8 @@ int handover_prepare(struct vm *vm)
 				  : cmdline_add_prefix(&vm->cmdline, has_root);
 	if (ret < 0)
 		return cmdline_failed(vm, ret);
+	if ((ret = add_root_disk_env(vm)) < 0)
+		return ret;
 	return add_workload_env(vm);
 }
 

@@ -29,6 +29,7 @@
 enum sandbox_kind {
 	SANDBOX_VCPU = 1,   /* KVM_RUN and the exits: MMIO, port I/O, devices' registers */
 	SANDBOX_FS_WORKER,  /* a virtio-fs queue's worker, and the lock waiters it starts */
+	SANDBOX_BLK_WORKER, /* a virtio-blk worker: reads and writes of a disk image */
 	SANDBOX_EVENT_LOOP, /* the thread of krun_start_enter: kicks, console, the end */
 	/* the event loop of a VM with the user-mode interface: also the
 	 * guest's connections as the VMM's sockets */
@@ -38,7 +39,7 @@ enum sandbox_kind {
 	 * sockets */
 	SANDBOX_EVENT_LOOP_VSOCK,
 };
-#define SANDBOX_NR_KINDS 6
+#define SANDBOX_NR_KINDS 7
 
 /* krun_setgid/krun_setuid, after the supplementary groups are dropped; with
  * neither set, nothing changes. -errno, logged, when the process may not. */

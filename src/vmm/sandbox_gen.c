@@ -22,6 +22,7 @@
 static const char *const kind_ids[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = "vcpu",
 	[SANDBOX_FS_WORKER] = "fs_worker",
+	[SANDBOX_BLK_WORKER] = "blk_worker",
 	[SANDBOX_EVENT_LOOP] = "event_loop",
 	[SANDBOX_EVENT_LOOP_USER_NET] = "event_loop_user_net",
 	[SANDBOX_EVENT_LOOP_VSOCK] = "event_loop_vsock",

@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 
@@ -120,6 +121,19 @@ static const struct sandbox_rule fs_worker[] = {
 	ANSWER_ENOSYS(clone3), ALLOW(set_robust_list), ALLOW(rseq),
 };
 
+/* A virtio-blk worker: a disk image's reads and writes (src/disk/), on the
+ * fd opened before the filter; nothing is opened, nor any socket made. */
+static const struct sandbox_rule blk_worker[] = {
+	/* data, in place in guest memory (raw), and a format's metadata
+	 * (qcow2's tables) */
+	ALLOW(preadv), ALLOW(pwritev), ALLOW(pread64), ALLOW(pwrite64),
+	/* FLUSH, as the disk's sync mode says */
+	ALLOW(fdatasync),
+	/* DISCARD and WRITE_ZEROES on a file (holes punched, ranges zeroed)
+	 * or a block device */
+	ALLOW(fallocate), ALLOW_IOCTL(BLKDISCARD),
+};
+
 /* The event loop: the thread of krun_start_enter, from the vCPUs' start to
  * the process's end. */
 static const struct sandbox_rule event_loop[] = {
@@ -185,6 +199,7 @@ const struct sandbox_allow_list sandbox_common_rules = LIST(common);
 const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = LIST(vcpu),
 	[SANDBOX_FS_WORKER] = LIST(fs_worker),
+	[SANDBOX_BLK_WORKER] = LIST(blk_worker),
 	[SANDBOX_EVENT_LOOP] = LIST(event_loop),
 	[SANDBOX_EVENT_LOOP_USER_NET] = LIST(event_loop_user_net),
 	[SANDBOX_EVENT_LOOP_VSOCK] = LIST(event_loop_vsock),

@@ -20,6 +20,11 @@ static int enter_fs_worker_sandbox(void)
 	return sandbox_enter(SANDBOX_FS_WORKER);
 }
 
+static int enter_blk_worker_sandbox(void)
+{
+	return sandbox_enter(SANDBOX_BLK_WORKER);
+}
+
 /* The event loop's filter: a wider one only where the user-mode
  * interface makes the guest's connections the VMM's sockets (its list
  * covers a vsock device's too), or a vsock device makes its own. */
@@ -35,6 +40,7 @@ static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
  * a device with threads of a sort missing here is not started. */
 static int (*const device_thread_sandboxes[DEVICE_NR_THREAD_KINDS])(void) = {
 	[DEVICE_THREADS_FS_WORKER] = enter_fs_worker_sandbox,
+	[DEVICE_THREADS_BLK_WORKER] = enter_blk_worker_sandbox,
 };
 
 static int start_vcpus(struct vm *vm)

@@ -640,6 +640,70 @@ static void test_net(void)
 }
 
 /* Our extension: the user-mode interface and its published ports. */
+static void test_disks(void)
+{
+	uint32_t ctx = new_ctx();
+	struct vm_config *cfg;
+
+	CHECK_EQ_INT(krun_add_disk(NO_CTX, "d", "/img", false), -ENOENT);
+	CHECK_EQ_INT(krun_add_disk(ctx, NULL, "/img", false), -EINVAL);
+	CHECK_EQ_INT(krun_add_disk(ctx, "", "/img", false), -EINVAL);
+	CHECK_EQ_INT(krun_add_disk(ctx, "123456789012345678901", "/img", false), -EINVAL);
+	CHECK_EQ_INT(krun_add_disk(ctx, "with blank", "/img", false), -EINVAL);
+	CHECK_LOGGED("a block id must be 1 to 20 visible ASCII characters");
+	CHECK_EQ_INT(krun_add_disk(ctx, "d", NULL, false), -EINVAL);
+	CHECK_EQ_INT(krun_add_disk(ctx, "d", "", false), -EINVAL);
+	CHECK_LOGGED("no disk image path");
+	CHECK_EQ_INT(krun_add_disk2(ctx, "d", "/img", 3, false), -EINVAL);
+	CHECK_LOGGED("unknown disk format 3");
+	CHECK_EQ_INT(krun_add_disk3(ctx, "d", "/img", KRUN_DISK_FORMAT_RAW, false, false, 3),
+		     -EINVAL);
+	CHECK_LOGGED("unknown sync mode 3");
+
+	CHECK_EQ_INT(krun_add_disk(ctx, "12345678901234567890", "/a", true), 0);
+	CHECK_EQ_INT(krun_add_disk2(ctx, "q", "/b", KRUN_DISK_FORMAT_QCOW2, false), 0);
+	/* VMDK is recorded, and refused when the VM is built */
+	CHECK_EQ_INT(krun_add_disk3(ctx, "v", "/c", KRUN_DISK_FORMAT_VMDK, false, true,
+				    KRUN_SYNC_NONE), 0);
+	CHECK_EQ_INT(krun_add_disk(ctx, "q", "/d", false), -EEXIST);
+	CHECK_LOGGED("a disk with the block id q exists already");
+	/* the deprecated ones: root first, data after it, each replaced */
+	CHECK_EQ_INT(krun_set_data_disk(ctx, "/data1"), 0);
+	CHECK_EQ_INT(krun_set_root_disk(ctx, "/root1"), 0);
+	CHECK_EQ_INT(krun_set_root_disk(ctx, "/root2"), 0);
+	CHECK_EQ_INT(krun_set_data_disk(ctx, NULL), -EINVAL);
+	for (int i = 5; i < VM_MAX_DISKS; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "d%d", i);
+		CHECK_EQ_INT(krun_add_disk(ctx, id, "/img", false), 0);
+	}
+	CHECK_EQ_INT(krun_add_disk(ctx, "onemore", "/img", false), -ENOSPC);
+	CHECK_LOGGED("at most 16 disks");
+
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "vda", NULL, NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "/dev/vda x", NULL, NULL), -EINVAL);
+	CHECK_LOGGED("the device must be a guest path under /dev/");
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "/dev/vda", "", NULL), -EINVAL);
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "/dev/vda", "ext4", "ro, noatime"), -EINVAL);
+	CHECK_EQ_INT(krun_set_root_disk_remount(NO_CTX, "/dev/vda", NULL, NULL), -ENOENT);
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "/dev/vda", "ext4", "ro,noatime"), 0);
+	CHECK_EQ_INT(krun_set_root_disk_remount(ctx, "/dev/vdb", NULL, ""), 0);
+
+	cfg = config_of(ctx);
+	CHECK_EQ_INT(cfg->nr_disks, VM_MAX_DISKS);
+	CHECK(!strcmp(cfg->disks[0].block_id, "root") && !strcmp(cfg->disks[0].path, "/root2"));
+	CHECK(!strcmp(cfg->disks[1].block_id, "12345678901234567890") && cfg->disks[1].read_only);
+	CHECK_EQ_INT(cfg->disks[1].sync, KRUN_SYNC_FULL);
+	CHECK(!strcmp(cfg->disks[2].block_id, "q") && cfg->disks[2].format == KRUN_DISK_FORMAT_QCOW2);
+	CHECK(cfg->disks[3].direct_io && cfg->disks[3].sync == KRUN_SYNC_NONE);
+	CHECK(!strcmp(cfg->disks[4].block_id, "data") && !strcmp(cfg->disks[4].path, "/data1"));
+	CHECK(!strcmp(cfg->root_disk_device, "/dev/vdb") && !cfg->root_disk_fstype &&
+	      !cfg->root_disk_options);
+	done();
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+}
+
 static void test_net_user(void)
 {
 	uint32_t ctx = new_ctx();
@@ -837,6 +901,7 @@ int main(void)
 	test_shares();
 	test_net();
 	test_net_user();
+	test_disks();
 	test_vsock();
 	test_fork();
 	test_threads();

@@ -2,6 +2,7 @@
  * shorter side, crosses buffer boundaries, and skips empty buffers. */
 #include "base/iov.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -50,10 +51,31 @@ static void test_scatter(void)
 	CHECK(memcmp(a, "ABC", 3) == 0 && memcmp(b, "34567", 5) == 0);
 }
 
+/* A window of the buffers: skip crosses whole buffers and empty ones, len
+ * ends inside one, and a slice that needs more entries than given fails. */
+static void test_slice(void)
+{
+	char a[3], b[5], c[4];
+	struct iovec iov[] = { { a, sizeof(a) }, { NULL, 0 }, { b, sizeof(b) }, { c, sizeof(c) } };
+	struct iovec out[4];
+
+	CHECK_EQ_INT(iov_slice(iov, 4, 0, SIZE_MAX, out, 4), 3);
+	CHECK(out[0].iov_base == a && out[1].iov_base == b && out[2].iov_base == c);
+	CHECK_EQ_INT(iov_slice(iov, 4, 4, 5, out, 4), 2);
+	CHECK(out[0].iov_base == b + 1 && out[0].iov_len == 4);
+	CHECK(out[1].iov_base == c && out[1].iov_len == 1);
+	CHECK_EQ_INT(iov_slice(iov, 4, 3, 5, out, 1), 1);
+	CHECK(out[0].iov_base == b && out[0].iov_len == 5);
+	CHECK_EQ_INT(iov_slice(iov, 4, 3, 6, out, 1), -EINVAL);
+	CHECK_EQ_INT(iov_slice(iov, 4, 12, 1, out, 4), 0);
+	CHECK_EQ_INT(iov_slice(iov, 4, 0, 0, out, 4), 0);
+}
+
 int main(void)
 {
 	test_total();
 	test_gather();
 	test_scatter();
+	test_slice();
 	return CHECK_DONE();
 }

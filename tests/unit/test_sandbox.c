@@ -39,7 +39,9 @@
 #include "base/event_loop.h"
 #include "base/log.h"
 #include "check.h"
+#include "devices/blk/virtio_blk.h"
 #include "devices/fs/virtio_fs.h"
+#include "disk/image.h"
 #include "fuse_harness.h"
 #include "user_net_guest.h"
 #include "vsock_driver.h"
@@ -635,6 +637,64 @@ static void virtio_fs_workers(void *arg)
 	virtio_fs_destroy(&fs);
 }
 
+/* A raw image of 1 MiB in a directory of its own, opened writable. */
+static struct disk_image *blk_image(void)
+{
+	static char dir[] = "/tmp/test-sandbox-blk-XXXXXX";
+	const struct disk_open_opts opts = { .sync = DISK_SYNC_FULL };
+	struct disk_image *img = NULL;
+	char path[64];
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/disk.raw", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	CHECK_EQ_INT(disk_image_open(path, DISK_FORMAT_RAW, &opts, &img), 0);
+	/* gone from the tree now: the open fd is all the worker needs */
+	unlink(path);
+	rmdir(dir);
+	return img;
+}
+
+/* Every image op a virtio-blk worker makes, under its filter (close is
+ * the builder's, after the workers). */
+static void blk_worker_work(void *arg)
+{
+	struct disk_image *img = blk_image();
+	char data[8192] = "data", back[8192];
+	struct iovec out = { data, sizeof(data) }, in = { back, sizeof(back) };
+
+	(void)arg;
+	enter(SANDBOX_BLK_WORKER);
+	everyday_work();
+	CHECK_EQ_INT(img->ops->writev(img, &out, 1, 4096), 0);
+	CHECK_EQ_INT(img->ops->readv(img, &in, 1, 4096), 0);
+	CHECK(!memcmp(back, data, sizeof(data)));
+	CHECK_EQ_INT(img->ops->flush(img), 0);
+	CHECK_EQ_INT(img->ops->discard(img, 4096, 4096), 0);
+	CHECK_EQ_INT(img->ops->write_zeroes(img, 0, 4096, false), 0);
+	CHECK_EQ_INT(img->ops->write_zeroes(img, 8192, 4096, true), 0);
+}
+
+static int enter_blk_worker_sandbox(void)
+{
+	return sandbox_enter(SANDBOX_BLK_WORKER);
+}
+
+static void virtio_blk_workers(void *arg)
+{
+	static struct virtio_blk blk;
+
+	(void)arg;
+	CHECK_EQ_INT(virtio_blk_init(&blk, blk_image(), "test"), 0);
+	CHECK_EQ_INT(sandbox_prepare(), 0);
+	CHECK_EQ_INT(virtio_blk_on_workers(&blk, enter_blk_worker_sandbox), 0);
+	CHECK_EQ_INT(filtered_threads(), VIRTIO_BLK_WORKERS);
+	virtio_blk_destroy(&blk);
+}
+
 /* ---- violations ---- */
 
 static void call_execve(void)
@@ -696,6 +756,9 @@ static const struct violation {
 	{ SANDBOX_FS_WORKER, "virtio-fs worker", __NR_socket, call_socket },
 	/* a clone, but of a process */
 	{ SANDBOX_FS_WORKER, "virtio-fs worker", __NR_clone, call_fork },
+	/* a disk's worker opens nothing, nor makes a socket */
+	{ SANDBOX_BLK_WORKER, "virtio-blk worker", __NR_openat, call_open },
+	{ SANDBOX_BLK_WORKER, "virtio-blk worker", __NR_socket, call_socket },
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_openat, call_open },
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_ptrace, call_ptrace },
 	/* a socket: only the loop of a VM with the user-mode interface */
@@ -886,6 +949,8 @@ int main(void)
 	expect_success("the vsock device's work on the event loop", vsock_work, NULL);
 	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
 	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
+	expect_success("virtio-blk worker's work", blk_worker_work, NULL);
+	expect_success("virtio-blk workers' sandboxes", virtio_blk_workers, NULL);
 	expect_success("many threads' first allocations", many_threads, NULL);
 	test_violations();
 	test_identity();

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "check.h"
 #include "config/vm_config.h"
+#include "disk/image.h"
 #include "vmm/start.h"
 
 static char dir[] = "/tmp/krun-start-errors-XXXXXX";
@@ -24,6 +25,17 @@ static struct vm_config base_config(void)
 	/* any non-empty file maps as a RAW kernel, loaded at 2 GiB */
 	return (struct vm_config){ .nr_vcpus = 1, .ram_mib = 3072, .kernel_path = kernel,
 				   .kernel_format = VM_KERNEL_RAW, .kvm_path = dir };
+}
+
+/* cfg with one disk of path, in format. */
+static struct vm_config with_disk(const char *path, uint32_t format, bool read_only)
+{
+	struct vm_config cfg = base_config();
+
+	cfg.nr_disks = 1;
+	cfg.disks[0] = (struct vm_disk){ .block_id = "d", .path = (char *)path, .format = format,
+					 .read_only = read_only };
+	return cfg;
 }
 
 static struct vm_config with_root(const char *path)
@@ -140,6 +152,25 @@ int main(void)
 	check_start(__LINE__, with_root(under_file), 0, ENOTDIR, "/kernel/root with the guest: ");
 	/* a root this user may not read (as root, which may, the child drops to nobody) */
 	check_start(__LINE__, with_root(locked), 65534, EACCES, "/locked with the guest: ");
+	/* disks: opened (and locked) before KVM too */
+	check_start(__LINE__, with_disk(missing, DISK_FORMAT_RAW, true), 0, ENOENT,
+		    "cannot open disk /tmp/krun-start-errors-");
+	check_start(__LINE__, with_disk(root, DISK_FORMAT_RAW, true), 0, EISDIR,
+		    "/root is not a regular file or a block device");
+	check_start(__LINE__, with_disk(kernel, DISK_FORMAT_VMDK, false), 0, EOPNOTSUPP,
+		    "VMDK images are not supported");
+	check_start(__LINE__, with_disk(locked, DISK_FORMAT_RAW, false), 0, EISDIR,
+		    "cannot open disk");
+	{
+		/* an image another opener writes */
+		const struct disk_open_opts opts = { .sync = DISK_SYNC_FULL };
+		int fd = disk_image_open_file(kernel, DISK_FORMAT_RAW, &opts);
+
+		CHECK(fd >= 0);
+		check_start(__LINE__, with_disk(kernel, DISK_FORMAT_RAW, true), 0, EBUSY,
+			    "is in use by another VM or QEMU");
+		close(fd);
+	}
 
 	unlink(kernel);
 	rmdir(root);

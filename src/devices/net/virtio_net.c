@@ -181,19 +181,9 @@ static void receive(struct virtio_net *n)
  * spare entry: how many. */
 static unsigned int frame_iov(struct virtio_net *n, size_t skip)
 {
-	struct iovec *out = n->tx_iov + 1;
-	unsigned int nr = 0;
-
-	for (unsigned int i = 0; i < n->tx_chain->nr_readable; i++) {
-		const struct iovec *v = &n->tx_chain->bufs[i];
-		if (skip >= v->iov_len) {
-			skip -= v->iov_len;
-			continue;
-		}
-		out[nr++] = (struct iovec){ (uint8_t *)v->iov_base + skip, v->iov_len - skip };
-		skip = 0;
-	}
-	return nr;
+	/* tx_iov has room for every buffer of a chain after its spare one */
+	return (unsigned int)iov_slice(n->tx_chain->bufs, n->tx_chain->nr_readable, skip,
+				       SIZE_MAX, n->tx_iov + 1, n->tx_chain->nr_readable);
 }
 
 /* The popped chain's frame, len bytes with its header, to the backend: what
