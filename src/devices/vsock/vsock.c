@@ -98,16 +98,21 @@ static void vsock_log_stats(const struct vmm_device *dev)
 
 	LOG_INF("vsock: %llu connections; to the guest %llu packets (%llu bytes), from it %llu "
 		"(%llu bytes); refused %llu, over the limit %llu; malformed %llu, unreadable "
-		"%llu, beyond credit %llu; host socket errors %llu; resets sent %llu; %llu kicks, "
-		"%llu interrupts",
+		"%llu, beyond credit %llu; requests refused %llu, late %llu; host socket errors "
+		"%llu; resets sent %llu; %llu kicks, %llu interrupts",
 		(unsigned long long)c->connections, (unsigned long long)c->rx_packets,
 		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_packets,
 		(unsigned long long)c->tx_bytes, (unsigned long long)c->refused,
 		(unsigned long long)c->over_limit, (unsigned long long)c->malformed,
 		(unsigned long long)c->unreadable, (unsigned long long)c->credit_violations,
+		(unsigned long long)c->bad_requests, (unsigned long long)c->request_timeouts,
 		(unsigned long long)c->host_errors, (unsigned long long)c->resets,
 		(unsigned long long)v->vdev.counters.notifications,
 		(unsigned long long)v->vdev.counters.interrupts);
+	for (unsigned int i = 0; i < v->nr_endpoints; i++) {
+		if (v->endpoints[i]->ops->log_stats)
+			v->endpoints[i]->ops->log_stats(v->endpoints[i]);
+	}
 }
 
 static void vsock_release_host(struct vmm_device *dev)
