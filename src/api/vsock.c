@@ -13,6 +13,9 @@
 #include "api/context.h"
 
 #define TSI_KNOWN_FEATURES (KRUN_TSI_HIJACK_INET | KRUN_TSI_HIJACK_UNIX)
+_Static_assert(KRUN_TSI_HIJACK_INET == VM_TSI_HIJACK_INET &&
+		       KRUN_TSI_HIJACK_UNIX == VM_TSI_HIJACK_UNIX,
+	       "the configuration keeps libkrun's TSI bits");
 
 int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filepath, bool listen)
 {
