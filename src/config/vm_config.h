@@ -51,6 +51,9 @@ enum vm_net_backend {
 /* TSI's features (vm_config's tsi_features): libkrun.h's KRUN_TSI_HIJACK_*. */
 #define VM_TSI_HIJACK_INET (1u << 0) /* the guest's AF_INET, AF_INET6 sockets */
 #define VM_TSI_HIJACK_UNIX (1u << 1) /* its AF_UNIX stream connects */
+/* The host's vsock port TSI serves (devices/vsock/tsi_wire.h's
+ * TSI_PORT_V1): no mapped port's while TSI is on. */
+#define VM_TSI_PORT 0x54534901u
 
 /* struct vm_net's flags: libkrun.h's NET_FLAG_* values. */
 #define VM_NET_FLAG_VFKIT (1u << 0)	  /* greet a datagram peer with "VFKT" */

@@ -23,6 +23,7 @@
 _Static_assert(VSOCK_REQUEST_MAX == sizeof(struct tsi_request) + TSI_UNIX_PATH_MAX,
 	       "the device collects a whole UNIX request");
 _Static_assert(sizeof(struct tsi_reply) <= VSOCK_PREFIX_MAX, "a reply fits a prefix");
+_Static_assert(VM_TSI_PORT == TSI_PORT_V1, "the configuration's TSI port is the wire's");
 
 struct tsi_endpoint {
 	struct vsock_endpoint ep; /* first: the ops cast it back */
