@@ -241,7 +241,10 @@ static void connected(struct virtio_vsock *v, struct vsock_conn *c)
 	}
 	c->state = VSOCK_ESTABLISHED;
 	if (ret == VSOCK_END_AFTER_PREFIX) {
-		c->side->close(v, c); /* the guest's held bytes have nowhere to go */
+		/* The guest's held bytes have nowhere to go: taken, so that
+		 * its credit comes back, and dropped. */
+		c->fwd_cnt += c->buf_len;
+		c->side->close(v, c);
 		close(c->fd);
 		c->fd = -1;
 		c->ends_after_prefix = true;
