@@ -150,6 +150,12 @@ enum { VS_PACKET, VS_OFFER, VS_RECV, VS_HOST, VS_LOOP, VS_RESET, VS_NR_ACTIONS }
 #define VS_MAX_CONNS 8
 #define VS_MAX_HOST_FDS 16
 
+/* ---- TSI ------------------------------------------------------------------
+ * The first bytes of a stream to TSI_PORT_V1, as the guest sends them: a
+ * struct tsi_request (devices/vsock/tsi_wire.h) and, for UNIX, its path;
+ * past VSOCK_REQUEST_MAX bytes the input is not read (the device collects
+ * no more). */
+
 /* ---- FUSE server ----------------------------------------------------------
  * [u32 flags of the INIT that opens the session] then requests until the
  * input ends (at most FUSE_MAX_REQUESTS), each:

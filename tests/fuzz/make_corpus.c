@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -15,6 +16,7 @@
 #include <linux/virtio_vsock.h>
 
 #include "devices/console/console.h"
+#include "devices/vsock/tsi_wire.h"
 #include "formats.h"
 
 struct seed {
@@ -755,6 +757,55 @@ static void vs_seeds(void)
 	save("vsock", "hostile", &s);
 }
 
+/* ---- TSI ------------------------------------------------------------------ */
+
+static void ts_request(struct seed *s, uint16_t op, uint16_t flags, uint32_t arg, uint16_t family,
+		       uint16_t port, const uint8_t *addr, uint32_t scope)
+{
+	u16(s, op);
+	u16(s, flags);
+	u32(s, arg);
+	u16(s, family);
+	put(s, (uint8_t[]){ port >> 8, port & 0xff }, 2); /* network order */
+	u32(s, 0);
+	put(s, addr ? addr : (const uint8_t[16]){ 0 }, 16);
+	u32(s, scope);
+	u32(s, 0);
+}
+
+static void ts_seeds(void)
+{
+	static const uint8_t v4[16] = { 127, 0, 0, 1 };
+	static const uint8_t v6[16] = { [15] = 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	struct seed s = { .len = 0 };
+
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET, 80, v4, 0);
+	save("tsi", "connect-v4", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 443, v6, 0);
+	save("tsi", "connect-v6", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 8080, mapped, 0);
+	save("tsi", "connect-mapped", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 22, v6, 2);
+	save("tsi", "connect-scoped", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_UNIX, 0, 16, 0, 0, NULL, 0);
+	put(&s, "/run/dbus/socket", 16);
+	save("tsi", "unix", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_LISTEN, TSI_FLAG_V6ONLY, 128, AF_INET6, 8000, NULL, 0);
+	save("tsi", "listen", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_DGRAM, 0, 0, AF_INET, 53, NULL, 0);
+	save("tsi", "dgram", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_ACCEPT, 0, 0x12345678, 0, 0, NULL, 0);
+	save("tsi", "accept", &s);
+}
+
 /* ---- tcp_guard ------------------------------------------------------------ */
 
 static void tg_guest(struct seed *s, unsigned int port, uint8_t flags, uint16_t seq, uint16_t ack,
@@ -844,6 +895,7 @@ int main(int argc, char **argv)
 	con_seeds();
 	fuse_seeds();
 	vs_seeds();
+	ts_seeds();
 	tg_seeds();
 	return 0;
 }
