@@ -1,7 +1,8 @@
 /* What the files of the vsock device share: a connection's state and the
- * calls between the guest's side (packet.c), the host's (conn.c) and the
- * path to the guest (deliver.c). Everything here runs on the event loop's
- * thread with the device's lock held. */
+ * calls between the guest's side (packet.c), the host's (conn.c), the path
+ * to the guest (deliver.c), the raw pump (raw.c) and the requests of
+ * endpoints that read one (request.c). Everything here runs on the event
+ * loop's thread with the device's lock held. */
 #ifndef KRUN_DEVICES_VSOCK_INTERNAL_H
 #define KRUN_DEVICES_VSOCK_INTERNAL_H
 
