@@ -31,15 +31,18 @@ enum sandbox_kind {
 	SANDBOX_FS_WORKER,  /* a virtio-fs queue's worker, and the lock waiters it starts */
 	SANDBOX_BLK_WORKER, /* a virtio-blk worker: reads and writes of a disk image */
 	SANDBOX_EVENT_LOOP, /* the thread of krun_start_enter: kicks, console, the end */
-	/* the event loop of a VM with the user-mode interface: also the
-	 * guest's connections as the VMM's sockets */
+	/* the event loop of a VM with the user-mode interface or TSI: also
+	 * the guest's connections as the VMM's sockets */
 	SANDBOX_EVENT_LOOP_USER_NET,
 	/* the event loop of a VM with a vsock device (and no user-mode
 	 * interface, whose filter has all it needs): its connections' host
 	 * sockets */
 	SANDBOX_EVENT_LOOP_VSOCK,
+	/* the event loop of a VM whose TSI has the unix feature: the
+	 * sockets' calls, and unix paths resolved beneath the root share */
+	SANDBOX_EVENT_LOOP_TSI_UNIX,
 };
-#define SANDBOX_NR_KINDS 7
+#define SANDBOX_NR_KINDS 8
 
 /* krun_setgid/krun_setuid, after the supplementary groups are dropped; with
  * neither set, nothing changes. -errno, logged, when the process may not. */
