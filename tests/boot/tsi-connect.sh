@@ -53,7 +53,7 @@ field() { sed -n "s/$2/\1/p" "$work/$1.log" | head -n 1; }
 check "the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
 check "the guest turned TSI on" has vm 'tsi.hijack is inet'
 check "SO_DOMAIN and SO_PROTOCOL are the family's and TCP's" \
-	has vm 'family 2 socket: SO_DOMAIN 2 SO_PROTOCOL 6'
+	eval "has vm 'family 2 socket: SO_DOMAIN 2 SO_PROTOCOL 6' && has vm 'family 10 socket: SO_DOMAIN 10 SO_PROTOCOL 6'"
 g_sum=$(field vm '^tsiguest: fetched 67108864 bytes, sum \([0-9a-f]*\)$')
 s_sum=$(field server '^server: sent 67108864 bytes, sum \([0-9a-f]*\)$')
 check "64 MiB fetched whole from the host's 127.0.0.1 (sums $g_sum, $s_sum)" \
