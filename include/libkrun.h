@@ -270,13 +270,22 @@ int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 
 /* ---- vsock ---------------------------------------------------------------- */
 
-/* TSI's features for krun_add_vsock. */
+/* TSI's features for krun_add_vsock (Transparent Socket Impersonation: the
+ * guest kernel hands the VMM its sockets, which become the VMM's own on the
+ * host). HIJACK_INET: the guest's AF_INET and AF_INET6 sockets, whatever
+ * they reach that nothing in the guest answers goes to the host's network,
+ * 127.0.0.1 being the host's loopback, as in libkrun. HIJACK_UNIX: the
+ * guest's AF_UNIX stream connects to a path the guest lacks; unlike
+ * libkrun, the path is resolved beneath the root share (krun_set_root),
+ * never elsewhere on the host: ".." or a symlink out of it is refused
+ * (EACCES in the guest), as virtio-fs confines the guest's files. */
 #define KRUN_TSI_HIJACK_INET (1 << 0)
 #define KRUN_TSI_HIJACK_UNIX (1 << 1)
 
 /* Map the guest's vsock port to the host unix socket at c_filepath: a guest
  * connection to CID 2 (the host) at port makes the VMM connect to the
- * socket, and the two streams are joined. The guest is CID 3. */
+ * socket, and the two streams are joined. The guest is CID 3. While
+ * krun_add_vsock turned TSI on, port 0x54534901 is TSI's: -EINVAL. */
 int32_t krun_add_vsock_port(uint32_t ctx_id, uint32_t port, const char *c_filepath);
 
 /* As krun_add_vsock_port; with listen, the other way: the VMM listens on
@@ -290,8 +299,12 @@ int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filep
 /* Add the vsock device with these TSI features (0: none; other bits than
  * KRUN_TSI_HIJACK_INET and KRUN_TSI_HIJACK_UNIX, -EINVAL), after
  * krun_disable_implicit_vsock and once: -EEXIST otherwise, as libkrun.
- * This library has no TSI yet: the features are checked and recorded, and
- * the guest's sockets stay its own. */
+ * With features, the VMM serves TSI at vsock port 0x54534901 (-EINVAL if
+ * krun_add_vsock_port mapped it) and the guest kernel gets tsi.hijack=inet,
+ * unix or inet,unix, a kernel parameter (never in the workload's argv);
+ * the guest's sockets go to the host only with a guest kernel that has
+ * TSI, which the bundled one does not have yet. Only this call turns TSI
+ * on here: the implicit device does not carry it yet. */
 int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features);
 
 /* Make no vsock device unless krun_add_vsock asks for one. libkrun's

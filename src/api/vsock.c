@@ -13,6 +13,9 @@
 #include "api/context.h"
 
 #define TSI_KNOWN_FEATURES (KRUN_TSI_HIJACK_INET | KRUN_TSI_HIJACK_UNIX)
+_Static_assert(KRUN_TSI_HIJACK_INET == VM_TSI_HIJACK_INET &&
+		       KRUN_TSI_HIJACK_UNIX == VM_TSI_HIJACK_UNIX,
+	       "the configuration keeps libkrun's TSI bits");
 
 int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filepath, bool listen)
 {
@@ -43,7 +46,10 @@ int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filep
 	unsigned int i = 0;
 	while (i < cfg->nr_vsock_ports && cfg->vsock_ports[i].port != port)
 		i++;
-	if (i == VM_MAX_VSOCK_PORTS) {
+	if (port == VM_TSI_PORT && cfg->tsi_features) {
+		LOG_ERR("%s: port %u is TSI's, which krun_add_vsock turned on", __func__, port);
+		ret = -EINVAL;
+	} else if (i == VM_MAX_VSOCK_PORTS) {
 		LOG_ERR("%s: at most %d vsock ports", __func__, VM_MAX_VSOCK_PORTS);
 		ret = -ENOSPC;
 	} else {
@@ -67,6 +73,15 @@ int32_t krun_add_vsock_port(uint32_t ctx_id, uint32_t port, const char *c_filepa
 	return krun_add_vsock_port2(ctx_id, port, c_filepath, false);
 }
 
+static bool tsi_port_mapped(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_vsock_ports; i++) {
+		if (cfg->vsock_ports[i].port == VM_TSI_PORT)
+			return true;
+	}
+	return false;
+}
+
 int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features)
 {
 	struct vm_config *cfg;
@@ -85,6 +100,10 @@ int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features)
 		LOG_ERR("%s: the implicit vsock device is there: call krun_disable_implicit_vsock "
 			"first", __func__);
 		ret = -EEXIST;
+	} else if (tsi_features && tsi_port_mapped(cfg)) {
+		LOG_ERR("%s: vsock port %u is mapped, and TSI would serve it", __func__,
+			VM_TSI_PORT);
+		ret = -EINVAL;
 	} else {
 		cfg->vsock_added = true;
 		cfg->tsi_features = tsi_features;

@@ -48,6 +48,13 @@ enum vm_net_backend {
 	VM_NET_USER,	   /* the VMM's own router (libslirp), our extension */
 };
 
+/* TSI's features (vm_config's tsi_features): libkrun.h's KRUN_TSI_HIJACK_*. */
+#define VM_TSI_HIJACK_INET (1u << 0) /* the guest's AF_INET, AF_INET6 sockets */
+#define VM_TSI_HIJACK_UNIX (1u << 1) /* its AF_UNIX stream connects */
+/* The host's vsock port TSI serves (devices/vsock/tsi_wire.h's
+ * TSI_PORT_V1): no mapped port's while TSI is on. */
+#define VM_TSI_PORT 0x54534901u
+
 /* struct vm_net's flags: libkrun.h's NET_FLAG_* values. */
 #define VM_NET_FLAG_VFKIT (1u << 0)	  /* greet a datagram peer with "VFKT" */
 #define VM_NET_FLAG_DHCP_CLIENT (1u << 1) /* the guest's init asks DHCP */
@@ -133,7 +140,7 @@ struct vm_config {
 	 * when ports are mapped and krun_disable_implicit_vsock was not called */
 	bool vsock_added;
 	bool implicit_vsock_disabled;
-	uint32_t tsi_features; /* KRUN_TSI_HIJACK_*: recorded, not served yet */
+	uint32_t tsi_features; /* VM_TSI_HIJACK_*: the TSI endpoint, when not 0 */
 	unsigned int nr_vsock_ports;
 	struct vm_vsock_port vsock_ports[VM_MAX_VSOCK_PORTS];
 };

@@ -33,8 +33,9 @@ static const char *const kind_names[SANDBOX_NR_KINDS] = {
 	[SANDBOX_VCPU] = "vCPU",
 	[SANDBOX_FS_WORKER] = "virtio-fs worker",
 	[SANDBOX_EVENT_LOOP] = "event loop",
-	[SANDBOX_EVENT_LOOP_USER_NET] = "event loop (user-mode network)",
+	[SANDBOX_EVENT_LOOP_USER_NET] = "event loop (user-mode network or TSI)",
 	[SANDBOX_EVENT_LOOP_VSOCK] = "event loop (vsock)",
+	[SANDBOX_EVENT_LOOP_TSI_UNIX] = "event loop (TSI with unix sockets)",
 };
 
 /* Set once sandbox_prepare() has run: before, a violation would end the
@@ -195,12 +196,14 @@ int sandbox_prepare(void)
 	cost.prepare_cpu_ns = ns_since(CLOCK_THREAD_CPUTIME_ID, &sw.cpu);
 	LOG_INF("sandbox: prepared in %.0f us (%.0f us of CPU): no_new_privs, the SIGSYS handler; "
 		"the seccomp filters, compiled at build time: vCPU %u, virtio-fs worker %u, event "
-		"loop %u (with the user-mode network %u, with vsock %u) BPF instructions",
+		"loop %u (with the user-mode network or TSI %u, with vsock %u, with TSI's unix "
+		"sockets %u) BPF instructions",
 		cost.prepare_wall_ns / 1e3, cost.prepare_cpu_ns / 1e3,
 		sandbox_programs[SANDBOX_VCPU].len, sandbox_programs[SANDBOX_FS_WORKER].len,
 		sandbox_programs[SANDBOX_EVENT_LOOP].len,
 		sandbox_programs[SANDBOX_EVENT_LOOP_USER_NET].len,
-		sandbox_programs[SANDBOX_EVENT_LOOP_VSOCK].len);
+		sandbox_programs[SANDBOX_EVENT_LOOP_VSOCK].len,
+		sandbox_programs[SANDBOX_EVENT_LOOP_TSI_UNIX].len);
 	atomic_store(&prepared, true);
 	return 0;
 }

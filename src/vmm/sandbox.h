@@ -30,15 +30,18 @@ enum sandbox_kind {
 	SANDBOX_VCPU = 1,   /* KVM_RUN and the exits: MMIO, port I/O, devices' registers */
 	SANDBOX_FS_WORKER,  /* a virtio-fs queue's worker, and the lock waiters it starts */
 	SANDBOX_EVENT_LOOP, /* the thread of krun_start_enter: kicks, console, the end */
-	/* the event loop of a VM with the user-mode interface: also the
-	 * guest's connections as the VMM's sockets */
+	/* the event loop of a VM with the user-mode interface or TSI: also
+	 * the guest's connections as the VMM's sockets */
 	SANDBOX_EVENT_LOOP_USER_NET,
 	/* the event loop of a VM with a vsock device (and no user-mode
 	 * interface, whose filter has all it needs): its connections' host
 	 * sockets */
 	SANDBOX_EVENT_LOOP_VSOCK,
+	/* the event loop of a VM whose TSI has the unix feature: the
+	 * sockets' calls, and unix paths resolved beneath the root share */
+	SANDBOX_EVENT_LOOP_TSI_UNIX,
 };
-#define SANDBOX_NR_KINDS 6
+#define SANDBOX_NR_KINDS 7
 
 /* krun_setgid/krun_setuid, after the supplementary groups are dropped; with
  * neither set, nothing changes. -errno, logged, when the process may not. */

@@ -25,7 +25,10 @@ static const char *const kind_ids[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP] = "event_loop",
 	[SANDBOX_EVENT_LOOP_USER_NET] = "event_loop_user_net",
 	[SANDBOX_EVENT_LOOP_VSOCK] = "event_loop_vsock",
+	[SANDBOX_EVENT_LOOP_TSI_UNIX] = "event_loop_tsi_unix",
 };
+
+
 
 static int add_rules(scmp_filter_ctx ctx, const struct sandbox_allow_list *list)
 {
@@ -40,6 +43,16 @@ static int add_rules(scmp_filter_ctx ctx, const struct sandbox_allow_list *list)
 			return ret;
 	}
 	return 0;
+}
+
+/* A kind's own rules, then its base's, and so on. */
+static int add_kind_rules(scmp_filter_ctx ctx, enum sandbox_kind kind)
+{
+	int ret = 0;
+
+	for (; kind && ret == 0; kind = sandbox_kind_base[kind])
+		ret = add_rules(ctx, &sandbox_kind_rules[kind]);
+	return ret;
 }
 
 /* libseccomp writes a filter's BPF only to an fd: through a temporary
@@ -93,9 +106,7 @@ static int compile(enum sandbox_kind kind, bool sanitizer, struct sock_filter **
 	if ((ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP)) == 0 &&
 	    (ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) == 0 &&
 	    (ret = add_rules(ctx, &sandbox_common_rules)) == 0 &&
-	    (ret = add_rules(ctx, &sandbox_kind_rules[kind])) == 0 &&
-	    (!sandbox_kind_base[kind] ||
-	     (ret = add_rules(ctx, &sandbox_kind_rules[sandbox_kind_base[kind]])) == 0) &&
+	    (ret = add_kind_rules(ctx, kind)) == 0 &&
 	    (!sanitizer || (ret = add_rules(ctx, &sandbox_sanitizer_rules)) == 0) &&
 	    (ret = export_program(ctx, insns, len)) == 0)
 		mark_traps(*insns, *len, kind);

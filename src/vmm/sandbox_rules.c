@@ -142,9 +142,12 @@ static const struct sandbox_rule event_loop[] = {
 };
 
 /* The event loop serving the user-mode interface (src/devices/net/
- * slirp_loop.c): its own list is added to the event loop's, and used only
- * when a VM has that interface, so that other VMs keep the narrow one.
- * libslirp makes the guest's TCP and UDP flows sockets of the VMM. */
+ * slirp_loop.c) or TSI (src/devices/vsock/tsi.c): its own list is added to
+ * the event loop's, and used only when a VM has either, so that other VMs
+ * keep the narrow one. libslirp makes the guest's TCP and UDP flows
+ * sockets of the VMM, TSI the guest's sockets (with the same calls:
+ * TCP_NODELAY set, SO_ERROR read, both names read; the requests' deadline
+ * timer). */
 static const struct sandbox_rule event_loop_user_net[] = {
 	/* a guest's connection or datagram flow: a socket, made close-on-exec
 	 * (F_GETFD, F_SETFD) and non-blocking (the loop's F_GETFL, F_SETFL),
@@ -180,6 +183,14 @@ static const struct sandbox_rule event_loop_vsock[] = {
 	ALLOW(sendmsg), ALLOW(shutdown), ALLOW(close),
 };
 
+/* The event loop of a VM whose TSI connects the guest's unix sockets
+ * (KRUN_TSI_HIJACK_UNIX): the sockets' list, and a path resolved beneath
+ * the root share by openat2 (RESOLVE_BENEATH, O_PATH; its flags are in
+ * memory, which a filter cannot read: any openat2 passes). */
+static const struct sandbox_rule event_loop_tsi_unix[] = {
+	ALLOW(openat2),
+};
+
 const struct sandbox_allow_list sandbox_common_rules = LIST(common);
 
 const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
@@ -188,11 +199,13 @@ const struct sandbox_allow_list sandbox_kind_rules[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP] = LIST(event_loop),
 	[SANDBOX_EVENT_LOOP_USER_NET] = LIST(event_loop_user_net),
 	[SANDBOX_EVENT_LOOP_VSOCK] = LIST(event_loop_vsock),
+	[SANDBOX_EVENT_LOOP_TSI_UNIX] = LIST(event_loop_tsi_unix),
 };
 
 const enum sandbox_kind sandbox_kind_base[SANDBOX_NR_KINDS] = {
 	[SANDBOX_EVENT_LOOP_USER_NET] = SANDBOX_EVENT_LOOP,
 	[SANDBOX_EVENT_LOOP_VSOCK] = SANDBOX_EVENT_LOOP,
+	[SANDBOX_EVENT_LOOP_TSI_UNIX] = SANDBOX_EVENT_LOOP_USER_NET,
 };
 
 /* ASan's runtime, in a sanitizer build (SANDBOX_FOR_SANITIZER): on a thread

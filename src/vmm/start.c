@@ -21,14 +21,22 @@ static int enter_fs_worker_sandbox(void)
 }
 
 /* The event loop's filter: a wider one only where the user-mode
- * interface makes the guest's connections the VMM's sockets (its list
- * covers a vsock device's too), or a vsock device makes its own. */
+ * interface or TSI makes the guest's connections the VMM's sockets (its
+ * list covers a vsock device's too; TSI's unix paths add one call), or a
+ * vsock device makes its own. */
 static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
 {
+	bool sockets = false;
+
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
-		if (cfg->nets[i].backend == VM_NET_USER)
-			return SANDBOX_EVENT_LOOP_USER_NET;
-	return vsock_count(cfg) ? SANDBOX_EVENT_LOOP_VSOCK : SANDBOX_EVENT_LOOP;
+		sockets |= cfg->nets[i].backend == VM_NET_USER;
+	if (!vsock_count(cfg))
+		return sockets ? SANDBOX_EVENT_LOOP_USER_NET : SANDBOX_EVENT_LOOP;
+	if (cfg->tsi_features & VM_TSI_HIJACK_UNIX)
+		return SANDBOX_EVENT_LOOP_TSI_UNIX;
+	if (cfg->tsi_features || sockets)
+		return SANDBOX_EVENT_LOOP_USER_NET;
+	return SANDBOX_EVENT_LOOP_VSOCK;
 }
 
 /* Each sort of device thread (devices/device.h) in a sandbox of its own;

@@ -126,7 +126,7 @@ enum {
  * Actions until the input ends, each a byte (% VS_NR_ACTIONS) and its
  * arguments:
  *   VS_PACKET:  u8 op, u8 shape (VS_SHAPE_*), u8 guest port (5000 + low 2
- *               bits), u8 host port (VS_PORT_* % 4), u32 buf_alloc, u32
+ *               bits), u8 host port (VS_PORT_* % 5), u32 buf_alloc, u32
  *               fwd_cnt, u8 shutdown flags, u16 payload length (% 4097;
  *               VS_SHAPE_HUGE: past the largest packet), u8 n and n bytes
  *               that start the payload (the rest a pattern)
@@ -136,7 +136,9 @@ enum {
  *   VS_LOOP:    one turn of the event loop
  *   VS_RESET:   the driver resets the device and starts over
  * The device has a CONNECT port (to a unix listener of the target's), a
- * LISTEN port (the device listens) and VS_MAX_CONNS connections at most. */
+ * LISTEN port (the device listens), TSI's port (the unix feature, paths
+ * beneath the sockets' directory: "/connect.sock" is the CONNECT port's
+ * listener) and VS_MAX_CONNS connections at most. */
 #define VS_SHAPE_BAD_SRC 1
 #define VS_SHAPE_BAD_DST 2
 #define VS_SHAPE_SEQPACKET 4
@@ -144,11 +146,17 @@ enum {
 #define VS_SHAPE_SHORTER 16 /* one less */
 #define VS_SHAPE_HUGE 32
 #define VS_SHAPE_SHORT_HDR 64 /* a chain shorter than a header */
-enum { VS_PORT_CONNECT, VS_PORT_LISTEN, VS_PORT_UNMAPPED, VS_PORT_OFFERED };
+enum { VS_PORT_CONNECT, VS_PORT_LISTEN, VS_PORT_UNMAPPED, VS_PORT_OFFERED, VS_PORT_TSI };
 enum { VS_HOST_ACCEPT, VS_HOST_CONNECT, VS_HOST_WRITE, VS_HOST_READ, VS_HOST_CLOSE };
 enum { VS_PACKET, VS_OFFER, VS_RECV, VS_HOST, VS_LOOP, VS_RESET, VS_NR_ACTIONS };
 #define VS_MAX_CONNS 8
 #define VS_MAX_HOST_FDS 16
+
+/* ---- TSI ------------------------------------------------------------------
+ * The first bytes of a stream to TSI_PORT_V1, as the guest sends them: a
+ * struct tsi_request (devices/vsock/tsi_wire.h) and, for UNIX, its path;
+ * past VSOCK_REQUEST_MAX bytes the input is not read (the device collects
+ * no more). */
 
 /* ---- FUSE server ----------------------------------------------------------
  * [u32 flags of the INIT that opens the session] then requests until the

@@ -1,19 +1,24 @@
 /* The vsock device through its transport, with the input as the guest's
  * driver and as the host's side of the ports' unix sockets: packets of any
  * op, ports, credit and shape, receive buffers given or not, host
- * connections made, written, read and closed between, resets. Input
- * format: formats.h.
+ * connections made, written, read and closed between, resets; a TSI port
+ * too, whose requests (with the unix feature only, beneath the sockets'
+ * directory: its UNIX requests reach the CONNECT port's listener, no
+ * network) come in the packets' payloads. Input format: formats.h.
  *
  * Beside ASan and UBSan: every used entry the driver reads is a packet of
  * the host (CID 2) to the guest (CID 3), no longer than its buffer and its
  * header's length; and after every action, the device's bounds hold: at
  * most VS_MAX_CONNS connections, VSOCK_MAX_PENDING host connections
  * offered, VSOCK_MAX_REPLIES resets owed, and each connection's held bytes
- * within its VSOCK_BUF_ALLOC. */
+ * within its VSOCK_BUF_ALLOC, its request within VSOCK_REQUEST_MAX, its
+ * prefix within VSOCK_PREFIX_MAX. */
 #include <errno.h>
 #include <fcntl.h>
 
+#include "config/vm_config.h"
 #include "devices/vsock/internal.h"
+#include "devices/vsock/tsi.h"
 #include "fuzz_input.h"
 #include "../unit/vsock_driver.h"
 
@@ -53,10 +58,10 @@ static uint16_t outstanding(const struct vsock_bench *b, unsigned int q)
 
 static void packet(struct state *s, struct input *in)
 {
-	static const uint32_t host_ports[] = { CONNECT_PORT, LISTEN_PORT, 4242 };
+	static const uint32_t host_ports[] = { CONNECT_PORT, LISTEN_PORT, 4242, 0, TSI_PORT_V1 };
 	static uint8_t payload[VSOCK_MAX_PAYLOAD + 1];
 	uint8_t op = take_u8(in), shape = take_u8(in);
-	uint32_t guest_port = 5000 + (take_u8(in) & 3), port_sel = take_u8(in) % 4;
+	uint32_t guest_port = 5000 + (take_u8(in) & 3), port_sel = take_u8(in) % 5;
 	uint32_t buf_alloc = take_u32(in), fwd_cnt = take_u32(in);
 	uint8_t flags = take_u8(in);
 	uint32_t len = take_u16(in) % 4097;
@@ -167,7 +172,10 @@ static void check_bounds(const struct virtio_vsock *v)
 	FUZZ_CHECK(v->nr_replies <= VSOCK_MAX_REPLIES);
 	for (unsigned int i = 0; i < VSOCK_CONN_BUCKETS; i++) {
 		for (const struct vsock_conn *c = v->buckets[i]; c; c = c->hash_next)
-			FUZZ_CHECK(c->buf_len <= VSOCK_BUF_ALLOC);
+			FUZZ_CHECK(c->buf_len <= VSOCK_BUF_ALLOC &&
+				   c->req_len <= VSOCK_REQUEST_MAX &&
+				   c->prefix_sent <= c->prefix_len &&
+				   c->prefix_len <= VSOCK_PREFIX_MAX);
 	}
 }
 
@@ -179,7 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(s.host, -1, sizeof(s.host));
 	s.offered_port = 0;
 	check_failures = 0;
-	vb_init(&s.b, VS_MAX_CONNS);
+	struct vsock_endpoint *tsi;
+	if (vsock_tsi_endpoint_open(VM_TSI_HIJACK_UNIX, vsock_dir, &tsi) < 0)
+		abort();
+	vb_init_with(&s.b, VS_MAX_CONNS, tsi);
 	while (!input_empty(&in)) {
 		switch (take_u8(&in) % VS_NR_ACTIONS) {
 		case VS_PACKET:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -15,6 +16,7 @@
 #include <linux/virtio_vsock.h>
 
 #include "devices/console/console.h"
+#include "devices/vsock/tsi_wire.h"
 #include "formats.h"
 
 struct seed {
@@ -668,7 +670,72 @@ static void fuse_seeds(void)
 	save("fuse", "forged", &s);
 }
 
+/* ---- TSI ------------------------------------------------------------------ */
+
+static void ts_request(struct seed *s, uint16_t op, uint16_t flags, uint32_t arg, uint16_t family,
+		       uint16_t port, const uint8_t *addr, uint32_t scope)
+{
+	u16(s, op);
+	u16(s, flags);
+	u32(s, arg);
+	u16(s, family);
+	put(s, (uint8_t[]){ port >> 8, port & 0xff }, 2); /* network order */
+	u32(s, 0);
+	put(s, addr ? addr : (const uint8_t[16]){ 0 }, 16);
+	u32(s, scope);
+	u32(s, 0);
+}
+
+static void ts_seeds(void)
+{
+	static const uint8_t v4[16] = { 127, 0, 0, 1 };
+	static const uint8_t v6[16] = { [15] = 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	struct seed s = { .len = 0 };
+
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET, 80, v4, 0);
+	save("tsi", "connect-v4", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 443, v6, 0);
+	save("tsi", "connect-v6", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 8080, mapped, 0);
+	save("tsi", "connect-mapped", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_CONNECT, 0, 0, AF_INET6, 22, v6, 2);
+	save("tsi", "connect-scoped", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_UNIX, 0, 16, 0, 0, NULL, 0);
+	put(&s, "/run/dbus/socket", 16);
+	save("tsi", "unix", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_LISTEN, TSI_FLAG_V6ONLY, 128, AF_INET6, 8000, NULL, 0);
+	save("tsi", "listen", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_DGRAM, 0, 0, AF_INET, 53, NULL, 0);
+	save("tsi", "dgram", &s);
+	s.len = 0;
+	ts_request(&s, TSI_OP_ACCEPT, 0, 0x12345678, 0, 0, NULL, 0);
+	save("tsi", "accept", &s);
+}
+
 /* ---- vsock ---------------------------------------------------------------- */
+
+static void vs_packet_bytes(struct seed *s, uint16_t op, uint8_t guest_port, uint8_t host_port,
+			    const struct seed *data)
+{
+	u8(s, VS_PACKET);
+	u8(s, op);
+	u8(s, 0);
+	u8(s, guest_port);
+	u8(s, host_port);
+	u32(s, 65536);
+	u32(s, 0);
+	u8(s, 0);
+	u16(s, data->len);
+	u8(s, data->len);
+	put(s, data->buf, data->len);
+}
 
 static void vs_packet(struct seed *s, uint16_t op, uint8_t shape, uint8_t guest_port,
 		      uint8_t host_port, uint32_t buf_alloc, uint32_t fwd_cnt, uint8_t flags,
@@ -753,6 +820,32 @@ static void vs_seeds(void)
 	u8(&s, VS_RESET);
 	u8(&s, VS_RECV);
 	save("vsock", "hostile", &s);
+
+	/* TSI: a UNIX request in two packets, bytes after it, the reply and
+	 * the host's bytes read; a malformed request */
+	struct seed req = { .len = 0 }, head = { .len = 20 }, tail = { .len = 0 };
+	s.len = 0;
+	u8(&s, VS_OFFER);
+	u8(&s, 7);
+	u16(&s, 4095);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 0, VS_PORT_TSI, 65536, 0, 0, NULL);
+	ts_request(&req, TSI_OP_UNIX, 0, 13, 0, 0, NULL, 0);
+	put(&req, "/connect.sockhello", 18);
+	memcpy(head.buf, req.buf, head.len);
+	put(&tail, req.buf + head.len, req.len - head.len);
+	vs_packet_bytes(&s, VIRTIO_VSOCK_OP_RW, 0, VS_PORT_TSI, &head);
+	vs_packet_bytes(&s, VIRTIO_VSOCK_OP_RW, 0, VS_PORT_TSI, &tail);
+	vs_host(&s, VS_HOST_ACCEPT, 0, 0);
+	u8(&s, VS_LOOP);
+	vs_host(&s, VS_HOST_READ, 0, 64);
+	vs_host(&s, VS_HOST_WRITE, 0, 100);
+	u8(&s, VS_LOOP);
+	u8(&s, VS_RECV);
+	vs_packet(&s, VIRTIO_VSOCK_OP_REQUEST, 0, 1, VS_PORT_TSI, 65536, 0, 0, NULL);
+	vs_packet(&s, VIRTIO_VSOCK_OP_RW, 0, 1, VS_PORT_TSI, 65536, 0, 0,
+		  "\x09\x01 is no op, and these are forty bytes or more");
+	u8(&s, VS_RECV);
+	save("vsock", "tsi", &s);
 }
 
 /* ---- tcp_guard ------------------------------------------------------------ */
@@ -844,6 +937,7 @@ int main(int argc, char **argv)
 	con_seeds();
 	fuse_seeds();
 	vs_seeds();
+	ts_seeds();
 	tg_seeds();
 	return 0;
 }

@@ -769,6 +769,18 @@ static void test_vsock(void)
 	cfg = config_of(ctx);
 	CHECK(cfg->vsock_added && cfg->implicit_vsock_disabled && cfg->tsi_features == 3);
 	done();
+	/* TSI's port is no mapped port's while TSI is on, either order */
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 0x54534901, "/t"), -EINVAL);
+	CHECK_LOGGED("port 1414744321 is TSI's");
+	CHECK_EQ_INT(krun_add_vsock_port2(ctx, 0x54534901, "/t", false), -EINVAL);
+	CHECK_LOGGED("port 1414744321 is TSI's");
+	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
+	ctx = new_ctx();
+	CHECK_EQ_INT(krun_add_vsock_port(ctx, 0x54534901, "/t"), 0);
+	CHECK_EQ_INT(krun_disable_implicit_vsock(ctx), 0);
+	CHECK_EQ_INT(krun_add_vsock(ctx, KRUN_TSI_HIJACK_INET), -EINVAL);
+	CHECK_LOGGED("vsock port 1414744321 is mapped, and TSI would serve it");
+	CHECK_EQ_INT(krun_add_vsock(ctx, 0), 0); /* no TSI: the port is the map's */
 	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
 }
 

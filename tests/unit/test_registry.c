@@ -545,6 +545,48 @@ static void test_network_interfaces(void)
 	}
 }
 
+/* The vsock device with TSI: the guest kernel's switch on its command
+ * line (the words before "--"), for each set of features. */
+static void test_vsock_tsi(void)
+{
+	static const struct {
+		uint32_t features;
+		const char *word;
+	} cases[] = {
+		{ VM_TSI_HIJACK_INET, "tsi.hijack=inet" },
+		{ VM_TSI_HIJACK_UNIX, "tsi.hijack=unix" },
+		{ VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX, "tsi.hijack=inet,unix" },
+	};
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct setup s;
+		struct device_list list;
+
+		setup_init(&s, 0);
+		s.cfg.nr_shares = 0;
+		s.cfg.vsock_added = true;
+		s.cfg.tsi_features = cases[i].features;
+		CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
+			     0);
+		CHECK_EQ_INT(list.nr, 1);
+		CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
+		CHECK_EQ_INT(s.vmm.nr_env, 1);
+		CHECK(strcmp(s.vmm.env[0], cases[i].word) == 0);
+		devices_destroy(&list);
+		setup_destroy(&s);
+	}
+	/* none without TSI */
+	struct setup s;
+	struct device_list list;
+	setup_init(&s, 0);
+	s.cfg.nr_shares = 0;
+	s.cfg.vsock_added = true;
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(s.vmm.nr_env, 0);
+	devices_destroy(&list);
+	setup_destroy(&s);
+}
+
 /* Build the real table over s, which must fail with err and log exactly one
  * error line, containing what. */
 static void check_build_error(int line, struct setup *s, int err, const char *what)
@@ -598,5 +640,6 @@ int main(void)
 	test_console_output_file();
 	test_constructor_errors();
 	test_network_interfaces();
+	test_vsock_tsi();
 	return CHECK_DONE();
 }

@@ -43,6 +43,8 @@
 #include "fuse_harness.h"
 #include "user_net_guest.h"
 #include "vsock_driver.h"
+#include "config/vm_config.h"
+#include "devices/vsock/tsi.h"
 #include "vmm/bus.h"
 #include "vmm/ports.h"
 
@@ -412,6 +414,68 @@ static void vsock_work(void *arg)
 	close(fd);
 }
 
+/* The guest's TSI stream from port: request (len bytes) sent, the host's
+ * side accepted on listener, the reply's error read. */
+static int tsi_stream(struct vsock_bench *b, uint32_t port, const void *req, uint32_t len,
+		      int listener, int *fd)
+{
+	struct virtio_vsock_hdr h = vb_hdr(VIRTIO_VSOCK_OP_REQUEST, port, TSI_PORT_V1, 0);
+	struct tsi_reply r = { .error = htole32(~0u) };
+
+	vb_send(b, h, NULL);
+	vb_expect(b, VIRTIO_VSOCK_OP_RESPONSE, port, TSI_PORT_V1);
+	vb_send(b, vb_hdr(VIRTIO_VSOCK_OP_RW, port, TSI_PORT_V1, len), req);
+	*fd = -1;
+	for (int i = 0; i < 100 && *fd < 0; i++) {
+		vb_run(b);
+		*fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	}
+	vb_run(b);
+	CHECK(vb_recv(b, &h, &r, sizeof(r)));
+	return (int)le32toh(r.error);
+}
+
+/* TSI, made before the filter, then served under the kind's: a TCP
+ * connect to 127.0.0.1 (socket, setsockopt TCP_NODELAY, connect,
+ * getsockopt SO_ERROR, getsockname, getpeername, the deadline timer) and,
+ * with the unix feature, a unix path beneath the root share (openat2). */
+static void tsi_work(void *arg)
+{
+	enum sandbox_kind kind = *(const enum sandbox_kind *)arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct vsock_endpoint *ep;
+	struct vsock_bench b;
+	int fd;
+
+	CHECK_EQ_INT(vsock_tsi_endpoint_open(kind == SANDBOX_EVENT_LOOP_TSI_UNIX ?
+					     VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX :
+					     VM_TSI_HIJACK_INET, vsock_dir, &ep), 0);
+	vb_init_with(&b, VSOCK_MAX_CONNS, ep);
+	vb_offer(&b, 16, VSOCK_HDR_LEN + 4096);
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	CHECK(bind(listener, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(listener, 4) == 0 &&
+	      getsockname(listener, (struct sockaddr *)&a, &len) == 0);
+	enter(kind);
+	everyday_work();
+	struct tsi_request req = { .op = htole16(TSI_OP_CONNECT),
+				   .addr = { .family = htole16(AF_INET), .port = a.sin_port } };
+	memcpy(req.addr.addr, &a.sin_addr, 4);
+	CHECK_EQ_INT(tsi_stream(&b, 5000, &req, sizeof(req), listener, &fd), 0);
+	if (kind == SANDBOX_EVENT_LOOP_TSI_UNIX) {
+		uint8_t u[sizeof(req) + 13];
+		req = (struct tsi_request){ .op = htole16(TSI_OP_UNIX), .arg = htole32(13) };
+		memcpy(u, &req, sizeof(req));
+		memcpy(u + sizeof(req), "/connect.sock", 13);
+		int unix_fd;
+		CHECK_EQ_INT(tsi_stream(&b, 5001, u, sizeof(u), b.host_listener, &unix_fd), 0);
+		close(unix_fd);
+	}
+	close(fd);
+	close(listener);
+	virtio_vsock_release_host(&b.vsock); /* the unix endpoint's file */
+}
+
 /* ---- a virtio-fs worker's work, over a real share ---- */
 
 /* A request with one fixed-size argument; the reply in rp. */
@@ -700,14 +764,19 @@ static const struct violation {
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_ptrace, call_ptrace },
 	/* a socket: only the loop of a VM with the user-mode interface */
 	{ SANDBOX_EVENT_LOOP, "event loop", __NR_socket, call_socket },
-	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network)", __NR_ptrace,
+	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network or TSI)", __NR_ptrace,
 	  call_ptrace },
 	/* a file opened but to read */
-	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network)", __NR_openat,
+	{ SANDBOX_EVENT_LOOP_USER_NET, "event loop (user-mode network or TSI)", __NR_openat,
 	  call_open_to_write },
 	{ SANDBOX_EVENT_LOOP_VSOCK, "event loop (vsock)", __NR_ptrace, call_ptrace },
 	/* a file opened: a vsock device opens none once running */
 	{ SANDBOX_EVENT_LOOP_VSOCK, "event loop (vsock)", __NR_openat, call_open },
+	{ SANDBOX_EVENT_LOOP_TSI_UNIX, "event loop (TSI with unix sockets)", __NR_ptrace,
+	  call_ptrace },
+	/* openat2, yes; a file opened to write with openat, no */
+	{ SANDBOX_EVENT_LOOP_TSI_UNIX, "event loop (TSI with unix sockets)", __NR_openat,
+	  call_open_to_write },
 };
 
 static void violate(void *arg)
@@ -884,6 +953,10 @@ int main(void)
 	expect_success("event loop's work", event_loop_work, NULL);
 	expect_success("the user-mode network's work on the event loop", user_net_work, NULL);
 	expect_success("the vsock device's work on the event loop", vsock_work, NULL);
+	expect_success("TSI's work on the event loop", tsi_work,
+		       &(enum sandbox_kind){ SANDBOX_EVENT_LOOP_USER_NET });
+	expect_success("TSI's unix sockets on the event loop", tsi_work,
+		       &(enum sandbox_kind){ SANDBOX_EVENT_LOOP_TSI_UNIX });
 	expect_success("virtio-fs worker's work", fs_worker_work, NULL);
 	expect_success("virtio-fs workers' sandboxes", virtio_fs_workers, NULL);
 	expect_success("many threads' first allocations", many_threads, NULL);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -22,6 +23,7 @@
 #include "base/log.h"
 #include "check.h"
 #include "vsock_driver.h"
+#include "devices/vsock/internal.h"
 
 #define HDR VSOCK_HDR_LEN
 
@@ -429,6 +431,236 @@ static void test_device_reset(void)
 	vb_destroy(&b);
 }
 
+/* ---- an endpoint that reads a request (as TSI's does) ---- */
+
+#define REQUEST_PORT 3000
+
+/* The fake's request: a line. "ok" connects to the test's unix listener
+ * (the reply "hi\n" once connected), "big N" too after a prefix of N
+ * bytes (i % 251), "no" leads nowhere (the reply "no\n", then the end),
+ * anything else is malformed. */
+static int fake_request(const struct vsock_endpoint *ep, struct vsock_conn *c,
+			const uint8_t *bytes, uint32_t len, struct vsock_request *req)
+{
+	const uint8_t *nl = memchr(bytes, '\n', len);
+	char line[VSOCK_REQUEST_MAX + 1];
+	static uint8_t big[VSOCK_PREFIX_MAX + 1];
+	unsigned int n;
+	int fd;
+
+	if (!nl)
+		return 0;
+	memcpy(line, bytes, (size_t)(nl - bytes));
+	line[nl - bytes] = 0;
+	if (strcmp(line, "no") == 0) {
+		CHECK_EQ_INT(vsock_conn_prefix(c, "no\n", 3), 0);
+		return (int)(nl - bytes + 1);
+	}
+	if (sscanf(line, "big %u", &n) == 1) {
+		for (unsigned int i = 0; i < sizeof(big); i++)
+			big[i] = (uint8_t)(i % 251);
+		if (vsock_conn_prefix(c, big, n) < 0)
+			return -ENOSPC;
+	} else if (strcmp(line, "ok") != 0) {
+		return -EINVAL;
+	}
+	CHECK_EQ_INT(ep->ops == NULL, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	strcpy(addr.sun_path, connect_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	*req = (struct vsock_request){ .fd = fd, .connecting = true };
+	return (int)(nl - bytes + 1);
+}
+
+static int fake_finish_connect(const struct vsock_endpoint *ep, struct vsock_conn *c, int fd)
+{
+	(void)ep;
+	(void)fd;
+	return vsock_conn_prefix(c, "hi\n", 3);
+}
+
+static void fake_destroy(struct vsock_endpoint *ep)
+{
+	free(ep);
+}
+
+static const struct vsock_endpoint_ops fake_ops = {
+	.request = fake_request,
+	.finish_connect = fake_finish_connect,
+	.destroy = fake_destroy,
+};
+
+static struct vsock_endpoint *fake_endpoint(void)
+{
+	struct vsock_endpoint *ep = calloc(1, sizeof(*ep));
+
+	*ep = (struct vsock_endpoint){ .ops = &fake_ops, .port = REQUEST_PORT, .listen_fd = -1,
+				       .kind = "fake" };
+	return ep;
+}
+
+/* The guest's next packet on the request port must be data: its bytes. */
+static uint32_t recv_data(struct vsock_bench *b, uint32_t guest_port, char *buf, size_t cap)
+{
+	struct virtio_vsock_hdr h;
+
+	CHECK(vb_recv(b, &h, buf, cap));
+	CHECK_EQ_INT(le16toh(h.op), VIRTIO_VSOCK_OP_RW);
+	CHECK_EQ_INT(le32toh(h.dst_port), guest_port);
+	CHECK_EQ_INT(le32toh(h.src_port), REQUEST_PORT);
+	return le32toh(h.len);
+}
+
+/* A request split over three packets, the last with bytes for the host
+ * after it: the host gets those bytes, the guest the prefix before any of
+ * the host's; the credit counts the request's bytes as taken. */
+static void test_request_split(void)
+{
+	struct vsock_bench b;
+	char buf[64];
+
+	vb_init_with(&b, VSOCK_MAX_CONNS, fake_endpoint());
+	vb_offer(&b, 16, HDR + 4096);
+	vb_open(&b, 10000, REQUEST_PORT, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10000, REQUEST_PORT, 1), "o");
+	CHECK_EQ_INT(accept4(b.host_listener, NULL, NULL, SOCK_CLOEXEC), -1);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10000, REQUEST_PORT, 1), "k");
+	CHECK(!vb_recv(&b, &(struct virtio_vsock_hdr){ 0 }, NULL, 0));
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10000, REQUEST_PORT, 6), "\nextra");
+	int fd = accept4(b.host_listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, "host", 4), 4);
+	vb_run(&b);
+	CHECK_EQ_INT(recv_data(&b, 10000, buf, sizeof(buf)), 3);
+	CHECK(memcmp(buf, "hi\n", 3) == 0);
+	CHECK_EQ_INT(recv_data(&b, 10000, buf, sizeof(buf)), 4);
+	CHECK(memcmp(buf, "host", 4) == 0);
+	CHECK_EQ_INT(read(fd, buf, sizeof(buf)), 5);
+	CHECK(memcmp(buf, "extra", 5) == 0);
+	/* all 8 bytes taken: a credit request tells so */
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_CREDIT_REQUEST, 10000, REQUEST_PORT, 0), NULL);
+	struct virtio_vsock_hdr h = vb_expect(&b, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 10000,
+					      REQUEST_PORT);
+	CHECK_EQ_INT(le32toh(h.fwd_cnt), 8);
+	close(fd);
+	vb_destroy(&b);
+}
+
+/* A request longer than VSOCK_REQUEST_MAX, a malformed one, and one that
+ * leads nowhere: the first two are reset and counted, the third hears its
+ * prefix and then the end of the stream. */
+static void test_request_refused(void)
+{
+	struct vsock_bench b;
+	static char line[VSOCK_REQUEST_MAX + 1];
+	char buf[16];
+
+	vb_init_with(&b, VSOCK_MAX_CONNS, fake_endpoint());
+	vb_offer(&b, 16, HDR + 4096);
+	memset(line, 'x', sizeof(line));
+	vb_open(&b, 10100, REQUEST_PORT, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10100, REQUEST_PORT, 100), line);
+	CHECK(!vb_recv(&b, &(struct virtio_vsock_hdr){ 0 }, NULL, 0));
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10100, REQUEST_PORT, sizeof(line) - 100), line);
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 10100, REQUEST_PORT);
+	CHECK_EQ_INT(b.vsock.counters.bad_requests, 1);
+	vb_open(&b, 10101, REQUEST_PORT, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10101, REQUEST_PORT, 4), "what");
+	CHECK(!vb_recv(&b, &(struct virtio_vsock_hdr){ 0 }, NULL, 0));
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10101, REQUEST_PORT, 1), "\n");
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 10101, REQUEST_PORT);
+	CHECK_EQ_INT(b.vsock.counters.bad_requests, 2);
+	vb_open(&b, 10102, REQUEST_PORT, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10102, REQUEST_PORT, 3), "no\n");
+	CHECK_EQ_INT(recv_data(&b, 10102, buf, sizeof(buf)), 3);
+	CHECK(memcmp(buf, "no\n", 3) == 0);
+	struct virtio_vsock_hdr h = vb_expect(&b, VIRTIO_VSOCK_OP_SHUTDOWN, 10102, REQUEST_PORT);
+	CHECK(le32toh(h.flags) & VIRTIO_VSOCK_SHUTDOWN_SEND);
+	/* bytes the guest sends then have nowhere to go: taken, not a reset */
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10102, REQUEST_PORT, 3), "abc");
+	CHECK(!vb_recv(&b, &h, NULL, 0));
+	h = vb_hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 10102, REQUEST_PORT, 0);
+	h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
+	vb_send(&b, h, NULL);
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 10102, REQUEST_PORT);
+	CHECK_EQ_INT(b.vsock.nr_conns, 0);
+	CHECK_EQ_INT(b.vsock.counters.host_errors, 0);
+	vb_destroy(&b);
+}
+
+/* A prefix larger than the guest's credit goes as the credit allows,
+ * and the host's bytes only after it; the largest prefix is bounded. */
+static void test_prefix_waits_for_credit(void)
+{
+	struct vsock_bench b;
+	static char got[1000];
+	struct virtio_vsock_hdr h;
+
+	vb_init_with(&b, VSOCK_MAX_CONNS, fake_endpoint());
+	vb_offer(&b, 32, HDR + 4096);
+	vb_open(&b, 10200, REQUEST_PORT, 100);
+	h = vb_hdr(VIRTIO_VSOCK_OP_RW, 10200, REQUEST_PORT, 8);
+	h.buf_alloc = htole32(100);
+	vb_send(&b, h, "big 250\n");
+	int fd = accept4(b.host_listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, "host", 4), 4);
+	vb_run(&b);
+	CHECK_EQ_INT(recv_data(&b, 10200, got, sizeof(got)), 100);
+	CHECK(!vb_recv(&b, &h, NULL, 0));
+	uint32_t seen = 100;
+	while (seen < 250 + 3) {
+		h = vb_hdr(VIRTIO_VSOCK_OP_CREDIT_UPDATE, 10200, REQUEST_PORT, 0);
+		h.buf_alloc = htole32(100);
+		h.fwd_cnt = htole32(seen);
+		vb_send(&b, h, NULL);
+		uint32_t n = recv_data(&b, 10200, got + seen % 100, sizeof(got) - seen % 100);
+		CHECK(n > 0 && n <= 100);
+		for (uint32_t i = 0; i < n && seen + i < 250; i++)
+			CHECK_EQ_INT((uint8_t)got[seen % 100 + i], (seen + i) % 251);
+		seen += n;
+		if (seen < 253)
+			CHECK(!vb_recv(&b, &h, NULL, 0));
+	}
+	CHECK_EQ_INT(seen, 253); /* the prefix, then "hi\n" of the connect */
+	/* then, in the credit left, the host's bytes */
+	CHECK_EQ_INT(recv_data(&b, 10200, got, sizeof(got)), 4);
+	CHECK(memcmp(got, "host", 4) == 0);
+	close(fd);
+	vb_run(&b);
+	vb_expect(&b, VIRTIO_VSOCK_OP_SHUTDOWN, 10200, REQUEST_PORT);
+	/* past VSOCK_PREFIX_MAX: the fake refuses, reset */
+	vb_open(&b, 10201, REQUEST_PORT, 1u << 20);
+	snprintf(got, sizeof(got), "big %u\n", VSOCK_PREFIX_MAX + 1);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10201, REQUEST_PORT, (uint32_t)strlen(got)), got);
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 10201, REQUEST_PORT);
+	vb_destroy(&b);
+}
+
+/* A request not whole by its deadline: reset and counted. The deadline
+ * is moved to now rather than waited for. */
+static void test_request_deadline(void)
+{
+	struct vsock_bench b;
+
+	vb_init_with(&b, VSOCK_MAX_CONNS, fake_endpoint());
+	vb_offer(&b, 16, HDR + 4096);
+	vb_open(&b, 10300, REQUEST_PORT, 1u << 20);
+	vb_open(&b, 10301, REQUEST_PORT, 1u << 20);
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 10300, REQUEST_PORT, 1), "o");
+	CHECK(vb_run(&b) == 0); /* nothing pending: the loop is idle */
+	TAILQ_FIRST(&b.vsock.awaiting)->request_deadline = 0;
+	CHECK_EQ_INT(timerfd_settime(b.vsock.timer_fd, 0,
+				     &(struct itimerspec){ .it_value.tv_nsec = 1000 }, NULL), 0);
+	usleep(1000);
+	vb_run(&b);
+	vb_expect(&b, VIRTIO_VSOCK_OP_RST, 10300, REQUEST_PORT);
+	CHECK_EQ_INT(b.vsock.counters.request_timeouts, 1);
+	CHECK_EQ_INT(b.vsock.nr_conns, 1); /* the other still waits */
+	vb_destroy(&b);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the VMM does */
@@ -450,6 +682,10 @@ int main(void)
 	test_connection_bound();
 	test_replies_wait_for_buffers();
 	test_device_reset();
+	test_request_split();
+	test_request_refused();
+	test_prefix_waits_for_credit();
+	test_request_deadline();
 	unlink(connect_path);
 	CHECK(access(listen_path, F_OK) < 0); /* removed at the end of each VM */
 	rmdir(vsock_dir);

@@ -49,10 +49,13 @@ static inline void vb_no_irq(void *opaque)
 	(void)opaque;
 }
 
-static inline void vb_init(struct vsock_bench *b, unsigned int max_conns)
+/* The device with the two unix endpoints, and extra (owned by it from
+ * now on) when not NULL. */
+static inline void vb_init_with(struct vsock_bench *b, unsigned int max_conns,
+				struct vsock_endpoint *extra)
 {
 	const struct virtio_mmio_config cfg = { .base = VB_SLOT_BASE, .irq = 5, .raise_irq = vb_no_irq };
-	struct vsock_endpoint **eps = calloc(2, sizeof(*eps));
+	struct vsock_endpoint **eps = calloc(3, sizeof(*eps));
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	*b = (struct vsock_bench){ 0 };
@@ -68,9 +71,15 @@ static inline void vb_init(struct vsock_bench *b, unsigned int max_conns)
 	CHECK_EQ_INT(vsock_unix_endpoint_open(CONNECT_PORT, connect_path, false, &eps[0]), 0);
 	CHECK_EQ_INT(vsock_unix_endpoint_open(LISTEN_PORT, listen_path, true, &eps[1]), 0);
 	CHECK_EQ_INT(event_loop_init(&b->loop), 0);
-	CHECK_EQ_INT(virtio_vsock_init(&b->vsock, eps, 2, max_conns, &b->loop), 0);
+	eps[2] = extra;
+	CHECK_EQ_INT(virtio_vsock_init(&b->vsock, eps, extra ? 3 : 2, max_conns, &b->loop), 0);
 	CHECK_EQ_INT(virtio_mmio_init(&b->t, &b->vsock.vdev, &vb_gm, &cfg), 0);
 	vqd_start(&b->driver, 1ull << VIRTIO_F_VERSION_1, VSOCK_NR_QUEUES);
+}
+
+static inline void vb_init(struct vsock_bench *b, unsigned int max_conns)
+{
+	vb_init_with(b, max_conns, NULL);
 }
 
 static inline void vb_destroy(struct vsock_bench *b)
@@ -182,6 +191,18 @@ static inline int vb_connect(struct vsock_bench *b, uint32_t guest_port, uint32_
 	struct virtio_vsock_hdr r = vb_expect(b, VIRTIO_VSOCK_OP_RESPONSE, guest_port, CONNECT_PORT);
 	CHECK_EQ_INT(le32toh(r.buf_alloc), VSOCK_BUF_ALLOC);
 	return fd;
+}
+
+/* The guest connects from guest_port to host_port, an endpoint that
+ * answers at once (one reading a request): the response checked. */
+static inline void vb_open(struct vsock_bench *b, uint32_t guest_port, uint32_t host_port,
+			   uint32_t buf_alloc)
+{
+	struct virtio_vsock_hdr h = vb_hdr(VIRTIO_VSOCK_OP_REQUEST, guest_port, host_port, 0);
+
+	h.buf_alloc = htole32(buf_alloc);
+	vb_send(b, h, NULL);
+	vb_expect(b, VIRTIO_VSOCK_OP_RESPONSE, guest_port, host_port);
 }
 
 /* Make the directory of the sockets and the guest's memory: 0 or -1. */

@@ -1,7 +1,7 @@
 /* The vsock device's connections on the host's side: the table, each
- * connection's host socket and its watch, the bytes the host socket could
- * not take yet, the listeners' new connections. Event loop thread, under
- * the device's lock (internal.h). */
+ * connection's host socket and its watch, its connect finishing, the
+ * listeners' new connections (the bytes that flow once connected: raw.c).
+ * Event loop thread, under the device's lock (internal.h). */
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,8 +14,9 @@
 #include "devices/vsock/internal.h"
 
 /* A listener's epoll data: its endpoint's index with this bit; a
- * connection's is its pointer, which never has it (user space). */
-#define LISTENER_BIT (1ull << 63)
+ * connection's is its pointer, which never has it (user space); the
+ * timer's VSOCK_TIMER_DATA (internal.h). */
+#define LISTENER_BIT VSOCK_EPOLL_BIT
 
 static unsigned int bucket(uint32_t host_port, uint32_t guest_port)
 {
@@ -32,24 +33,46 @@ struct vsock_conn *vsock_conn_find(struct virtio_vsock *v, uint32_t host_port,
 	return c;
 }
 
+static bool watch(struct virtio_vsock *v, struct vsock_conn *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLONESHOT, .data.u64 = (uintptr_t)c };
+
+	if (epoll_ctl(v->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return true;
+	LOG_RATELIMITED(LOG_WARN, "vsock: cannot follow a connection to port %u: %s",
+			c->ep->port, strerror(errno));
+	close(fd);
+	return false;
+}
+
+bool vsock_conn_attach(struct virtio_vsock *v, struct vsock_conn *c, int fd)
+{
+	if (!watch(v, c, fd))
+		return false;
+	c->fd = fd;
+	c->armed = 0;
+	return true;
+}
+
 struct vsock_conn *vsock_conn_new(struct virtio_vsock *v, const struct vsock_endpoint *ep,
 				  uint32_t host_port, uint32_t guest_port, int fd,
 				  enum vsock_conn_state state)
 {
 	struct vsock_conn *c = calloc(1, sizeof(*c));
-	struct epoll_event ev = { .events = EPOLLONESHOT };
 
-	if (c)
-		ev.data.u64 = (uintptr_t)c;
-	if (!c || epoll_ctl(v->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		LOG_RATELIMITED(LOG_WARN, "vsock: cannot follow a connection to port %u: %s",
-				ep->port, strerror(c ? errno : ENOMEM));
-		free(c);
-		close(fd);
+	if (!c) {
+		LOG_RATELIMITED(LOG_WARN, "vsock: no memory for a connection to port %u",
+				ep->port);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
-	*c = (struct vsock_conn){ .ep = ep, .host_port = host_port, .guest_port = guest_port,
-				  .fd = fd, .state = state };
+	*c = (struct vsock_conn){ .ep = ep, .side = &vsock_raw_side, .host_port = host_port,
+				  .guest_port = guest_port, .fd = -1, .state = state };
+	if (fd >= 0 && !vsock_conn_attach(v, c, fd)) {
+		free(c);
+		return NULL;
+	}
 	unsigned int b = bucket(host_port, guest_port);
 	c->hash_next = v->buckets[b];
 	v->buckets[b] = c;
@@ -64,9 +87,12 @@ static void close_host(struct virtio_vsock *v, struct vsock_conn *c)
 	if (c->fd >= 0)
 		close(c->fd); /* which takes it out of the epoll set */
 	c->fd = -1;
-	free(c->buf);
-	c->buf = NULL;
-	c->buf_len = 0;
+	c->side->close(v, c);
+	free(c->prefix);
+	c->prefix = NULL;
+	c->prefix_len = c->prefix_sent = 0;
+	if (c->state == VSOCK_AWAIT_REQUEST)
+		vsock_request_done(v, c);
 	if (c->in_ready)
 		TAILQ_REMOVE(&v->ready, c, ready_link);
 	c->in_ready = false;
@@ -126,9 +152,15 @@ void vsock_conn_watch(struct virtio_vsock *v, struct vsock_conn *c)
 
 	if (c->state == VSOCK_CLOSING)
 		return;
+	/* A prefix goes as soon as the guest has room, with no host event. */
+	if (vsock_prefix_ready(c))
+		vsock_mark_ready(v, c);
+	if (c->fd < 0)
+		return;
 	if (c->state == VSOCK_CONNECTING_HOST || c->buf_len > 0)
 		want |= EPOLLOUT;
 	if (c->state == VSOCK_ESTABLISHED && !c->in_ready && !c->host_eof &&
+	    c->prefix_sent == c->prefix_len &&
 	    !(c->owed & (VSOCK_OWE_REQUEST | VSOCK_OWE_RESPONSE)) &&
 	    !(c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) && vsock_peer_credit(c) > 0)
 		want |= EPOLLIN;
@@ -137,116 +169,6 @@ void vsock_conn_watch(struct virtio_vsock *v, struct vsock_conn *c)
 	struct epoll_event ev = { .events = want | EPOLLONESHOT, .data.u64 = (uintptr_t)c };
 	if (epoll_ctl(v->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		c->armed = want;
-}
-
-/* Whatever is left of the guest's bytes, once the host took them all. */
-static void drained(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	free(c->buf);
-	c->buf = NULL;
-	c->buf_head = 0;
-	vsock_conn_shutdown(v, c);
-}
-
-static ssize_t send_iov(int fd, const struct iovec *iov, unsigned int n)
-{
-	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
-	ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-	if (sent < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-	return sent;
-}
-
-/* The buffer to the host socket, as much as it takes. */
-static void flush(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	uint32_t first = VSOCK_BUF_ALLOC - c->buf_head;
-	struct iovec iov[2] = {
-		{ c->buf + c->buf_head, c->buf_len < first ? c->buf_len : first },
-		{ c->buf, c->buf_len > first ? c->buf_len - first : 0 },
-	};
-	ssize_t sent = send_iov(c->fd, iov, iov[1].iov_len ? 2 : 1);
-
-	if (sent < 0) {
-		vsock_count(&v->counters.host_errors, 1);
-		vsock_conn_reset(v, c);
-		return;
-	}
-	c->buf_head = (c->buf_head + (uint32_t)sent) % VSOCK_BUF_ALLOC;
-	c->buf_len -= (uint32_t)sent;
-	c->fwd_cnt += (uint32_t)sent;
-	vsock_credit_news(v, c);
-	if (c->buf_len == 0)
-		drained(v, c);
-}
-
-/* The guest's bytes from iov, past skip, after those the buffer holds:
- * the credit check left room for them all. false when out of memory. */
-static bool hold(struct vsock_conn *c, const struct iovec *iov, unsigned int n, size_t skip)
-{
-	if (!c->buf && !(c->buf = malloc(VSOCK_BUF_ALLOC)))
-		return false;
-	for (unsigned int i = 0; i < n; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t len = iov[i].iov_len;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		p += skip;
-		len -= skip;
-		skip = 0;
-		while (len > 0) {
-			uint32_t tail = (c->buf_head + c->buf_len) % VSOCK_BUF_ALLOC;
-			uint32_t chunk = VSOCK_BUF_ALLOC - tail; /* up to the ring's end */
-			if (len < chunk)
-				chunk = (uint32_t)len;
-			memcpy(c->buf + tail, p, chunk);
-			c->buf_len += chunk;
-			p += chunk;
-			len -= chunk;
-		}
-	}
-	return true;
-}
-
-void vsock_conn_write(struct virtio_vsock *v, struct vsock_conn *c, const struct iovec *iov,
-		      unsigned int n, uint32_t len)
-{
-	ssize_t sent = 0;
-
-	c->rx_cnt += len;
-	/* Straight from the guest's buffers while none wait before them. */
-	if (c->buf_len == 0 && (sent = send_iov(c->fd, iov, n)) < 0) {
-		vsock_count(&v->counters.host_errors, 1);
-		vsock_conn_reset(v, c);
-		return;
-	}
-	c->fwd_cnt += (uint32_t)sent;
-	if ((uint32_t)sent < len && !hold(c, iov, n, (size_t)sent)) {
-		LOG_RATELIMITED(LOG_WARN, "vsock: no memory for a connection's buffer: reset");
-		vsock_conn_reset(v, c);
-		return;
-	}
-	vsock_credit_news(v, c);
-	vsock_conn_watch(v, c);
-}
-
-void vsock_conn_shutdown(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	const uint32_t both = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
-
-	if (c->state == VSOCK_CLOSING || c->buf_len > 0)
-		return;
-	if ((c->guest_shutdown & both) == both) {
-		/* The clean close: the guest waits for our RST. */
-		vsock_conn_reset(v, c);
-		return;
-	}
-	if (c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
-		shutdown(c->fd, SHUT_WR);
-	vsock_conn_watch(v, c);
 }
 
 /* A host port for a connection from the host: one no connection to the
@@ -305,10 +227,12 @@ int vsock_watch_listeners(struct virtio_vsock *v)
 	return 0;
 }
 
-/* The host socket of a connection the guest asked for finished connecting. */
+/* The host socket of a connection the guest asked for finished connecting:
+ * the guest hears so (a connection answered at a request heard already,
+ * and gets what the endpoint's prefix says). */
 static void connected(struct virtio_vsock *v, struct vsock_conn *c)
 {
-	int ret = c->ep->ops->finish_connect(c->ep, c->fd);
+	int ret = c->ep->ops->finish_connect(c->ep, c, c->fd);
 
 	if (ret < 0) {
 		vsock_count(&v->counters.refused, 1);
@@ -316,14 +240,31 @@ static void connected(struct virtio_vsock *v, struct vsock_conn *c)
 		return;
 	}
 	c->state = VSOCK_ESTABLISHED;
+	if (ret == VSOCK_END_AFTER_PREFIX) {
+		/* The guest's held bytes have nowhere to go: taken, so that
+		 * its credit comes back, and dropped. */
+		c->fwd_cnt += c->buf_len;
+		c->side->close(v, c);
+		close(c->fd);
+		c->fd = -1;
+		c->ends_after_prefix = true;
+		return;
+	}
 	vsock_count(&v->counters.connections, 1);
-	vsock_owe(v, c, VSOCK_OWE_RESPONSE);
+	if (!c->requested)
+		vsock_owe(v, c, VSOCK_OWE_RESPONSE);
+	else if (c->guest_shutdown)
+		c->side->guest_shutdown(v, c); /* a half-close that waited for the connect */
 }
 
 void vsock_host_event(struct virtio_vsock *v, uint64_t data, uint32_t events)
 {
 	struct vsock_conn *c = (struct vsock_conn *)(uintptr_t)data;
 
+	if (data == VSOCK_TIMER_DATA) {
+		vsock_request_expire(v);
+		return;
+	}
 	if (data & LISTENER_BIT) {
 		if ((data & ~LISTENER_BIT) < v->nr_endpoints)
 			accept_host(v, (unsigned int)(data & ~LISTENER_BIT));
@@ -333,13 +274,9 @@ void vsock_host_event(struct virtio_vsock *v, uint64_t data, uint32_t events)
 	if (c->dead || c->state == VSOCK_CLOSING)
 		return; /* closed earlier in this batch */
 	c->armed = 0;
-	if (c->state == VSOCK_CONNECTING_HOST) {
+	if (c->state == VSOCK_CONNECTING_HOST)
 		connected(v, c);
-	} else {
-		if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->buf_len > 0)
-			flush(v, c);
-		if (c->state == VSOCK_ESTABLISHED && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-			vsock_mark_ready(v, c);
-	}
+	else
+		c->side->host_event(v, c, events);
 	vsock_conn_watch(v, c);
 }

@@ -5,8 +5,10 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 
+#include "base/iov.h"
 #include "base/log.h"
 #include "devices/vsock/internal.h"
 
@@ -135,8 +137,56 @@ static bool send_owed(struct virtio_vsock *v, struct vsock_conn *c, unsigned int
 	return true;
 }
 
-/* One packet of the host socket's bytes: false when the guest has no buffer. */
-static bool read_host(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed)
+bool vsock_prefix_ready(const struct vsock_conn *c)
+{
+	return c->prefix_sent < c->prefix_len && c->state == VSOCK_ESTABLISHED &&
+	       !(c->owed & (VSOCK_OWE_REQUEST | VSOCK_OWE_RESPONSE)) &&
+	       !(c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) && vsock_peer_credit(c) > 0;
+}
+
+/* One packet of the prefix, within the guest's credit: false when the
+ * guest has no buffer. Once it is all sent, a connection with no host
+ * socket tells the guest its stream ended. */
+static bool send_prefix(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed)
+{
+	uint32_t cap = vsock_peer_credit(c), left = c->prefix_len - c->prefix_sent;
+	struct virtio_vsock_hdr h;
+
+	if (!pop_rx(v, pushed))
+		return false;
+	unsigned int n = vsock_chain_iov(v->rx_chain, true, VSOCK_HDR_LEN,
+					 cap < left ? cap : left, v->iov);
+	uint32_t len = (uint32_t)iov_scatter(v->iov, n, c->prefix + c->prefix_sent, left);
+	if (len == 0) {
+		/* A buffer with room for a header only: kept for control packets. */
+		virtq_unpop(&v->queues[VSOCK_RX_QUEUE]);
+		return false;
+	}
+	conn_hdr(c, VIRTIO_VSOCK_OP_RW, len, 0, &h);
+	push_rx(v, &h, len, pushed);
+	c->tx_cnt += len;
+	c->prefix_sent += len;
+	if (c->prefix_sent == c->prefix_len) {
+		free(c->prefix);
+		c->prefix = NULL;
+		c->prefix_len = c->prefix_sent = 0;
+		if (c->ends_after_prefix) {
+			c->host_eof = true;
+			vsock_owe(v, c, VSOCK_OWE_SHUTDOWN);
+		}
+	}
+	return true;
+}
+
+/* What goes to the guest first: the prefix, then the side's. */
+static bool to_guest(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed)
+{
+	if (c->prefix_len > 0)
+		return !vsock_prefix_ready(c) || send_prefix(v, c, pushed);
+	return c->side->to_guest(v, c, pushed);
+}
+
+bool vsock_raw_to_guest(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed)
 {
 	struct virtq *q = &v->queues[VSOCK_RX_QUEUE];
 	uint32_t cap = vsock_peer_credit(c);
@@ -218,7 +268,7 @@ void vsock_deliver(struct virtio_vsock *v)
 	     budget--) {
 		TAILQ_REMOVE(&v->ready, c, ready_link);
 		c->in_ready = false;
-		if (!read_host(v, c, &pushed)) {
+		if (!to_guest(v, c, &pushed)) {
 			TAILQ_INSERT_HEAD(&v->ready, c, ready_link);
 			c->in_ready = true;
 			break;

@@ -1,18 +1,28 @@
 /* What the files of the vsock device share: a connection's state and the
- * calls between the guest's side (packet.c), the host's (conn.c) and the
- * path to the guest (deliver.c). Everything here runs on the event loop's
- * thread with the device's lock held. */
+ * calls between the guest's side (packet.c), the host's (conn.c), the path
+ * to the guest (deliver.c), the raw pump (raw.c) and the requests of
+ * endpoints that read one (request.c). Everything here runs on the event
+ * loop's thread with the device's lock held. */
 #ifndef KRUN_DEVICES_VSOCK_INTERNAL_H
 #define KRUN_DEVICES_VSOCK_INTERNAL_H
 
 #include "devices/vsock/virtio_vsock.h"
 
 enum vsock_conn_state {
+	/* answered, its first bytes collected for its endpoint's request op;
+	 * no host socket yet */
+	VSOCK_AWAIT_REQUEST,
 	VSOCK_CONNECTING_HOST,	/* the guest asked; the host socket is connecting */
 	VSOCK_CONNECTING_GUEST, /* a host connection offered to the guest's listener */
 	VSOCK_ESTABLISHED,
 	VSOCK_CLOSING,		/* host socket closed; a RST owed, then freed */
 };
+
+/* Epoll data of the device's own fds beside its connections' pointers
+ * (user space, which never have the top bit): listeners (conn.c) and the
+ * requests' timer. */
+#define VSOCK_EPOLL_BIT (1ull << 63)
+#define VSOCK_TIMER_DATA (VSOCK_EPOLL_BIT | 0xffffffffull)
 
 /* Control packets a connection owes the guest, sent in this order. */
 #define VSOCK_OWE_REQUEST (1u << 0)
@@ -21,11 +31,35 @@ enum vsock_conn_state {
 #define VSOCK_OWE_SHUTDOWN (1u << 3)
 #define VSOCK_OWE_RST (1u << 4)
 
+struct vsock_conn;
+
+/* How an established connection's bytes move: the raw pump both ways
+ * (vsock_raw_side: conn.c, deliver.c) is every connection's today; a
+ * framing of TSI's (datagrams, a listener's records) will be another
+ * table, set by its endpoint's request op. */
+struct vsock_side_ops {
+	/* The guest's payload, len bytes in iov (rx_cnt counted them). */
+	void (*from_guest)(struct virtio_vsock *v, struct vsock_conn *c, const struct iovec *iov,
+			   unsigned int n, uint32_t len);
+	/* One packet of the host's for the guest, its prefix sent: false when
+	 * the guest had no receive buffer. */
+	bool (*to_guest)(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed);
+	/* The host socket's events (its one-shot watch fired). */
+	void (*host_event)(struct virtio_vsock *v, struct vsock_conn *c, uint32_t events);
+	/* The guest sent shutdown flags (in guest_shutdown), or what they wait
+	 * for may have happened. */
+	void (*guest_shutdown)(struct virtio_vsock *v, struct vsock_conn *c);
+	/* The host socket is being closed: free what the side holds. */
+	void (*close)(struct virtio_vsock *v, struct vsock_conn *c);
+};
+extern const struct vsock_side_ops vsock_raw_side;
+
 struct vsock_conn {
 	struct vsock_conn *hash_next;
-	TAILQ_ENTRY(vsock_conn) owing_link, ready_link;
+	TAILQ_ENTRY(vsock_conn) owing_link, ready_link, awaiting_link;
 	struct vsock_conn *dead_next;
 	const struct vsock_endpoint *ep;
+	const struct vsock_side_ops *side;
 	uint32_t host_port, guest_port;
 	int fd; /* the host socket, -1 once closed */
 	enum vsock_conn_state state;
@@ -33,6 +67,8 @@ struct vsock_conn {
 	uint32_t owed;	/* VSOCK_OWE_* */
 	bool owing, in_ready, dead;
 	bool host_eof;		 /* the host socket said end of file */
+	bool requested;		 /* answered at once, for its endpoint's request op */
+	bool ends_after_prefix;	 /* no host socket: the stream ends after the prefix */
 	uint32_t guest_shutdown; /* VIRTIO_VSOCK_SHUTDOWN_* the guest sent */
 
 	/* guest to host: counted as the spec's rx_cnt and fwd_cnt */
@@ -42,6 +78,14 @@ struct vsock_conn {
 
 	/* host to guest: what we sent, what the guest said it has room for */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
+
+	/* VSOCK_AWAIT_REQUEST: the guest's first bytes, and until when */
+	uint64_t request_deadline;
+	uint32_t req_len;
+	uint8_t req[VSOCK_REQUEST_MAX];
+	/* owed to the guest before the host's bytes (vsock_conn_prefix) */
+	uint8_t *prefix;
+	uint32_t prefix_len, prefix_sent;
 };
 
 /* conn.c: the table, the host sockets */
@@ -59,11 +103,9 @@ void vsock_conn_reset(struct virtio_vsock *v, struct vsock_conn *c);
 void vsock_reap(struct virtio_vsock *v);
 /* Arm the host socket's watch for what the connection waits for now. */
 void vsock_conn_watch(struct virtio_vsock *v, struct vsock_conn *c);
-/* The guest's payload (iov, len bytes) to the host, or to the buffer. */
-void vsock_conn_write(struct virtio_vsock *v, struct vsock_conn *c, const struct iovec *iov,
-		      unsigned int n, uint32_t len);
-/* The guest sent the shutdown flags: act on what they, and the buffer, allow. */
-void vsock_conn_shutdown(struct virtio_vsock *v, struct vsock_conn *c);
+/* A host socket for c (taken, closed on failure): watched in the
+ * device's epoll, unarmed. false when the watch failed. */
+bool vsock_conn_attach(struct virtio_vsock *v, struct vsock_conn *c, int fd);
 /* An event of the device's epoll; the listeners' watches re-armed. */
 void vsock_host_event(struct virtio_vsock *v, uint64_t data, uint32_t events);
 void vsock_arm_listeners(struct virtio_vsock *v);
@@ -86,6 +128,22 @@ void vsock_mark_ready(struct virtio_vsock *v, struct vsock_conn *c);
 void vsock_deliver(struct virtio_vsock *v);
 /* The guest may be short of credit news: owe it an update. */
 void vsock_credit_news(struct virtio_vsock *v, struct vsock_conn *c);
+/* Whether c's prefix can go to the guest now (some left, credit for it). */
+bool vsock_prefix_ready(const struct vsock_conn *c);
+/* The raw side's to_guest: one packet of the host socket's bytes. */
+bool vsock_raw_to_guest(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed);
+
+/* request.c: a requesting endpoint's connections */
+/* A request for ep: the connection, answered at once, waits for its bytes. */
+void vsock_request_open(struct virtio_vsock *v, const struct vsock_endpoint *ep,
+			const struct virtio_vsock_hdr *h);
+/* The guest's payload on a connection awaiting its request. */
+void vsock_request_bytes(struct virtio_vsock *v, struct vsock_conn *c, const struct iovec *iov,
+			 unsigned int n, uint32_t len);
+/* c leaves VSOCK_AWAIT_REQUEST (whole, or closed). */
+void vsock_request_done(struct virtio_vsock *v, struct vsock_conn *c);
+/* The deadline timer fired: reset the connections past theirs. */
+void vsock_request_expire(struct virtio_vsock *v);
 
 /* virtio_vsock.c: have the loop serve the device again soon. */
 void vsock_wake(struct virtio_vsock *v);

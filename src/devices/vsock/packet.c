@@ -47,6 +47,10 @@ static void request(struct virtio_vsock *v, const struct virtio_vsock_hdr *h)
 		vsock_reply_rst(v, h);
 		return;
 	}
+	if (ep->ops->request) {
+		vsock_request_open(v, ep, h);
+		return;
+	}
 	if ((ret = ep->ops->connect(ep, &fd)) < 0 && ret != -EINPROGRESS) {
 		vsock_count(&v->counters.refused, 1);
 		LOG_RATELIMITED(LOG_WARN, "vsock port %u: the host's %s socket refused: %s",
@@ -82,9 +86,14 @@ static bool credit_ok(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 	return true;
 }
 
+/* The guest's bytes: a request's, or its side's. A connection answered
+ * at its request may send while its host socket connects (held). */
 static void data(struct virtio_vsock *v, struct vsock_conn *c, uint32_t len)
 {
-	if (c->state != VSOCK_ESTABLISHED || (c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)) {
+	bool answered = c->state == VSOCK_ESTABLISHED || c->state == VSOCK_AWAIT_REQUEST ||
+			(c->state == VSOCK_CONNECTING_HOST && c->requested);
+
+	if (!answered || (c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)) {
 		vsock_count(&v->counters.malformed, 1);
 		vsock_conn_reset(v, c);
 		return;
@@ -97,7 +106,11 @@ static void data(struct virtio_vsock *v, struct vsock_conn *c, uint32_t len)
 		return;
 	}
 	unsigned int n = vsock_chain_iov(v->tx_chain, false, VSOCK_HDR_LEN, len, v->iov);
-	vsock_conn_write(v, c, v->iov, n, len);
+	c->rx_cnt += len;
+	if (c->state == VSOCK_AWAIT_REQUEST)
+		vsock_request_bytes(v, c, v->iov, n, len);
+	else
+		c->side->from_guest(v, c, v->iov, n, len);
 }
 
 /* A packet of an existing connection, its header checked. */
@@ -128,7 +141,7 @@ static void conn_packet(struct virtio_vsock *v, struct vsock_conn *c,
 	case VIRTIO_VSOCK_OP_SHUTDOWN:
 		c->guest_shutdown |= le32toh(h->flags) &
 				     (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
-		vsock_conn_shutdown(v, c);
+		c->side->guest_shutdown(v, c);
 		return;
 	case VIRTIO_VSOCK_OP_RW:
 		data(v, c, le32toh(h->len));

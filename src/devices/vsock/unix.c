@@ -45,12 +45,13 @@ static int unix_connect(const struct vsock_endpoint *ep, int *fd)
 	return ret;
 }
 
-static int unix_finish_connect(const struct vsock_endpoint *ep, int fd)
+static int unix_finish_connect(const struct vsock_endpoint *ep, struct vsock_conn *c, int fd)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
 	(void)ep;
+	(void)c;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		return -errno;
 	return -err;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/virtio_ids.h>
 
@@ -122,6 +123,22 @@ static const struct virtio_device_ops virtio_vsock_ops = {
 	.reset = vsock_reset,
 };
 
+/* The requests' deadline timer, where an endpoint reads requests. */
+static int watch_timer(struct virtio_vsock *v)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = VSOCK_TIMER_DATA };
+	bool requests = false;
+
+	for (unsigned int i = 0; i < v->nr_endpoints; i++)
+		requests |= v->endpoints[i]->ops->request != NULL;
+	if (!requests)
+		return 0;
+	if ((v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    epoll_ctl(v->epoll_fd, EPOLL_CTL_ADD, v->timer_fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
 int virtio_vsock_init(struct virtio_vsock *v, struct vsock_endpoint **endpoints,
 		      unsigned int nr_endpoints, unsigned int max_conns, struct event_loop *loop)
 {
@@ -142,11 +159,13 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vsock_endpoint **endpoints,
 		.max_conns = max_conns,
 		.wake_fd = -1,
 		.epoll_fd = -1,
+		.timer_fd = -1,
 		.config = { .guest_cid = htole64(VSOCK_GUEST_CID) },
 	};
 	pthread_mutex_init(&v->lock, NULL);
 	TAILQ_INIT(&v->owing);
 	TAILQ_INIT(&v->ready);
+	TAILQ_INIT(&v->awaiting);
 	for (unsigned int i = 0; i < VSOCK_NR_QUEUES; i++) {
 		if ((ret = virtq_init(&v->queues[i], VSOCK_QUEUE_SIZE)) < 0)
 			goto fail;
@@ -162,7 +181,7 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vsock_endpoint **endpoints,
 	}
 	if ((v->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    (v->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (ret = vsock_watch_listeners(v)) < 0) {
+	    (ret = vsock_watch_listeners(v)) < 0 || (ret = watch_timer(v)) < 0) {
 		ret = ret < 0 ? ret : -errno;
 		LOG_ERR("vsock: cannot make its event fds: %s", strerror(-ret));
 		goto fail;
@@ -205,10 +224,12 @@ void virtio_vsock_destroy(struct virtio_vsock *v)
 		close(v->wake_fd);
 	if (v->epoll_fd >= 0)
 		close(v->epoll_fd);
+	if (v->timer_fd >= 0)
+		close(v->timer_fd);
 	free(v->rx_chain);
 	free(v->tx_chain);
 	free(v->iov);
 	free(v->listening);
 	pthread_mutex_destroy(&v->lock);
-	*v = (struct virtio_vsock){ .wake_fd = -1, .epoll_fd = -1 };
+	*v = (struct virtio_vsock){ .wake_fd = -1, .epoll_fd = -1, .timer_fd = -1 };
 }

@@ -64,6 +64,8 @@ struct vsock_counters {
 	_Atomic uint64_t resets;	       /* RSTs sent to the guest */
 	_Atomic uint64_t host_errors;	       /* host socket failures (RST) */
 	_Atomic uint64_t over_limit;	       /* refused: VSOCK_MAX_CONNS */
+	_Atomic uint64_t bad_requests;	       /* refused by the endpoint, or too long (RST) */
+	_Atomic uint64_t request_timeouts;     /* not whole within VSOCK_REQUEST_TIMEOUT_NS */
 };
 
 struct vsock_conn;
@@ -78,6 +80,9 @@ struct virtio_vsock {
 	unsigned int max_conns;
 	int wake_fd;  /* eventfd: work for the loop */
 	int epoll_fd; /* every host socket of the device, one fd of the loop */
+	/* a timerfd in epoll_fd for the requests' deadlines, when an endpoint
+	 * reads requests; else -1 */
+	int timer_fd;
 	bool wake_watched, epoll_watched;
 	struct virtio_vsock_config config;
 
@@ -92,6 +97,7 @@ struct virtio_vsock {
 	unsigned int nr_conns;
 	struct vsock_conn_list owing; /* connections with control packets owed */
 	struct vsock_conn_list ready; /* host sockets readable, waiting for rx buffers */
+	struct vsock_conn_list awaiting; /* VSOCK_AWAIT_REQUEST, oldest first */
 	struct vsock_conn *dead;      /* closed, freed at the end of the handler */
 	struct virtio_vsock_hdr replies[VSOCK_MAX_REPLIES];
 	unsigned int first_reply, nr_replies;

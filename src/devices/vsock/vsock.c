@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/vm_config.h"
+
 #include "base/fd_budget.h"
 #include "base/log.h"
+#include "devices/vsock/tsi.h"
 #include "devices/vsock/virtio_vsock.h"
 
 /* The VMM's own fds beside the connections' (a few dozen when the VM is
@@ -25,34 +28,68 @@ static struct vsock_device *vsock_device_of(const struct vmm_device *dev)
 	return (struct vsock_device *)dev;
 }
 
-/* libkrun makes its implicit device for TSI; with no TSI here yet, the
- * implicit one comes only with mapped ports. */
+/* libkrun makes its implicit device for TSI when no network interface is
+ * added; here, until the guest kernel has TSI, the implicit one comes
+ * only with mapped ports, and TSI only through krun_add_vsock. */
 unsigned int vsock_count(const struct vm_config *cfg)
 {
 	return cfg->vsock_added || (!cfg->implicit_vsock_disabled && cfg->nr_vsock_ports > 0);
 }
 
-static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***out)
+/* The root share's directory, beneath which TSI resolves unix paths. */
+static const char *root_share(const struct vm_config *cfg)
 {
-	struct vsock_endpoint **eps = calloc(cfg->nr_vsock_ports ? cfg->nr_vsock_ports : 1,
-					     sizeof(*eps));
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		if (strcmp(cfg->shares[i].tag, VM_ROOT_TAG) == 0)
+			return cfg->shares[i].path;
+	}
+	return NULL;
+}
+
+/* The mapped ports' endpoints, then TSI's: how many in *n. */
+static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***out,
+			  unsigned int *n)
+{
+	struct vsock_endpoint **eps = calloc(cfg->nr_vsock_ports + 1, sizeof(*eps));
+	unsigned int i;
 	int ret = 0;
 
 	if (!eps) {
 		LOG_ERR("vsock: cannot allocate its ports: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	for (unsigned int i = 0; i < cfg->nr_vsock_ports; i++) {
+	for (i = 0; i < cfg->nr_vsock_ports && ret == 0; i++) {
 		const struct vm_vsock_port *p = &cfg->vsock_ports[i];
-		if ((ret = vsock_unix_endpoint_open(p->port, p->path, p->listen, &eps[i])) < 0) {
-			while (i-- > 0)
-				eps[i]->ops->destroy(eps[i]);
-			free(eps);
-			return ret;
-		}
+		ret = vsock_unix_endpoint_open(p->port, p->path, p->listen, &eps[i]);
+	}
+	if (ret == 0 && cfg->tsi_features)
+		ret = vsock_tsi_endpoint_open(cfg->tsi_features, root_share(cfg), &eps[i++]);
+	if (ret < 0) {
+		for (unsigned int j = 0; j + 1 < i; j++)
+			eps[j]->ops->destroy(eps[j]);
+		free(eps);
+		return ret;
 	}
 	*out = eps;
+	*n = i;
 	return 0;
+}
+
+/* The guest kernel's switch (its tsi.hijack parameter), before "--" with
+ * the other KEY="value" words: the kernel takes a dotted word as a module
+ * parameter, its own, and hands none to the init; a kernel without TSI
+ * ignores it. */
+static int tsi_switch(const struct vm_config *cfg, const struct vmm_device_env *env)
+{
+	static const char *const values[] = { [VM_TSI_HIJACK_INET] = "inet",
+					       [VM_TSI_HIJACK_UNIX] = "unix",
+					       [VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX] =
+						       "inet,unix" };
+
+	if (!cfg->tsi_features)
+		return 0;
+	LOG_INF("vsock: TSI at port %u (tsi.hijack=%s)", VM_TSI_PORT, values[cfg->tsi_features]);
+	return env->add_guest_env(env->vmm, "tsi.hijack", values[cfg->tsi_features]);
 }
 
 static const struct vmm_device_ops vsock_device_ops;
@@ -62,6 +99,7 @@ int vsock_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 {
 	struct vsock_device *d = calloc(1, sizeof(*d));
 	struct vsock_endpoint **eps;
+	unsigned int nr_eps;
 	int ret;
 
 	(void)index;
@@ -72,16 +110,19 @@ int vsock_create(const struct vm_config *cfg, unsigned int index, int host_fd,
 	}
 	d->dev.ops = &vsock_device_ops;
 	d->env = env;
-	if (cfg->tsi_features)
-		LOG_WRN("vsock: TSI (features 0x%x) is not served yet: the guest's sockets stay "
-			"its own", cfg->tsi_features);
-	if ((ret = open_endpoints(cfg, &eps)) < 0 ||
-	    (ret = virtio_vsock_init(&d->vsock, eps, cfg->nr_vsock_ports, fd_budget("vsock: connections", VSOCK_MAX_CONNS, VSOCK_FD_HEADROOM),
+	if ((ret = open_endpoints(cfg, &eps, &nr_eps)) < 0 ||
+	    (ret = virtio_vsock_init(&d->vsock, eps, nr_eps,
+				     fd_budget("vsock: connections", VSOCK_MAX_CONNS,
+					       VSOCK_FD_HEADROOM),
 				     env->loop)) < 0) {
 		free(d);
 		return ret;
 	}
 	d->initialised = true;
+	if ((ret = tsi_switch(cfg, env)) < 0) {
+		vsock_device_ops.destroy(&d->dev);
+		return ret;
+	}
 	if ((ret = env->plug_virtio(env->vmm, &d->vsock.vdev)) < 0) {
 		vsock_device_ops.destroy(&d->dev);
 		return ret;
@@ -98,16 +139,21 @@ static void vsock_log_stats(const struct vmm_device *dev)
 
 	LOG_INF("vsock: %llu connections; to the guest %llu packets (%llu bytes), from it %llu "
 		"(%llu bytes); refused %llu, over the limit %llu; malformed %llu, unreadable "
-		"%llu, beyond credit %llu; host socket errors %llu; resets sent %llu; %llu kicks, "
-		"%llu interrupts",
+		"%llu, beyond credit %llu; requests refused %llu, late %llu; host socket errors "
+		"%llu; resets sent %llu; %llu kicks, %llu interrupts",
 		(unsigned long long)c->connections, (unsigned long long)c->rx_packets,
 		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_packets,
 		(unsigned long long)c->tx_bytes, (unsigned long long)c->refused,
 		(unsigned long long)c->over_limit, (unsigned long long)c->malformed,
 		(unsigned long long)c->unreadable, (unsigned long long)c->credit_violations,
+		(unsigned long long)c->bad_requests, (unsigned long long)c->request_timeouts,
 		(unsigned long long)c->host_errors, (unsigned long long)c->resets,
 		(unsigned long long)v->vdev.counters.notifications,
 		(unsigned long long)v->vdev.counters.interrupts);
+	for (unsigned int i = 0; i < v->nr_endpoints; i++) {
+		if (v->endpoints[i]->ops->log_stats)
+			v->endpoints[i]->ops->log_stats(v->endpoints[i]);
+	}
 }
 
 static void vsock_release_host(struct vmm_device *dev)

@@ -1,0 +1,55 @@
+/* TSI, the VMM's side (docs/tsi-design.md b.3): the vsock endpoint at
+ * TSI_PORT_V1 through which the guest kernel hands the VMM its inet (and,
+ * with VM_TSI_HIJACK_UNIX, unix) sockets. Each stream starts with a
+ * request (tsi_wire.h), parsed by tsi_request_parse (tsi_request.c, the
+ * fuzzers' target), served by the endpoint (tsi.c): CONNECT and UNIX
+ * become non-blocking host sockets whose reply, once connected, is the
+ * stream's prefix; LISTEN, ACCEPT and DGRAM are answered EOPNOTSUPP until
+ * they come. Threads and locks: endpoint.h's. */
+#ifndef KRUN_DEVICES_VSOCK_TSI_H
+#define KRUN_DEVICES_VSOCK_TSI_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "devices/vsock/endpoint.h"
+#include "devices/vsock/tsi_wire.h"
+
+/* A request, checked: where it leads. */
+struct tsi_parsed {
+	uint16_t op, flags;
+	uint32_t arg;
+	/* a positive errno the reply gives at once, for a well-formed request
+	 * the VMM cannot serve (a link-local IPv6 destination: ENETUNREACH) */
+	int error;
+	/* CONNECT, LISTEN, DGRAM: the address as a sockaddr (a v4-mapped IPv6
+	 * one as IPv4), addr_len 0 for none */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char path[TSI_UNIX_PATH_MAX + 1]; /* UNIX: NUL-terminated */
+};
+
+/* The first len bytes of a stream: 0 when more are needed, -EPROTO for a
+ * malformed request (an unknown op, flags, family, nonzero padding, a bad
+ * path length or a NUL in it), else the request's length with *out. */
+int tsi_request_parse(const uint8_t *bytes, uint32_t len, struct tsi_parsed *out);
+
+/* What TSI served, in the end-of-VM log; tests read them. */
+struct tsi_counters {
+	_Atomic uint64_t connects;   /* CONNECT and UNIX requests taken */
+	_Atomic uint64_t connected;  /* replied with success */
+	_Atomic uint64_t failed;     /* replied with an error (refused, unreachable...) */
+	_Atomic uint64_t refused;    /* by the policy (EACCES) or out of the root share */
+	_Atomic uint64_t unsupported; /* LISTEN, ACCEPT, DGRAM, or UNIX without its flag */
+	_Atomic uint64_t malformed;  /* reset */
+};
+
+/* The TSI endpoint for features (VM_TSI_HIJACK_*); with
+ * VM_TSI_HIJACK_UNIX, unix paths are resolved beneath root (the root
+ * share's directory, opened here, before any sandbox; NULL: none, every
+ * UNIX request is refused with EACCES). 0 and *out, or -errno (logged). */
+int vsock_tsi_endpoint_open(uint32_t features, const char *root, struct vsock_endpoint **out);
+const struct tsi_counters *vsock_tsi_counters(const struct vsock_endpoint *ep);
+
+#endif
