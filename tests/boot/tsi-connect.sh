@@ -67,6 +67,8 @@ check "after SHUT_WR the host read end of file (sums $g_echo, $s_echo)" \
 check "and its answer reached the guest" has vm "the host said got 1048576 $s_echo"
 check "an AF_INET6 socket's peer is v4-mapped" has vm 'AF_INET6 peer \[::ffff:127.0.0.1\]:7301'
 check "the guest's own listener answered" has vm "the guest's own listener answered"
+check "the failed socket's next connects: ECONNABORTED, then the guest's listener" \
+	has vm "the failed socket reached the guest's listener"
 check "the host saw no connection to the guest's listening port" \
 	eval '! has server "connection on 7303"'
 check "the VMM's TSI saw the four host connects only, one refused" \

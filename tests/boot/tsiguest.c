@@ -109,7 +109,8 @@ static void fetch(void)
 	close(fd);
 }
 
-static void refused(void)
+/* Returns the socket, open, for local_listener. */
+static int refused(void)
 {
 	struct sockaddr_in a = loopback(TSI_TEST_CLOSED_PORT);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0, r;
@@ -118,8 +119,10 @@ static void refused(void)
 
 	r = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	printf("tsiguest: non-blocking connect to a closed port: %s\n", r < 0 ? strerror(errno) : "0");
-	if (r == 0 || errno != EINPROGRESS)
-		return bad("non-blocking connect is in progress");
+	if (r == 0 || errno != EINPROGRESS) {
+		bad("non-blocking connect is in progress");
+		return fd;
+	}
 	r = poll(&p, 1, 30000);
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	printf("tsiguest: poll %d revents %#x, SO_ERROR %s\n", r, p.revents, strerror(err));
@@ -127,7 +130,7 @@ static void refused(void)
 		printf("tsiguest: closed port refused\n");
 	else
 		failures++;
-	close(fd);
+	return fd;
 }
 
 /* TSI_TEST_ECHO bytes, then SHUT_WR: the host reads its end of file and
@@ -176,11 +179,16 @@ static void mapped(void)
 	close(fd);
 }
 
-/* A listener of the guest's on 127.0.0.1 is reached in the guest. */
-static void local_listener(void)
+/* A listener of the guest's on 127.0.0.1 is reached in the guest, also
+ * by the non-blocking socket whose host connect failed: as TCP's, its next
+ * connect reports ECONNABORTED (SO_ERROR took the error), the one after
+ * starts afresh, here in the guest. */
+static void local_listener(int failed)
 {
 	struct sockaddr_in a = loopback(TSI_TEST_LOCAL_PORT);
-	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0), fd, afd;
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0), fd, afd, r1, e1, r2, e2, err = -1;
+	socklen_t len = sizeof(err);
+	struct pollfd p = { failed, POLLOUT, 0 };
 	char c = 0;
 
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -191,7 +199,19 @@ static void local_listener(void)
 	if (write(fd, "x", 1) != 1 || read(afd, &c, 1) != 1 || c != 'x')
 		return bad("talk to the guest's own listener");
 	printf("tsiguest: the guest's own listener answered\n");
-	close(afd), close(fd), close(lfd);
+	close(afd), close(fd);
+	r1 = connect(failed, (struct sockaddr *)&a, sizeof(a)), e1 = errno;
+	r2 = connect(failed, (struct sockaddr *)&a, sizeof(a)), e2 = errno;
+	poll(&p, 1, 10000);
+	getsockopt(failed, SOL_SOCKET, SO_ERROR, &err, &len);
+	printf("tsiguest: the failed socket again: %s, then %s, SO_ERROR %d\n",
+	       r1 < 0 ? strerror(e1) : "0", r2 < 0 ? strerror(e2) : "0", err);
+	if (r1 == 0 || e1 != ECONNABORTED || (r2 < 0 && e2 != EINPROGRESS) || err != 0 ||
+	    (afd = accept(lfd, NULL, NULL)) < 0)
+		failures++;
+	else
+		printf("tsiguest: the failed socket reached the guest's listener\n"), close(afd);
+	close(failed), close(lfd);
 }
 
 /* Datagram sockets are not TSI's yet: a ping and a UDP datagram to the
@@ -241,15 +261,17 @@ static void hijack(void)
 
 int main(void)
 {
+	int fd;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hijack();
 	identity(AF_INET);
 	identity(AF_INET6);
 	fetch();
-	refused();
+	fd = refused();
 	half_close();
 	mapped();
-	local_listener();
+	local_listener(fd);
 	untouched();
 	printf("tsiguest: %d failures\n", failures);
 	return failures ? 1 : 0;
