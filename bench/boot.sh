@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
 runs=${2:-3}
-vmlinux=$(kernel/build.sh guest kernel/guest.config 2>/dev/null | tail -n 1)/vmlinux
+vmlinux=$(kernel/build.sh guest kernel/guest.config kernel/patches 2>/dev/null | tail -n 1)/vmlinux
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/root"

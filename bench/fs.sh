@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
 runs=${2:-3}
-vmlinux=$(kernel/build.sh guest kernel/guest.config 2>/dev/null | tail -n 1)/vmlinux
+vmlinux=$(kernel/build.sh guest kernel/guest.config kernel/patches 2>/dev/null | tail -n 1)/vmlinux
 virtiofsd=$(command -v virtiofsd || echo /usr/lib/qemu/virtiofsd)
 [ -x "$virtiofsd" ] || { echo "bench/fs.sh: no virtiofsd (Debian 12: qemu-system-x86 has /usr/lib/qemu/virtiofsd)" >&2; exit 1; }
 work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/bench-fs.XXXXXX")

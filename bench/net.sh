@@ -35,7 +35,7 @@ mib=${2:-64} runs=${3:-2} rounds=200 connects=50
 mac=5a:94:ef:e4:0c:ee # the krun tool's eth0, given to QEMU's too
 require_hardware_kvm "$build/tools/kvm-speed-probe"
 command -v passt >/dev/null || fail "passt is not installed (Debian's passt package)"
-vmlinux=$(kernel/build.sh guest kernel/guest.config 2>/dev/null | tail -n 1)/vmlinux
+vmlinux=$(kernel/build.sh guest kernel/guest.config kernel/patches 2>/dev/null | tail -n 1)/vmlinux
 scratch_netns bench-net
 passt_netns "$ns" && add_tap "$ns" nbtap0 10.0.3.1/24 ||
 	fail "cannot make the network namespace $ns"

@@ -357,8 +357,9 @@ int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filep
  * krun_add_vsock_port mapped it) and the guest kernel gets tsi.hijack=inet,
  * unix or inet,unix, a kernel parameter (never in the workload's argv);
  * the guest's sockets go to the host only with a guest kernel that has
- * TSI, which the bundled one does not have yet. Only this call turns TSI
- * on here: the implicit device does not carry it yet. */
+ * TSI, as the bundled one does (TCP streams so far; UDP and listeners are
+ * still the guest's own). Only this call turns TSI on here: the implicit
+ * device does not carry it yet. */
 int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features);
 
 /* Make no vsock device unless krun_add_vsock asks for one. libkrun's

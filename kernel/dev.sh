@@ -11,8 +11,10 @@
 #
 # Edit the source tree, build, boot the result by pointing a build of ours
 # at it (meson setup BUILD -Dguest_vmlinux=VMLINUX), and when it works,
-# `git -C SRC diff > kernel/patches/NNNN-what.patch`: only kernel/build.sh's
-# kernels are released, and they come from the patches alone.
+# `git -C SRC diff > kernel/patches/NNNN-what.patch` (a fresh tree carries
+# kernel/patches, uncommitted: the diff is the whole series; split it by
+# file when there are several): only kernel/build.sh's kernels are
+# released, and they come from the patches alone.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,11 +43,19 @@ if [ ! -f "$src/.git/krun-pristine" ]; then
 	git -C "$src" -c user.name=libkrun-c -c user.email=libkrun-c@localhost \
 		commit -q -m "Debian's linux-source-6.12 $pkgver"
 	touch "$src/.git/krun-pristine"
+	# Our patches on top, uncommitted (new files marked with add -N), so
+	# that `git diff` is the series as it stands, edits included.
+	for p in "$here"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		say "applying $(basename "$p")"
+		patch -d "$src" -p1 -s <"$p"
+	done
+	git -C "$src" add -N .
 fi
 if [ ! -f "$build/.config" ]; then
 	# The released guest kernel's configuration (built first if need be),
 	# so that what works here works there.
-	released=$("$here/build.sh" guest "$here/guest.config" | tail -n 1)
+	released=$("$here/build.sh" guest "$here/guest.config" "$here/patches" | tail -n 1)
 	mkdir -p "$build"
 	cp "$released/config" "$build/.config"
 fi

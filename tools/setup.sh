@@ -29,7 +29,7 @@ install_dependencies() {
 
 # Sets guest_kernel to the guest kernel's cache directory.
 build_kernels() {
-	guest_kernel=$(kernel/build.sh guest kernel/guest.config | tail -n 1)
+	guest_kernel=$(kernel/build.sh guest kernel/guest.config kernel/patches | tail -n 1)
 	kernel/build.sh testhost testhost/kernel.config >/dev/null
 }
 
