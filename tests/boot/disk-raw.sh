@@ -29,11 +29,7 @@ blocks_before=$(stat -c %b "$disk")
 run_vm() { # LOG MODE DISK-OPTIONS...
 	local log=$1 mode=$2
 	shift 2
-	vmm_timeout 240 "$krun" --log-level info "$@" "$work/root" /diskguest "$mode" >"$work/$log.out" 2>&1
-	local status=$?
-	tr -d '\r' <"$work/$log.out" >"$work/$log.log"
-	sed "s/^/[$log] /" "$work/$log.log"
-	return $status
+	run_logged "$log" 240 "$krun" --log-level info "$@" "$work/root" /diskguest "$mode"
 }
 has() { grep -q -- "$2" "$work/$1.log"; }
 

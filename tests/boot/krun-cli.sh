@@ -25,10 +25,8 @@ run() { # name, expected status, krun args...
 run_program() { # name, expected status, program and args (stdin as given)
 	local name=$1 want=$2
 	shift 2
-	vmm_timeout "${boot_timeout:-120}" "$@" >"$work/$name.out" 2>&1
+	run_logged "$name" "${boot_timeout:-120}" "$@"
 	local status=$?
-	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
-	sed "s/^/[$name] /" "$work/$name.log"
 	check "$name: exit status $want (got $status)" [ "$status" = "$want" ]
 }
 has() { grep -q -- "$2" "$work/$1.log"; }

@@ -166,6 +166,18 @@ remove_scratch_netns() {
 }
 in_ns() { ip netns exec "$ns" "$@"; }
 
+# run_logged NAME SECONDS CMD...: CMD under vmm_timeout, its output (without
+# carriage returns) in $work/NAME.log and here tagged [NAME]; CMD's status.
+run_logged() {
+	local name=$1 secs=$2
+	shift 2
+	vmm_timeout "$secs" "$@" >"$work/$name.out" 2>&1
+	local status=$?
+	tr -d '\r' <"$work/$name.out" >"$work/$name.log"
+	sed "s/^/[$name] /" "$work/$name.log"
+	return $status
+}
+
 # await_line FILE PATTERN PID SECONDS: until FILE has a line matching
 # PATTERN (a guest saying it listens), PID has ended, or SECONDS passed.
 await_line() {
