@@ -47,7 +47,9 @@ static const char usage[] =
 	"                     unixstream:PATH  a peer on a stream socket (passt,\n"
 	"                                   socket_vmnet: length-prefixed frames)\n"
 	"                     unixgram:PATH a peer on a datagram socket (gvproxy)\n"
-	"                     none          no network (the default)\n"
+	"                     none          no network at all, not even TSI\n"
+	"                   without --net: TSI, as libkrun: the guest's TCP connects\n"
+	"                   are krun's own (the host's 127.0.0.1 included)\n"
 	"                   eth0 gets its address by DHCP, except on a tap\n"
 	"  -p, --publish [IP:]H:G[/udp]\n"
 	"                   host port H (on IP, 127.0.0.1 unless given) reaches\n"
@@ -236,7 +238,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = krun_set_exec(ctx, argv[optind], (const char *const *)&argv[optind + 1], env);
 	/* (what failed there is said there) */
-	if (!ret && (cli_disk_apply(&disks, ctx) < 0 || cli_net_apply(&net, ctx) < 0 ||
+	if (!ret && (cli_disk_apply(&disks, ctx) < 0 || cli_net_apply(&net, ctx, vsock.nr > 0) < 0 ||
 		     cli_vsock_apply(&vsock, ctx) < 0))
 		return 125;
 	if (!ret)

@@ -133,13 +133,20 @@ static int add_one(int ctx, const struct cli_net *net, unsigned int index)
 	return -EINVAL;
 }
 
-int cli_net_apply(const struct cli_net_plan *plan, int ctx)
+int cli_net_apply(const struct cli_net_plan *plan, int ctx, bool vsock_ports)
 {
 	bool user = false;
 	int ret;
 
 	if (plan->none && plan->nr_nets > 0)
 		return said("%s", "--net none: not with other --net options"), -EINVAL;
+	/* No interface means TSI by default (libkrun's implicit vsock device);
+	 * none means none: a vsock device only for mapped ports, without TSI. */
+	if (plan->none && ((ret = krun_disable_implicit_vsock(ctx)) < 0 ||
+			   (vsock_ports && (ret = krun_add_vsock(ctx, 0)) < 0))) {
+		fprintf(stderr, "krun: --net none: %s\n", strerror(-ret));
+		return ret;
+	}
 	for (unsigned int i = 0; i < plan->nr_nets; i++) {
 		user |= plan->nets[i].kind == CLI_NET_USER;
 		if ((ret = add_one(ctx, &plan->nets[i], i)) < 0) {

@@ -29,9 +29,10 @@ int cli_net_add(struct cli_net_plan *plan, const char *mode);
  * rest (ports in range, duplicates) by libkrun. 0, or -1 (said). */
 int cli_net_publish(struct cli_net_plan *plan, const char *spec);
 /* The plan's interfaces and ports into the context ctx (after the option
- * parsing, before krun_start_enter): 0, or libkrun's -errno after saying
- * what failed and what to do. */
-int cli_net_apply(const struct cli_net_plan *plan, int ctx);
+ * parsing, before krun_start_enter; vsock_ports: --vsock-port was given,
+ * so --net none keeps a vsock device, without TSI): 0, or libkrun's
+ * -errno after saying what failed and what to do. */
+int cli_net_apply(const struct cli_net_plan *plan, int ctx, bool vsock_ports);
 /* After krun_start_enter failed with ret: a hint when the network is the
  * likely cause (a published port taken, a tap without the right). */
 void cli_net_hint(const struct cli_net_plan *plan, int ret);

@@ -358,14 +358,14 @@ int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filep
  * unix or inet,unix, a kernel parameter (never in the workload's argv);
  * the guest's sockets go to the host only with a guest kernel that has
  * TSI, as the bundled one does (TCP streams so far; UDP and listeners are
- * still the guest's own). Only this call turns TSI on here: the implicit
- * device does not carry it yet. */
+ * still the guest's own). */
 int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features);
 
-/* Make no vsock device unless krun_add_vsock asks for one. libkrun's
- * implicit device carries TSI whenever no network interface is added;
- * until TSI comes here, the implicit device is made only for mapped ports,
- * so this call matters only to a context that maps ports. */
+/* Make no vsock device unless krun_add_vsock asks for one. Without this
+ * call, as in libkrun, a VM has an implicit vsock device when ports are
+ * mapped or no network interface is added, and with no network interface
+ * it carries TSI for the guest's inet sockets (KRUN_TSI_HIJACK_INET), so
+ * port 0x54534901 cannot be mapped then (krun_start_enter: -EINVAL). */
 int32_t krun_disable_implicit_vsock(uint32_t ctx_id);
 
 /* ==== Extension of this library, not in libkrun ==========================

@@ -3,6 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool vm_config_has_vsock(const struct vm_config *cfg)
+{
+	return cfg->vsock_added ||
+	       (!cfg->implicit_vsock_disabled && (cfg->nr_vsock_ports > 0 || cfg->nr_nets == 0));
+}
+
+uint32_t vm_config_tsi(const struct vm_config *cfg)
+{
+	if (cfg->vsock_added)
+		return cfg->tsi_features;
+	return vm_config_has_vsock(cfg) && cfg->nr_nets == 0 ? VM_TSI_HIJACK_INET : 0;
+}
+
 void vm_strv_free(char **strv)
 {
 	if (!strv)

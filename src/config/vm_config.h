@@ -165,13 +165,23 @@ struct vm_config {
 	struct vm_port_fwd port_fwds[VM_MAX_PORT_FWDS];
 
 	/* virtio-vsock: made when krun_add_vsock asked for it, or implicitly
-	 * when ports are mapped and krun_disable_implicit_vsock was not called */
+	 * (unless krun_disable_implicit_vsock was called) when ports are
+	 * mapped or no network interface is added; see vm_config_tsi() */
 	bool vsock_added;
 	bool implicit_vsock_disabled;
-	uint32_t tsi_features; /* VM_TSI_HIJACK_*: the TSI endpoint, when not 0 */
+	uint32_t tsi_features; /* VM_TSI_HIJACK_*: krun_add_vsock's */
 	unsigned int nr_vsock_ports;
 	struct vm_vsock_port vsock_ports[VM_MAX_VSOCK_PORTS];
 };
+
+/* Whether the VM has a vsock device: krun_add_vsock's, or the implicit one,
+ * which libkrun makes for TSI when no network interface is added (and here
+ * also for mapped ports). */
+bool vm_config_has_vsock(const struct vm_config *cfg);
+/* The TSI features the VM's vsock device serves (VM_TSI_HIJACK_*, 0 for
+ * none): krun_add_vsock's, or for the implicit device, as libkrun, the
+ * guest's inet sockets when no network interface is added. */
+uint32_t vm_config_tsi(const struct vm_config *cfg);
 
 /* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */
 void vm_config_free(struct vm_config *cfg);

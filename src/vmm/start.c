@@ -37,9 +37,9 @@ static enum sandbox_kind loop_sandbox(const struct vm_config *cfg)
 		sockets |= cfg->nets[i].backend == VM_NET_USER;
 	if (!vsock_count(cfg))
 		return sockets ? SANDBOX_EVENT_LOOP_USER_NET : SANDBOX_EVENT_LOOP;
-	if (cfg->tsi_features & VM_TSI_HIJACK_UNIX)
+	if (vm_config_tsi(cfg) & VM_TSI_HIJACK_UNIX)
 		return SANDBOX_EVENT_LOOP_TSI_UNIX;
-	if (cfg->tsi_features || sockets)
+	if (vm_config_tsi(cfg) || sockets)
 		return SANDBOX_EVENT_LOOP_USER_NET;
 	return SANDBOX_EVENT_LOOP_VSOCK;
 }

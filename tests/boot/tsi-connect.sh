@@ -13,10 +13,13 @@
 # on that port sees no connection, the VMM's TSI counts only the four
 # connects to the host).
 #
-#   tsi-connect.sh PROBE TSIGUEST TSI_HOST
+# Then the krun tool with no network option: its implicit vsock device
+# carries TSI, as libkrun's does, and the same fetch reaches the host.
+#
+#   tsi-connect.sh PROBE TSIGUEST TSI_HOST KRUN
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-probe=$1 guest=$2 host=$3
+probe=$1 guest=$2 host=$3 krun=$4
 require_hardware_kvm "$probe"
 
 # The test host's loopback may be down: the host side lives on 127.0.0.1.
@@ -74,6 +77,15 @@ check "the host saw no connection to the guest's listening port" \
 check "the VMM's TSI saw the four host connects only, one refused" \
 	has vm 'vsock TSI: 4 connects, 3 connected, 1 failed, 0 refused, 0 not supported, 0 malformed'
 check "the ping socket and UDP stayed in the guest" has vm 'UDP stayed in the guest'
+
+run_logged implicit 300 "$krun" --log-level info "$work/root" /tsiguest implicit
+status=$?
+check "implicit: the guest's exit status is 0 (got $status)" [ "$status" = 0 ]
+check "implicit: no network interface, TSI on" has implicit 'tsi.hijack=inet), implicit'
+check "implicit: the guest kernel got tsi.hijack=inet" has implicit 'tsi.hijack is inet$'
+i_sum=$(field implicit '^tsiguest: fetched 67108864 bytes, sum \([0-9a-f]*\)$')
+check "implicit: 64 MiB fetched whole from the host's 127.0.0.1 (sum $i_sum)" \
+	[ -n "$i_sum" -a "$i_sum" = "$s_sum" ]
 
 [ $failures = 0 ] || fail "$failures checks failed"
 echo "tsi-connect: all checks passed"

@@ -337,7 +337,9 @@ static void setup_init(struct setup *s, unsigned int nr_consoles)
 		.add_guest_env = add_guest_env, .watch_signal = watch_signal,
 		.set_exit_status = set_exit_status,
 	};
+	/* and no implicit vsock device (test_vsock_tsi has it) */
 	s->cfg.implicit_console_disabled = true;
+	s->cfg.implicit_vsock_disabled = true;
 	s->cfg.nr_consoles = nr_consoles;
 	for (unsigned int i = 0; i < nr_consoles; i++) {
 		CHECK(pipe(s->pipes[i][0]) == 0 && pipe(s->pipes[i][1]) == 0);
@@ -545,6 +547,8 @@ static void test_network_interfaces(void)
 	}
 }
 
+static void check_build_error(int line, struct setup *s, int err, const char *what);
+
 /* The vsock device with TSI: the guest kernel's switch on its command
  * line (the words before "--"), for each set of features. */
 static void test_vsock_tsi(void)
@@ -584,6 +588,27 @@ static void test_vsock_tsi(void)
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(s.vmm.nr_env, 0);
 	devices_destroy(&list);
+	setup_destroy(&s);
+
+	/* The implicit device, as libkrun's: TSI for inet sockets when no
+	 * network interface is added, and a TSI port the client mapped is
+	 * refused then. */
+	setup_init(&s, 0);
+	s.cfg.nr_shares = 0;
+	s.cfg.implicit_vsock_disabled = false;
+	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
+	CHECK_EQ_INT(list.nr, 1);
+	CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
+	CHECK(s.vmm.nr_env == 1 && strcmp(s.vmm.env[0], "tsi.hijack=inet") == 0);
+	devices_destroy(&list);
+	setup_destroy(&s);
+	setup_init(&s, 0);
+	s.cfg.nr_shares = 0;
+	s.cfg.implicit_vsock_disabled = false;
+	s.cfg.nr_vsock_ports = 1;
+	s.cfg.vsock_ports[0] = (struct vm_vsock_port){ .port = VM_TSI_PORT, .path = "/nonexistent" };
+	check_build_error(__LINE__, &s, -EINVAL, "is TSI's");
+	s.cfg.nr_vsock_ports = 0;
 	setup_destroy(&s);
 }
 

@@ -28,12 +28,10 @@ static struct vsock_device *vsock_device_of(const struct vmm_device *dev)
 	return (struct vsock_device *)dev;
 }
 
-/* libkrun makes its implicit device for TSI when no network interface is
- * added; here, until the guest kernel has TSI, the implicit one comes
- * only with mapped ports, and TSI only through krun_add_vsock. */
+/* krun_add_vsock's device, or the implicit one (vm_config_has_vsock). */
 unsigned int vsock_count(const struct vm_config *cfg)
 {
-	return cfg->vsock_added || (!cfg->implicit_vsock_disabled && cfg->nr_vsock_ports > 0);
+	return vm_config_has_vsock(cfg);
 }
 
 /* The root share's directory, beneath which TSI resolves unix paths. */
@@ -60,10 +58,18 @@ static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***
 	}
 	for (i = 0; i < cfg->nr_vsock_ports && ret == 0; i++) {
 		const struct vm_vsock_port *p = &cfg->vsock_ports[i];
+		/* The API refuses it with krun_add_vsock's TSI; the implicit
+		 * device's TSI is known only now. */
+		if (p->port == VM_TSI_PORT && vm_config_tsi(cfg)) {
+			LOG_ERR("vsock: port %u is TSI's (no network interface was added): map "
+				"another port, or call krun_disable_implicit_vsock", VM_TSI_PORT);
+			ret = -EINVAL;
+			continue; /* (the loop's i++ keeps the clean-up's count right) */
+		}
 		ret = vsock_unix_endpoint_open(p->port, p->path, p->listen, &eps[i]);
 	}
-	if (ret == 0 && cfg->tsi_features)
-		ret = vsock_tsi_endpoint_open(cfg->tsi_features, root_share(cfg), &eps[i++]);
+	if (ret == 0 && vm_config_tsi(cfg))
+		ret = vsock_tsi_endpoint_open(vm_config_tsi(cfg), root_share(cfg), &eps[i++]);
 	if (ret < 0) {
 		for (unsigned int j = 0; j + 1 < i; j++)
 			eps[j]->ops->destroy(eps[j]);
@@ -86,10 +92,13 @@ static int tsi_switch(const struct vm_config *cfg, const struct vmm_device_env *
 					       [VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX] =
 						       "inet,unix" };
 
-	if (!cfg->tsi_features)
+	uint32_t tsi = vm_config_tsi(cfg);
+
+	if (!tsi)
 		return 0;
-	LOG_INF("vsock: TSI at port %u (tsi.hijack=%s)", VM_TSI_PORT, values[cfg->tsi_features]);
-	return env->add_guest_env(env->vmm, "tsi.hijack", values[cfg->tsi_features]);
+	LOG_INF("vsock: TSI at port %u (tsi.hijack=%s)%s", VM_TSI_PORT, values[tsi],
+		cfg->vsock_added ? "" : ", implicit: no network interface");
+	return env->add_guest_env(env->vmm, "tsi.hijack", values[tsi]);
 }
 
 static const struct vmm_device_ops vsock_device_ops;
