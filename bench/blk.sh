@@ -78,7 +78,7 @@ cpu_ticks() { # PID
 }
 
 rates=() cpus=()
-figure_re='^blkbench: ([a-z0-9 ]+): ([0-9.]+) [A-Za-z/]+, ([0-9]+) bytes in [0-9.]+ s$'
+figure_re='^blkbench: ([A-Za-z0-9 ]+): ([0-9.]+) [A-Za-z/]+, ([0-9]+) bytes in [0-9.]+ s$'
 row() { # SLOT LABEL FORMAT FUNCTION: the function sets cmd for the format
 	local slot=$1 label=$2 line pid status start begin=0 ticks p rate=() cpu=()
 	local -A got=() per_gib=()
@@ -120,17 +120,19 @@ row() { # SLOT LABEL FORMAT FUNCTION: the function sets cmd for the format
 	cpus+=("$slot $(printf '%-22s' "$label")$(printf ' %10s' "${cpu[@]}")")
 }
 
-table() { # TITLE UNITS ROW...
-	local title=$1 units=$2 p
-	shift 2
+table() { # TITLE SEQUENTIAL-UNIT RANDOM-UNIT ROW...
+	local title=$1 seq=$2 random=$3 p
+	shift 3
 	echo
 	echo "$title"
 	printf '%-22s' ""
 	for p in "${phases[@]}"; do printf ' %10s' "${p%% *}"; done
 	printf '\n%-22s' ""
 	for p in "${phases[@]}"; do printf ' %10s' "${p#* }"; done
-	printf '\n%-22s' "$units"
-	for _ in "${phases[@]}"; do printf ' %10s' ""; done
+	printf '\n%-22s' ""
+	for p in "${phases[@]}"; do
+		if [[ $p == seq* ]]; then printf ' %10s' "$seq"; else printf ' %10s' "$random"; fi
+	done
 	echo
 	# each row's rounds together
 	printf '%s\n' "$@" | sort -s -n -k1,1 | cut -d' ' -f2-
@@ -146,5 +148,5 @@ for _ in $(seq "$runs"); do
 done
 echo
 echo "nested (the test host's KVM under QEMU TCG): compare within this run only"
-table "guest's figures: MiB/s (seq), IOPS (rand)" "" "${rates[@]}"
-table "VMM CPU (user + system) per GiB moved" "s/GiB" "${cpus[@]}"
+table "the guest's figures" MiB/s IOPS "${rates[@]}"
+table "the VMM's CPU time (user + system) per GiB the phase moved" s/GiB s/GiB "${cpus[@]}"
