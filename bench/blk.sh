@@ -92,7 +92,10 @@ row() { # SLOT LABEL FORMAT FUNCTION: the function sets cmd for the format
 	: >"$work/log"
 	# The VMM's CPU read as each phase's lines arrive: the guest writes
 	# them to its console just before its first request and after its last.
-	while IFS= read -r -t 300 line; do
+	# A phase takes seconds: a guest silent for 120 s is stuck (QEMU's
+	# once was, in its first row's last phase, on 2026-12-07), and the row
+	# shows its log's end.
+	while IFS= read -r -t 120 line; do
 		line=${line%$'\r'}
 		printf '%s\n' "$line" >>"$work/log"
 		if [[ $line == "blkbench: begin "* ]]; then
@@ -104,7 +107,7 @@ row() { # SLOT LABEL FORMAT FUNCTION: the function sets cmd for the format
 					"($ticks - $begin) / $hz * 1073741824 / ${BASH_REMATCH[3]}" | bc -l)")
 		fi
 	done <"$work/out"
-	kill "$pid" 2>/dev/null # only if the guest went quiet for 300 s
+	kill "$pid" 2>/dev/null # only if the guest went quiet for 120 s
 	wait "$pid"
 	status=$?
 	echo "== $label: exit status $status after $(echo "$(date +%s.%N) - $start" | bc) s"
