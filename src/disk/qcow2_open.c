@@ -189,8 +189,9 @@ static int open_backing(struct qcow2 *q, const uint8_t *h, uint64_t off, uint32_
 	bool probe = fmt[0] == 0;
 	int n;
 
-	if (len == 0 || len > BACKING_NAME_MAX || off < V2_HEADER_LENGTH ||
-	    off > q->cluster_size - len) {
+	/* (len past a small cluster first: cluster_size - len must not wrap) */
+	if (len == 0 || len > BACKING_NAME_MAX || len > q->cluster_size ||
+	    off < V2_HEADER_LENGTH || off > q->cluster_size - len) {
 		LOG_ERR("disk %s: the backing file name is not inside the first cluster", q->path);
 		return -EINVAL;
 	}
