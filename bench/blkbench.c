@@ -34,32 +34,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "guest_main.h"
 
 #define SMALL 4096u
 #define LARGE (1u << 20)
 #define MAX_THREADS 64
 
+const char bench_name[] = "blkbench";
 static int disk = -1;
 static uint64_t region; /* bytes written by seqwrite: where random requests go */
-
-static int fail(const char *what)
-{
-	printf("blkbench: %s: %s\n", what, strerror(errno));
-	return 1;
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void report(const char *name, double rate, const char *unit, uint64_t bytes,
 		   double seconds)
@@ -88,20 +73,20 @@ static int sequential(bool write)
 	void *buf;
 
 	if (posix_memalign(&buf, SMALL, LARGE))
-		return fail("no memory");
+		return bench_fail("no memory");
 	memset(buf, 0xa5, LARGE);
 	printf("blkbench: begin %s\n", name);
-	double start = now();
+	double start = bench_now();
 	for (uint64_t pos = 0; pos < region; pos += LARGE)
 		if (transfer(write, buf, LARGE, pos) < 0) {
 			free(buf);
-			return fail(name);
+			return bench_fail(name);
 		}
 	if (write && fdatasync(disk) < 0) {
 		free(buf);
-		return fail("flush after seqwrite");
+		return bench_fail("flush after seqwrite");
 	}
-	double took = now() - start;
+	double took = bench_now() - start;
 	free(buf);
 	report(name, (double)region / LARGE / took, "MiB/s", region, took);
 	return 0;
@@ -131,7 +116,7 @@ static void *random_worker(void *arg)
 		return NULL;
 	}
 	memset(buf, 0x5a, SMALL);
-	while (now() < p->deadline) {
+	while (bench_now() < p->deadline) {
 		state ^= state << 13;
 		state ^= state >> 7;
 		state ^= state << 17;
@@ -155,7 +140,7 @@ static int random_io(bool write, unsigned int threads, double seconds)
 
 	snprintf(name, sizeof(name), "%s 4KiB qd%u", write ? "randwrite" : "randread", threads);
 	printf("blkbench: begin %s\n", name);
-	double start = now();
+	double start = bench_now();
 	p.deadline = start + seconds;
 	for (; started < threads; started++)
 		if ((errno = pthread_create(&tids[started], NULL, random_worker, &p)))
@@ -165,15 +150,15 @@ static int random_io(bool write, unsigned int threads, double seconds)
 		pthread_join(tids[i], NULL);
 	if (started < threads) {
 		errno = create_error;
-		return fail("cannot start a thread");
+		return bench_fail("cannot start a thread");
 	}
 	if (atomic_load(&p.failed)) {
 		errno = atomic_load(&p.failed);
-		return fail(name);
+		return bench_fail(name);
 	}
 	if (write && fdatasync(disk) < 0)
-		return fail("flush after randwrite");
-	double took = now() - start;
+		return bench_fail("flush after randwrite");
+	double took = bench_now() - start;
 	uint64_t requests = atomic_load(&p.requests);
 	report(name, (double)requests / took, "IOPS", requests * SMALL, took);
 	return 0;
@@ -196,10 +181,13 @@ static int run(int argc, char **argv)
 		       MAX_THREADS);
 		return 2;
 	}
-	if ((disk = open("/dev/vda", O_RDWR | O_DIRECT)) < 0)
-		return fail("cannot open /dev/vda");
+	/* O_EXCL: a block device someone mounted is refused (EBUSY), so that
+	 * run by mistake where /dev/vda is a real system's disk (this host's
+	 * is), it writes nothing. */
+	if ((disk = open("/dev/vda", O_RDWR | O_DIRECT | O_EXCL)) < 0)
+		return bench_fail("cannot open /dev/vda for itself alone (mounted?)");
 	if (ioctl(disk, BLKGETSIZE64, &size) < 0)
-		return fail("cannot read /dev/vda's size");
+		return bench_fail("cannot read /dev/vda's size");
 	region = mib << 20;
 	if (region > size) {
 		printf("blkbench: /dev/vda has %llu bytes, fewer than %llu MiB\n",
@@ -221,30 +209,11 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-/* PID 1 in QEMU's guest: /dev (for vda) and a console of its own. */
-static void make_dev(void)
+int bench_run(int argc, char **argv)
 {
-	mkdir("/dev", 0755);
-	mount("dev", "/dev", "devtmpfs", 0, NULL);
-	int fd = open("/dev/console", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-}
-
-int main(int argc, char **argv)
-{
-	if (getpid() == 1)
-		make_dev();
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	int status = run(argc, argv);
+
 	if (disk >= 0)
 		close(disk);
-	if (getpid() != 1)
-		return status;
-	printf("blkbench: exit status %d\n", status);
-	sync();
-	reboot(RB_AUTOBOOT); /* QEMU runs with -no-reboot: it exits */
 	return status;
 }

@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,13 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "guest_main.h"
 #include "netbench.h"
 
 static const struct {
@@ -46,21 +42,8 @@ static const struct {
 	{ "tap", "10.0.3.2", "10.0.3.1", 1500 },
 };
 
+const char bench_name[] = "netbench";
 static struct sockaddr_in server = { .sin_family = AF_INET };
-
-static int fail(const char *what)
-{
-	printf("netbench: %s: %s\n", what, strerror(errno));
-	return 1;
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* NAME up, with ADDR/24 and MTU when an address is given. */
 static int bring_up(int s, const char *name, const char *addr, int mtu)
@@ -73,19 +56,19 @@ static int bring_up(int s, const char *name, const char *addr, int mtu)
 	if (addr) {
 		inet_pton(AF_INET, addr, &sin->sin_addr);
 		if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
-			return fail("cannot address eth0");
+			return bench_fail("cannot address eth0");
 		inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
 		if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
-			return fail("cannot set eth0's netmask");
+			return bench_fail("cannot set eth0's netmask");
 		ifr.ifr_mtu = mtu;
 		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
-			return fail("cannot set eth0's MTU");
+			return bench_fail("cannot set eth0's MTU");
 	}
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return fail("cannot read an interface's flags");
+		return bench_fail("cannot read an interface's flags");
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return fail("cannot bring an interface up");
+		return bench_fail("cannot bring an interface up");
 	return 0;
 }
 
@@ -111,7 +94,7 @@ static int open_op(char op, uint64_t count)
 	if (s < 0 || connect(s, (struct sockaddr *)&server, sizeof(server)) < 0 ||
 	    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    write_all(s, header, sizeof(header)) < 0) {
-		fail("cannot open a connection to the host's server");
+		bench_fail("cannot open a connection to the host's server");
 		if (s >= 0)
 			close(s);
 		return -1;
@@ -136,11 +119,11 @@ static int to_host(uint64_t bytes)
 	for (uint64_t left = bytes; left > 0;) {
 		size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
 		if (write_all(s, buf, n) < 0)
-			return fail("cannot send to the host");
+			return bench_fail("cannot send to the host");
 		left -= n;
 	}
 	if (await_byte(s) < 0)
-		return fail("no answer from the host after sending");
+		return bench_fail("no answer from the host after sending");
 	close(s);
 	return 0;
 }
@@ -155,11 +138,11 @@ static int from_host(uint64_t bytes)
 	for (uint64_t left = bytes; left > 0;) {
 		ssize_t n = read(s, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
 		if (n <= 0)
-			return fail("the host's data stopped short");
+			return bench_fail("the host's data stopped short");
 		left -= (uint64_t)n;
 	}
 	if (write_all(s, "", 1) < 0)
-		return fail("cannot answer the host");
+		return bench_fail("cannot answer the host");
 	close(s);
 	return 0;
 }
@@ -171,12 +154,12 @@ static int round_trips(unsigned int rounds)
 
 	if (s < 0)
 		return 1;
-	double start = now();
+	double start = bench_now();
 	for (unsigned int i = 0; i < rounds; i++)
 		if (write_all(s, &c, 1) < 0 || read(s, &c, 1) != 1)
-			return fail("a round trip broke");
+			return bench_fail("a round trip broke");
 	printf("netbench: request/response %u x 1 byte on one connection: %.0f us each\n", rounds,
-	       (now() - start) * 1e6 / rounds);
+	       (bench_now() - start) * 1e6 / rounds);
 	close(s);
 	return 0;
 }
@@ -186,35 +169,23 @@ static int connects(unsigned int count)
 	int s = open_op('C', count);
 
 	if (s < 0 || await_byte(s) < 0)
-		return fail("the host did not take the connect test");
+		return bench_fail("the host did not take the connect test");
 	close(s);
-	double start = now();
+	double start = bench_now();
 	for (unsigned int i = 0; i < count; i++) {
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		char byte;
 		if (c < 0 || connect(c, (struct sockaddr *)&server, sizeof(server)) < 0 ||
 		    read(c, &byte, 1) != 0)
-			return fail("a connection failed");
+			return bench_fail("a connection failed");
 		close(c);
 	}
 	printf("netbench: connect, host's close seen, close: %u connections: %.0f us each\n",
-	       count, (now() - start) * 1e6 / count);
+	       count, (bench_now() - start) * 1e6 / count);
 	return 0;
 }
 
-/* PID 1 in QEMU's guest: a console of its own. */
-static void make_console(void)
-{
-	mkdir("/dev", 0755);
-	mount("dev", "/dev", "devtmpfs", 0, NULL);
-	int fd = open("/dev/console", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-}
-
-static int run(int argc, char **argv)
+int bench_run(int argc, char **argv)
 {
 	const char *addr = NULL, *server_addr = NULL;
 	int mtu = 0;
@@ -243,11 +214,11 @@ static int run(int argc, char **argv)
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { .ifr_name = "eth0" };
 	if (s < 0)
-		return fail("no socket");
+		return bench_fail("no socket");
 	if (bring_up(s, "lo", NULL, 0) || bring_up(s, "eth0", addr, mtu))
 		return 1;
 	if (ioctl(s, SIOCGIFMTU, &ifr) < 0)
-		return fail("cannot read eth0's MTU");
+		return bench_fail("cannot read eth0's MTU");
 	close(s);
 	printf("netbench: eth0 %s/24 (static), MTU %d, the host's server at %s:%u\n", addr,
 	       ifr.ifr_mtu, server_addr, NETBENCH_PORT);
@@ -255,18 +226,4 @@ static int run(int argc, char **argv)
 		return 1;
 	printf("netbench: done\n");
 	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	if (getpid() == 1)
-		make_console();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	int status = run(argc, argv);
-	if (getpid() != 1)
-		return status;
-	printf("netbench: exit status %d\n", status);
-	sync();
-	reboot(RB_AUTOBOOT); /* QEMU runs with -no-reboot: it exits */
-	return status;
 }

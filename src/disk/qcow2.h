@@ -102,9 +102,6 @@ int qcow2_barrier(struct qcow2 *q);
 /* Whether [off, off + len) touches the header cluster, the L1 table or the
  * refcount table: never a place for an L2 table, a refcount block or data. */
 bool qcow2_hits_fixed_metadata(const struct qcow2 *q, uint64_t off, uint64_t len);
-/* pread or pwrite len bytes at off, whole: 0, -EIO (short) or -errno. */
-int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
-int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
 
 /* qcow2_cache.c */
 int qcow2_cache_init(struct qcow2_cache *c, unsigned int slots, uint64_t cluster_size);

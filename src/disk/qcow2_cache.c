@@ -4,6 +4,7 @@
  * writes: every update reaches the file in the order its caller makes it,
  * which is what crash safety rests on (qcow2.h). Under the image's lock. */
 #include "disk/qcow2.h"
+#include "disk/file_io.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -72,7 +73,7 @@ uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, i
 
 		c->offset[v] = 0;
 		/* A table past the file's end is corrupt metadata, not zeroes. */
-		if ((*err = qcow2_pread(q, slot_data(q, c, v), q->cluster_size, off)) < 0)
+		if ((*err = disk_file_pread(q->fd, slot_data(q, c, v), q->cluster_size, off)) < 0)
 			return NULL;
 		c->offset[v] = off;
 		i = (int)v;
@@ -89,7 +90,7 @@ int qcow2_cache_put_new(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, co
 	memcpy(slot_data(q, c, v), data, q->cluster_size);
 	c->offset[v] = off;
 	c->used[v] = ++c->clock;
-	return forget_on_error(c, v, qcow2_pwrite(q, data, q->cluster_size, off));
+	return forget_on_error(c, v, disk_file_pwrite(q->fd, data, q->cluster_size, off));
 }
 
 int qcow2_cache_write(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, size_t at,
@@ -100,7 +101,7 @@ int qcow2_cache_write(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, size
 	if (i < 0)
 		return -EIO;
 	return forget_on_error(c, (unsigned int)i,
-			       qcow2_pwrite(q, slot_data(q, c, (unsigned int)i) + at, len, off + at));
+			       disk_file_pwrite(q->fd, slot_data(q, c, (unsigned int)i) + at, len, off + at));
 }
 
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off)

@@ -29,43 +29,12 @@
 
 #include "base/iov.h"
 #include "base/log.h"
+#include "disk/file_io.h"
 
 static void iov_zero(const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++)
 		memset(iov[i].iov_base, 0, iov[i].iov_len);
-}
-
-/* Data at host, whole: a read past the file's end reads zeroes (a cluster
- * the file system never got), a short write is an error. */
-static int data_rw(struct qcow2 *q, struct iovec *iov, int iovcnt, uint64_t host, bool write)
-{
-	while (iovcnt > 0) {
-		ssize_t n = write ? pwritev(q->fd, iov, iovcnt, (off_t)host)
-				  : preadv(q->fd, iov, iovcnt, (off_t)host);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			if (write)
-				return -EIO;
-			iov_zero(iov, iovcnt);
-			return 0;
-		}
-		host += (uint64_t)n;
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
 }
 
 /* A compressed cluster, inflated whole into out (one cluster). */
@@ -79,7 +48,7 @@ static int read_compressed(struct qcow2 *q, const struct qcow2_mapping *m, uint8
 	if (!in)
 		return -ENOMEM;
 	/* The last sector may run past the file's end: zeroes there. */
-	if ((ret = data_rw(q, &v, 1, m->host, false)) < 0)
+	if ((ret = disk_file_rw(q->fd, &v, 1, m->host, DISK_IO_ZERO_PAST_END)) < 0)
 		goto out;
 	ret = -EIO;
 	if (inflateInit2(&z, -12) != Z_OK)
@@ -130,7 +99,7 @@ static int read_mapped(struct qcow2 *q, const struct qcow2_mapping *m, struct io
 
 	switch (m->kind) {
 	case QCOW2_DATA:
-		return data_rw(q, iov, iovcnt, m->host + in_cluster, false);
+		return disk_file_rw(q->fd, iov, iovcnt, m->host + in_cluster, DISK_IO_ZERO_PAST_END);
 	case QCOW2_ZERO:
 		iov_zero(iov, iovcnt);
 		return 0;
@@ -239,7 +208,7 @@ static int write_job_data(struct qcow2 *q, const struct alloc_job *j, const stru
 	int subcnt = iov_slice(iov, (unsigned int)iovcnt, j->at, j->n, sub, IOV_MAX), ret;
 
 	if (j->n == q->cluster_size)
-		return data_rw(q, sub, subcnt, j->target, true);
+		return disk_file_rw(q->fd, sub, subcnt, j->target, DISK_IO_WRITE);
 	if (!*buf && !(*buf = malloc(q->cluster_size)))
 		return -ENOMEM;
 	whole = (struct iovec){ *buf, q->cluster_size };
@@ -247,7 +216,7 @@ static int write_job_data(struct qcow2 *q, const struct alloc_job *j, const stru
 		return ret;
 	iov_gather(*buf + (j->guest_off - cluster_off), j->n, sub, (unsigned int)subcnt);
 	whole = (struct iovec){ *buf, q->cluster_size };
-	return data_rw(q, &whole, 1, j->target, true);
+	return disk_file_rw(q->fd, &whole, 1, j->target, DISK_IO_WRITE);
 }
 
 /* Up to ALLOC_BATCH clusters of allocating writes, under the lock, in the
@@ -323,8 +292,9 @@ static int write_some(struct qcow2 *q, const struct iovec *iov, int iovcnt, uint
 			if (count)
 				break; /* the batch first; this one next time */
 			pthread_mutex_unlock(&q->lock);
-			ret = data_rw(q, sub, iov_slice(iov, (unsigned int)iovcnt, *done, n, sub, IOV_MAX),
-				      m.host + (g & (q->cluster_size - 1)), true);
+			ret = disk_file_rw(q->fd, sub,
+					   iov_slice(iov, (unsigned int)iovcnt, *done, n, sub, IOV_MAX),
+					   m.host + (g & (q->cluster_size - 1)), DISK_IO_WRITE);
 			*done += n;
 			return ret;
 		}

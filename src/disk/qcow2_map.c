@@ -6,6 +6,7 @@
  * a crash or an access outside the file's metadata rules. Under the
  * image's lock. */
 #include "disk/qcow2.h"
+#include "disk/file_io.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -112,7 +113,7 @@ static int add_l2_table(struct qcow2 *q, uint64_t guest_off, uint64_t *table_off
 	if (ret < 0 || (ret = qcow2_barrier(q)) < 0)
 		return ret;
 	be = htobe64(*table_off | QCOW2_OFLAG_COPIED);
-	if ((ret = qcow2_pwrite(q, &be, sizeof(be), q->l1_offset + idx * 8)) < 0)
+	if ((ret = disk_file_pwrite(q->fd, &be, sizeof(be), q->l1_offset + idx * 8)) < 0)
 		return ret;
 	q->l1[idx] = *table_off | QCOW2_OFLAG_COPIED;
 	return 0;

@@ -4,6 +4,7 @@
  * QEMU bounds them) and the backing file opened. Runs on the thread that
  * builds the VM. A read-only open never writes the file. */
 #include "disk/qcow2.h"
+#include "disk/file_io.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -60,42 +61,6 @@ static uint64_t be64_at(const uint8_t *p)
 	return be64toh(v);
 }
 
-int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
-{
-	while (len > 0) {
-		ssize_t n = pread(q->fd, buf, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf = (uint8_t *)buf + n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(q->fd, buf, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf = (const uint8_t *)buf + n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int qcow2_barrier(struct qcow2 *q)
 {
 	if (q->sync == DISK_SYNC_NONE)
@@ -130,7 +95,7 @@ static int read_table(struct qcow2 *q, uint64_t off, uint64_t n, uint64_t **out)
 
 	if (!t)
 		return -ENOMEM;
-	if ((ret = qcow2_pread(q, t, n * 8, off)) < 0) {
+	if ((ret = disk_file_pread(q->fd, t, n * 8, off)) < 0) {
 		free(t);
 		return ret;
 	}
@@ -370,7 +335,7 @@ static int parse(struct qcow2 *q, const uint8_t *h, uint64_t file_size, const st
 	if (!opts->read_only && q->version >= 3 && be64_at(h + H_AUTOCLEAR)) {
 		uint64_t zero = 0;
 
-		if ((ret = qcow2_pwrite(q, &zero, sizeof(zero), H_AUTOCLEAR)) < 0 ||
+		if ((ret = disk_file_pwrite(q->fd, &zero, sizeof(zero), H_AUTOCLEAR)) < 0 ||
 		    (ret = qcow2_barrier(q)) < 0)
 			return ret;
 	}

@@ -13,6 +13,7 @@
  * that a large write is not a sync per cluster). All of it under the
  * image's lock. */
 #include "disk/qcow2.h"
+#include "disk/file_io.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -116,7 +117,7 @@ static int write_reftable_entry(struct qcow2 *q, uint64_t idx)
 {
 	uint64_t be = htobe64(q->reftable[idx]);
 
-	return qcow2_pwrite(q, &be, sizeof(be), q->reftable_offset + idx * 8);
+	return disk_file_pwrite(q->fd, &be, sizeof(be), q->reftable_offset + idx * 8);
 }
 
 /* Cluster c has no refcount block: make one in c itself (its first
@@ -188,12 +189,12 @@ static int grow_reftable(struct qcow2 *q, uint64_t c)
 	}
 	for (uint64_t i = 0; i < entries; i++)
 		((uint64_t *)buf)[i] = htobe64(table[i]);
-	if ((ret = qcow2_pwrite(q, buf, k * cs, c << q->cluster_bits)) < 0 ||
+	if ((ret = disk_file_pwrite(q->fd, buf, k * cs, c << q->cluster_bits)) < 0 ||
 	    (ret = qcow2_barrier(q)) < 0)
 		goto out;
 	*(uint64_t *)hdr = htobe64(c << q->cluster_bits);
 	*(uint32_t *)(hdr + 8) = htobe32((uint32_t)k);
-	if ((ret = qcow2_pwrite(q, hdr, sizeof(hdr), 48)) < 0 || (ret = qcow2_barrier(q)) < 0)
+	if ((ret = disk_file_pwrite(q->fd, hdr, sizeof(hdr), 48)) < 0 || (ret = qcow2_barrier(q)) < 0)
 		goto out;
 	free(q->reftable);
 	q->reftable = table;

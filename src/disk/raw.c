@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "disk/file_io.h"
 
 struct raw_image {
 	struct disk_image img;
@@ -24,50 +25,18 @@ struct raw_image {
 
 #define RAW(i) ((struct raw_image *)(i))
 
-/* Advance an iovec array past done bytes, in place. */
-static void iov_advance(struct iovec **iov, int *iovcnt, size_t done)
-{
-	while (*iovcnt > 0 && done >= (*iov)->iov_len) {
-		done -= (*iov)->iov_len;
-		(*iov)++;
-		(*iovcnt)--;
-	}
-	if (*iovcnt > 0) {
-		(*iov)->iov_base = (char *)(*iov)->iov_base + done;
-		(*iov)->iov_len -= done;
-	}
-}
-
-/* preadv or pwritev until the whole iovec is done; a read past the end of
- * a file someone shortened behind our back reads zeroes. iov is copied, as
- * the loop changes it. */
+/* The whole iovec at off; a read past the end of a file someone shortened
+ * behind our back reads zeroes. iov is copied, as the loop changes it. */
 static int raw_rw(struct raw_image *r, const struct iovec *iov, int iovcnt, uint64_t off,
 		  bool write)
 {
-	struct iovec copy[IOV_MAX], *cur = copy;
+	struct iovec copy[IOV_MAX];
 
 	if (iovcnt < 0 || (size_t)iovcnt > sizeof(copy) / sizeof(copy[0]))
 		return -EINVAL;
 	memcpy(copy, iov, (size_t)iovcnt * sizeof(*iov));
-	while (iovcnt > 0) {
-		ssize_t n = write ? pwritev(r->fd, cur, iovcnt, (off_t)off)
-				  : preadv(r->fd, cur, iovcnt, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			if (write)
-				return -EIO;
-			for (int i = 0; i < iovcnt; i++)
-				memset(cur[i].iov_base, 0, cur[i].iov_len);
-			return 0;
-		}
-		off += (uint64_t)n;
-		iov_advance(&cur, &iovcnt, (size_t)n);
-	}
-	return 0;
+	return disk_file_rw(r->fd, copy, iovcnt, off,
+			    write ? DISK_IO_WRITE : DISK_IO_ZERO_PAST_END);
 }
 
 static int raw_readv(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
