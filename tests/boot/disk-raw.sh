@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Raw disks through the krun tool (--disk, krun_add_disk3): an ext4 image
-# made on the host and a read-only second disk. The guest (diskguest.c
-# write) reads both serials, writes files on vda, writes 16 MiB more,
-# removes them and trims (FITRIM, the device's DISCARD), reads vdb and is
-# refused a write to it. Then, on the host: the image's blocks shrank back,
-# fsck finds it clean, debugfs reads the guest's file; a second VM reads
-# every file back (diskguest.c verify).
+# Raw disks through the krun tool (--disk, krun_add_disk3): a sparse image
+# and a read-only second disk. A first guest makes the ext4 file system
+# (Debian's mke2fs, copied into the root with its libraries), fsck on the
+# host finds it clean. The next (diskguest.c write) reads both serials,
+# writes files on vda, writes 16 MiB more, removes them and trims (FITRIM,
+# the device's DISCARD), reads vdb and is refused a write to it. Then, on
+# the host: the image's blocks shrank back, fsck finds it clean, debugfs
+# reads the guest's file; a second VM reads every file back (diskguest.c
+# verify).
 #
 #   disk-raw.sh PROBE KRUN DISKGUEST
 set -uo pipefail
@@ -16,15 +18,12 @@ require_hardware_kvm "$probe"
 # On tmpfs in the test host ($TESTHOST_SCRATCH): 9p cannot punch holes.
 work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/disk-raw.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root" && cp "$guest" "$work/root/diskguest" || fail "cannot make the root in $work"
+mkdir -p "$work/root" && cp "$guest" "$work/root/diskguest" &&
+	copy_program "$work/root" "$(command -v mke2fs)" || fail "cannot make the root in $work"
 disk=$work/disk.raw ro=$work/ro.raw
-# Inode tables and journal written here, so that the guest's kernel does
-# not (its lazy init would allocate what the trim is measured against).
-truncate -s 128M "$disk" && mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$disk" ||
-	fail "cannot make the ext4 image"
+truncate -s 128M "$disk" || fail "cannot make the image"
 { printf 'RO-DISK!'; head -c 1048568 /dev/zero; } >"$ro"
 ro_sum=$(md5sum <"$ro")
-blocks_before=$(stat -c %b "$disk")
 
 run_vm() { # LOG MODE DISK-OPTIONS...
 	local log=$1 mode=$2
@@ -32,6 +31,15 @@ run_vm() { # LOG MODE DISK-OPTIONS...
 	run_logged "$log" 240 "$krun" --log-level info "$@" "$work/root" /diskguest "$mode"
 }
 has() { grep -q -- "$2" "$work/$1.log"; }
+
+# Inode tables and journal written now (no lazy init), so that the next
+# guest's kernel does not allocate them behind the trim's measurement.
+run_logged mkfs 240 "$krun" --log-level info --disk "$disk" "$work/root" -- \
+	"$(command -v mke2fs)" -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 /dev/vda
+status=$?
+check "mke2fs in the guest succeeded (exit status $status)" [ "$status" = 0 ]
+check "fsck finds the guest's new file system clean" fsck.ext4 -fn "$disk"
+blocks_before=$(stat -c %b "$disk")
 
 run_vm write write --disk "$disk:id=data-disk" --disk "$ro:ro:format=raw:id=ro-disk"
 status=$?

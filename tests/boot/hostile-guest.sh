@@ -64,30 +64,6 @@ mount -t proc proc "$root/hostproc" && mount -t sysfs sysfs "$root/hostsys" &&
 outside() { find "$box" -path "$root" -prune -o -printf '%p %y %s %m %T@\n' | sort; }
 outside >"$work/outside.before"
 
-# wait_for FILE: until FILE exists (0), or the VMM ended (1): vmm_timeout
-# bounds the wait.
-wait_for() {
-	until [ -e "$1" ]; do
-		[ -e "$work/status" ] && return 1
-		sleep 0.2
-	done
-}
-# The krun serving this root, found without a process per candidate
-# (hundreds of them took a minute in the test host).
-vmm_pid() {
-	local p cmdline
-	for p in /proc/[0-9]*; do
-		[ "$p/exe" -ef "$krun" ] || continue
-		mapfile -d '' cmdline <"$p/cmdline" 2>/dev/null
-		[[ " ${cmdline[*]} " == *" $root "* ]] && echo "${p#/proc/}" && return
-	done
-}
-# PID FIELD: its value in kB in the VMM's /proc status, read at once (the
-# shell's read seeks back after each line, and each read of a changed
-# status then splits its lines elsewhere)
-vmm_status() {
-	awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status" 2>/dev/null
-}
 # The host's side of hostile.c's handshakes; the VMM's memory use in
 # $work/rss.log, one "WHEN FIELD KiB" a line, or why it could not be read.
 host_side() {

@@ -178,6 +178,44 @@ run_logged() {
 	return $status
 }
 
+# For a script that runs the VMM in the background ($krun, serving $root)
+# and writes its status to $work/status when it ends:
+# wait_for FILE: until FILE exists (0), or the VMM ended (1): vmm_timeout
+# bounds the wait.
+wait_for() {
+	until [ -e "$1" ]; do
+		[ -e "$work/status" ] && return 1
+		sleep 0.2
+	done
+}
+# The krun serving this root, found without a process per candidate
+# (hundreds of them took a minute in the test host).
+vmm_pid() {
+	local p cmdline
+	for p in /proc/[0-9]*; do
+		[ "$p/exe" -ef "$krun" ] || continue
+		mapfile -d '' cmdline <"$p/cmdline" 2>/dev/null
+		[[ " ${cmdline[*]} " == *" $root "* ]] && echo "${p#/proc/}" && return
+	done
+}
+# PID FIELD: its value in kB in the VMM's /proc status, read at once (the
+# shell's read seeks back after each line, and each read of a changed
+# status then splits its lines elsewhere)
+vmm_status() {
+	awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# copy_program ROOT PROGRAM: PROGRAM and every shared library it loads (the
+# loader too), copied to the same paths under ROOT, for a guest root that
+# holds only what a test puts there.
+copy_program() {
+	local lib
+	cp -L --parents "$2" "$1" || return 1
+	for lib in $(ldd "$2" | grep -o '/[^ ]*'); do
+		cp -L --parents "$lib" "$1" || return 1
+	done
+}
+
 # await_line FILE PATTERN PID SECONDS: until FILE has a line matching
 # PATTERN (a guest saying it listens), PID has ended, or SECONDS passed.
 await_line() {

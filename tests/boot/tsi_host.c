@@ -6,7 +6,10 @@
  *                            file, then saying "got N SUM";
  *                            TSI_TEST_LOCAL_PORT only logs a connection
  *                            (the guest's own listener has that port: none
- *                            must reach the host). Runs until killed.
+ *                            must reach the host); TSI_TEST_SINK_PORT
+ *                            listens with a long backlog and never
+ *                            accepts (the hostile guest's many streams).
+ *                            Runs until killed.
  *   tsi-host vm ROOT PROGRAM a libkrun.h client as crun calls it, with no
  *                            network: the vsock device with
  *                            KRUN_TSI_HIJACK_INET, PROGRAM run in ROOT;
@@ -31,14 +34,14 @@
 #include "tsi_test.h"
 #include "vsock_data.h"
 
-static int listen_tcp(uint16_t port)
+static int listen_tcp(uint16_t port, int backlog)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, backlog) < 0) {
 		printf("server: cannot listen on %u: %s\n", port, strerror(errno));
 		exit(1);
 	}
@@ -83,8 +86,10 @@ static void serve_one(int fd)
 
 static int server(void)
 {
-	struct pollfd p[2] = { { listen_tcp(TSI_TEST_SERVER_PORT), POLLIN, 0 },
-			       { listen_tcp(TSI_TEST_LOCAL_PORT), POLLIN, 0 } };
+	struct pollfd p[2] = { { listen_tcp(TSI_TEST_SERVER_PORT, 16), POLLIN, 0 },
+			       { listen_tcp(TSI_TEST_LOCAL_PORT, 16), POLLIN, 0 } };
+
+	listen_tcp(TSI_TEST_SINK_PORT, 4096);
 
 	printf("server: listening\n");
 	for (;;) {
