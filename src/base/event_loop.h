@@ -13,8 +13,9 @@
  * input, each network interface's 2 queues and backend (8 interfaces), the
  * one user-mode interface's stack (all its sockets behind one epoll fd),
  * the vsock device's 3 queues, wake-up and host sockets (behind one epoll
- * fd): 2 + 24 + 5 * 15 + 5 + 24 + 1 + 5 = 136. */
-#define EVENT_LOOP_MAX_HANDLERS 136
+ * fd), and virtio-rng's queue and timer: 2 + 24 + 5 * 15 + 5 + 24 + 1 + 5 +
+ * 2 = 138. */
+#define EVENT_LOOP_MAX_HANDLERS 138
 
 typedef void (*event_handler_fn)(void *opaque, uint32_t events);
 

@@ -11,6 +11,7 @@
 #include "devices/console/stdio.h"
 #include "devices/fs/share.h"
 #include "devices/net/net.h"
+#include "devices/rng/rng.h"
 #include "devices/vsock/vsock.h"
 
 /* The order is the guest's: devices take MMIO slots as they are made and
@@ -20,7 +21,8 @@
  * shares after them, in the order they were added, then the
  * disks, which the guest names vda, vdb, ... as it finds them, then the
  * network interfaces, which the guest names eth0, eth1, ... as it finds them,
- * then the vsock device. */
+ * then the vsock device, then virtio-rng (libkrun's VMs always have one; it
+ * takes one of the 11 MMIO slots). */
 const struct device_kind device_kinds[] = {
 	{ .name = "console", .count = stdio_console_count, .create = stdio_console_create },
 	{ .name = "shutdown", .count = shutdown_port_count, .create = shutdown_port_create },
@@ -30,6 +32,7 @@ const struct device_kind device_kinds[] = {
 	  .create = blk_create },
 	{ .name = "virtio-net", .count = net_count, .create = net_create },
 	{ .name = "virtio-vsock", .count = vsock_count, .create = vsock_create },
+	{ .name = "virtio-rng", .count = rng_count, .create = rng_create },
 };
 const unsigned int nr_device_kinds = sizeof(device_kinds) / sizeof(device_kinds[0]);
 
