@@ -414,8 +414,9 @@ int32_t krun_add_console_port_inout(uint32_t ctx_id, uint32_t console_id, const 
 /* ---- Orderly shutdown ---------------------------------------------------- */
 
 /* An eventfd, made by the first call (later calls return the same one),
- * that asks the guest to shut down: write any non-zero count to it (with
- * write(2), 8 bytes) once krun_start_enter runs. The guest's init sends
+ * that asks the guest to shut down: write a non-zero count to it (8 bytes,
+ * as eventfd(2) says), from any thread, before or after krun_start_enter
+ * (a request made before the guest is up waits for it). The guest's init sends
  * SIGTERM to the workload, SIGKILL if it is still there 10 s later, and
  * powers off; the process then exits with the workload's status (143 for
  * a workload SIGTERM ended), as for any other end of the VM. The library

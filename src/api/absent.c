@@ -5,7 +5,6 @@
  * README's "Differences from libkrun" lists them. */
 #include "api/api.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "api/context.h"
