@@ -384,6 +384,164 @@ int32_t krun_disable_implicit_vsock(uint32_t ctx_id);
 int32_t krun_add_net_user(uint32_t ctx_id, uint8_t *const c_mac, uint32_t features,
 			  uint32_t flags);
 
+/* ---- More consoles -------------------------------------------------------- */
+
+/* console= on the guest kernel's command line: the console the kernel
+ * writes to and the init's /dev/console (e.g. "hvc0", "ttyS0"). One word
+ * of 1 to 63 bytes without spaces or quotes; a later call replaces it. */
+int32_t krun_set_kernel_console(uint32_t ctx_id, const char *console_id);
+
+/* libkrun's legacy 16550 serial console over input_fd and output_fd.
+ * NOT YET: this library has no UART; -ENOTSUP (logged) after the checks
+ * (-EINVAL for an fd below -1). */
+int32_t krun_add_serial_console_default(uint32_t ctx_id, int input_fd, int output_fd);
+
+/* A virtio console whose ports the caller adds one by one; returns its id
+ * for the two calls below. NOT YET: -ENOTSUP (logged). */
+int32_t krun_add_virtio_console_multiport(uint32_t ctx_id);
+
+/* A port of such a console on the terminal tty_fd, the guest's console
+ * port, named name ("" allowed). NOT YET: -ENOTSUP after the checks
+ * (-EINVAL for a negative fd, -ENOTTY for one that is not a terminal). */
+int32_t krun_add_console_port_tty(uint32_t ctx_id, uint32_t console_id, const char *name,
+				  int tty_fd);
+
+/* A plain port of such a console: the guest reads input_fd and writes
+ * output_fd. NOT YET: -ENOTSUP (logged). */
+int32_t krun_add_console_port_inout(uint32_t ctx_id, uint32_t console_id, const char *name,
+				    int input_fd, int output_fd);
+
+/* ---- Orderly shutdown ---------------------------------------------------- */
+
+/* An eventfd, made by the first call (later calls return the same one),
+ * that asks the guest to shut down: write a non-zero count to it (8 bytes,
+ * as eventfd(2) says), from any thread, before or after krun_start_enter
+ * (a request made before the guest is up waits for it). The guest's init sends
+ * SIGTERM to the workload, SIGKILL if it is still there 10 s later, and
+ * powers off; the process then exits with the workload's status (143 for
+ * a workload SIGTERM ended), as for any other end of the VM. The library
+ * owns the descriptor: do not close it. Call before krun_start_enter;
+ * the init of a workload that replaces it (KRUN_INIT_PID1) cannot. */
+int32_t krun_get_shutdown_eventfd(uint32_t ctx_id);
+
+/* ---- Firmware data and virtual files --------------------------------------- */
+
+/* SMBIOS type 11 (OEM strings) for the guest; a NULL-terminated array.
+ * NOT YET: this library builds no SMBIOS tables; -ENOTSUP (logged) after
+ * the checks (-EINVAL for NULL). */
+int32_t krun_set_smbios_oem_strings(uint32_t ctx_id, const char *const oem_strings[]);
+
+/* A file served from the caller's memory (not copied: it must stay valid
+ * while the VM runs) at path inside the share tagged fs_tag; one_shot: it
+ * can be looked up once. NOT YET: -ENOTSUP (logged) after the checks
+ * (-EINVAL for NULL tag or path, or NULL data with a length). */
+int32_t krun_fs_add_overlay_file(uint32_t ctx_id, const char *fs_tag, const char *path,
+				 const uint8_t *data, size_t data_len, uint32_t mode,
+				 bool one_shot);
+
+/* An empty read-only directory at path inside the share tagged fs_tag.
+ * NOT YET: -ENOTSUP (logged) after the checks (-EINVAL for NULL). */
+int32_t krun_fs_add_overlay_dir(uint32_t ctx_id, const char *fs_tag, const char *path,
+				uint32_t mode);
+
+/* DEPRECATED, and refused by libkrun too: -EINVAL, always. Share the
+ * directories with krun_add_virtiofs instead. */
+int32_t krun_set_mapped_volumes(uint32_t ctx_id, const char *const mapped_volumes[]);
+
+/* ---- Features this library does not have ----------------------------------
+ * Declared for clients built against libkrun; krun_has_feature says 0 for
+ * them. The display, input and vhost-user calls answer -ENOTSUP whatever
+ * their arguments, as libkrun built without those features; the others
+ * first check what libkrun checks (-EINVAL, then -ENOENT for an unknown
+ * context). Each refusal logs a line naming the call and what is missing. */
+
+/* virglrenderer's flags, for krun_set_gpu_options. */
+#define VIRGLRENDERER_USE_EGL (1 << 0)
+#define VIRGLRENDERER_THREAD_SYNC (1 << 1)
+#define VIRGLRENDERER_USE_GLX (1 << 2)
+#define VIRGLRENDERER_USE_SURFACELESS (1 << 3)
+#define VIRGLRENDERER_USE_GLES (1 << 4)
+#define VIRGLRENDERER_USE_EXTERNAL_BLOB (1 << 5)
+#define VIRGLRENDERER_VENUS (1 << 6)
+#define VIRGLRENDERER_NO_VIRGL (1 << 7)
+#define VIRGLRENDERER_USE_ASYNC_FENCE_CB (1 << 8)
+#define VIRGLRENDERER_RENDER_SERVER (1 << 9)
+#define VIRGLRENDERER_DRM (1 << 10)
+
+/* A virtio-gpu device. As libkrun built without its GPU feature: the
+ * flags (and the host window of shm_size bytes) are accepted, 0 returned
+ * and no GPU made (an info log line says so), so clients that always ask
+ * for one still run. */
+int32_t krun_set_gpu_options(uint32_t ctx_id, uint32_t virgl_flags);
+int32_t krun_set_gpu_options2(uint32_t ctx_id, uint32_t virgl_flags, uint64_t shm_size);
+
+/* Displays (virtio-gpu scanouts): at most this many. NOT HERE: no GPU;
+ * every display call returns -ENOTSUP. */
+#define KRUN_MAX_DISPLAYS 16
+/* Returns a display id on success. */
+int32_t krun_add_display(uint32_t ctx_id, uint32_t width, uint32_t height);
+int32_t krun_display_set_edid(uint32_t ctx_id, uint32_t display_id, const uint8_t *edid_blob,
+			      size_t blob_size);
+int32_t krun_display_set_dpi(uint32_t ctx_id, uint32_t display_id, uint32_t dpi);
+int32_t krun_display_set_physical_size(uint32_t ctx_id, uint32_t display_id, uint16_t width_mm,
+				       uint16_t height_mm);
+int32_t krun_display_set_refresh_rate(uint32_t ctx_id, uint32_t display_id,
+				      uint32_t refresh_rate);
+/* display_backend: libkrun_display.h's struct krun_display_backend. */
+int32_t krun_set_display_backend(uint32_t ctx_id, const void *display_backend,
+				 size_t backend_size);
+
+/* Input devices (virtio-input), from libkrun_input.h's backends or a host
+ * /dev/input fd. NOT HERE: -ENOTSUP. */
+int krun_add_input_device(uint32_t ctx_id, const void *config_backend,
+			  size_t config_backend_size, const void *events_backend,
+			  size_t events_backend_size);
+int krun_add_input_device_fd(uint32_t ctx_id, int input_fd);
+
+/* vhost-user device types: the virtio device ids. */
+#define KRUN_VIRTIO_DEVICE_CONSOLE 3
+#define KRUN_VIRTIO_DEVICE_RNG 4
+#define KRUN_VIRTIO_DEVICE_GPU 16
+#define KRUN_VIRTIO_DEVICE_RTC 17
+#define KRUN_VIRTIO_DEVICE_INPUT 18
+#define KRUN_VIRTIO_DEVICE_VSOCK 19
+#define KRUN_VIRTIO_DEVICE_SND 25
+#define KRUN_VIRTIO_DEVICE_CAN 36
+
+/* Each type's queue count and sizes, for krun_add_vhost_user_device. */
+#define KRUN_VHOST_USER_CONSOLE_NUM_QUEUES 4
+#define KRUN_VHOST_USER_CONSOLE_QUEUE_SIZES ((uint16_t[]){ 128, 128, 64, 64 })
+#define KRUN_VHOST_USER_RNG_NUM_QUEUES 1
+#define KRUN_VHOST_USER_RNG_QUEUE_SIZES ((uint16_t[]){ 256 })
+#define KRUN_VHOST_USER_RTC_NUM_QUEUES 2
+#define KRUN_VHOST_USER_RTC_QUEUE_SIZES ((uint16_t[]){ 1024, 1024 })
+#define KRUN_VHOST_USER_INPUT_NUM_QUEUES 2
+#define KRUN_VHOST_USER_INPUT_QUEUE_SIZES ((uint16_t[]){ 1024, 1024 })
+#define KRUN_VHOST_USER_SND_NUM_QUEUES 4
+#define KRUN_VHOST_USER_SND_QUEUE_SIZES ((uint16_t[]){ 64, 64, 64, 64 })
+#define KRUN_VHOST_USER_VSOCK_NUM_QUEUES 3
+#define KRUN_VHOST_USER_VSOCK_QUEUE_SIZES ((uint16_t[]){ 128, 128, 128 })
+#define KRUN_VHOST_USER_CAN_NUM_QUEUES 3
+#define KRUN_VHOST_USER_CAN_QUEUE_SIZES ((uint16_t[]){ 64, 64, 64 })
+#define KRUN_VHOST_USER_GPU_NUM_QUEUES 2
+#define KRUN_VHOST_USER_GPU_QUEUE_SIZES ((uint16_t[]){ 1024, 1024 })
+
+/* A device served by a vhost-user backend listening at socket_path; name
+ * (NULL: made up) for the log; num_queues 0 asks the backend, queue_sizes
+ * NULL means 256 each (with num_queues 0, a 0-terminated list). NOT YET:
+ * -ENOTSUP. */
+int32_t krun_add_vhost_user_device(uint32_t ctx_id, uint32_t device_type,
+				   const char *socket_path, const char *name,
+				   uint16_t num_queues, const uint16_t *queue_sizes);
+
+/* Boot firmware (an EFI image, a host path) instead of a kernel. NOT HERE:
+ * -ENOTSUP after the checks (-EINVAL for NULL). */
+int32_t krun_set_firmware(uint32_t ctx_id, const char *firmware_path);
+
+/* The confidential VM's (SEV, TDX) configuration file, for libkrun-sev
+ * builds only. NOT HERE: -ENOTSUP after the checks (-EINVAL for NULL). */
+int32_t krun_set_tee_config_file(uint32_t ctx_id, const char *filepath);
+
 /* ---- Start -------------------------------------------------------------- */
 
 /* Build the VM from the context and run it on the calling thread. The

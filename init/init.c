@@ -57,6 +57,7 @@
 #include "guest_abi.h"
 #include "net.h"
 #include "root_disk.h"
+#include "shutdown.h"
 #include "workload.h"
 
 static bool ctl_port_usable;
@@ -273,16 +274,18 @@ static int stdio_fd_of_port(const char *name)
 	return -1;
 }
 
-/* Move each stdio fd not yet done that has a krun-* port to it; how many
- * are done. A port opens once only (EBUSY after), hence done[]. */
-static unsigned int redirect_stdio_once(bool done[3])
+/* Call fn(name, device path, arg) for each console port that has a name
+ * yet; how many fn counted (its return value summed). */
+static unsigned int for_each_named_port(unsigned int (*fn)(const char *name, const char *dev,
+							   void *arg),
+					void *arg)
 {
 	DIR *dir = opendir(VIRTIO_PORTS_DIR);
 	struct dirent *e;
-	unsigned int found = done[0] + done[1] + done[2];
+	unsigned int counted = 0;
 
 	if (!dir)
-		return found;
+		return 0;
 	while ((e = readdir(dir))) {
 		char path[PATH_MAX], name[64] = "";
 		if (e->d_name[0] == '.')
@@ -295,45 +298,90 @@ static unsigned int redirect_stdio_once(bool done[3])
 		close(fd);
 		name[n > 0 ? n : 0] = '\0';
 		name[strcspn(name, "\n")] = '\0';
-		int target = stdio_fd_of_port(name);
-		if (target < 0 || done[target])
-			continue;
 		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
-		fd = open(path, (target == STDIN_FILENO ? O_RDONLY : O_WRONLY) | O_NOCTTY);
-		if (fd < 0)
-			continue; /* not there yet: the next look */
-		if (fd != target) {
-			dup2(fd, target);
-			close(fd);
-		}
-		done[target] = true;
-		found++;
+		counted += fn(name, path, arg);
 	}
 	closedir(dir);
-	return found;
+	return counted;
 }
 
-/* The VMM gives stdio that is not a terminal a console port of its own; the
- * guest learns their names a moment after the ports appear, so look again,
- * briefly, until all the VMM announced are there. */
+/* Move a stdio fd not yet done (done[fd]) to the port, if it is one of
+ * theirs; 1 when moved. A port opens once only (EBUSY after). */
+static unsigned int redirect_to_port(const char *name, const char *dev, void *arg)
+{
+	bool *done = arg;
+	int target = stdio_fd_of_port(name);
+
+	if (target < 0 || done[target])
+		return 0;
+	int fd = open(dev, (target == STDIN_FILENO ? O_RDONLY : O_WRONLY) | O_NOCTTY);
+	if (fd < 0)
+		return 0; /* not there yet: the next look */
+	if (fd != target) {
+		dup2(fd, target);
+		close(fd);
+	}
+	done[target] = true;
+	return 1;
+}
+
+/* Look, briefly, until count ports are there as fn counts them: the guest
+ * learns their names a moment after the ports appear. False on giving up. */
+static bool wait_for_ports(unsigned int count, unsigned int (*fn)(const char *, const char *,
+								   void *),
+			   void *arg, unsigned int *found)
+{
+	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+
+	*found = 0;
+	for (int waited = 0;; waited += 10) {
+		*found += for_each_named_port(fn, arg);
+		if (*found >= count)
+			return true;
+		if (waited >= STDIO_PORTS_WAIT_MS)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* The VMM gives stdio that is not a terminal a console port of its own. */
 static void redirect_stdio_to_ports(void)
 {
 	const char *setting_value = setting(KRUN_ENV_STDIO_PORTS);
-	unsigned int expected = setting_value ? strtoul(setting_value, NULL, 10) : 0;
-	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+	unsigned int expected = setting_value ? strtoul(setting_value, NULL, 10) : 0, found;
 	bool done[3] = { false };
 
 	if (expected > 3)
 		expected = 3;
-	for (int waited = 0; redirect_stdio_once(done) < expected; waited += 10) {
-		if (waited >= STDIO_PORTS_WAIT_MS) {
-			fprintf(stderr, "init.krun: only %u of the %u krun-* console ports appeared;"
-				" the rest of stdio stays on the console\n",
-				done[0] + done[1] + done[2], expected);
-			return;
-		}
-		nanosleep(&pause, NULL);
-	}
+	if (!wait_for_ports(expected, redirect_to_port, done, &found))
+		fprintf(stderr, "init.krun: only %u of the %u krun-* console ports appeared;"
+			" the rest of stdio stays on the console\n", found, expected);
+}
+
+static unsigned int open_shutdown_port(const char *name, const char *dev, void *arg)
+{
+	int *fd = arg;
+
+	if (*fd >= 0 || strcmp(name, KRUN_PORT_SHUTDOWN) != 0)
+		return 0;
+	*fd = open(dev, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	return *fd >= 0;
+}
+
+/* The shutdown port, opened (so the VMM starts passing requests on), or
+ * -1 when the VMM made none. */
+static int shutdown_port(void)
+{
+	const char *made = setting(KRUN_ENV_SHUTDOWN_PORT);
+	unsigned int found;
+	int fd = -1;
+
+	if (!made || strcmp(made, "1") != 0)
+		return -1;
+	if (!wait_for_ports(1, open_shutdown_port, &fd, &found))
+		fprintf(stderr, "init.krun: the " KRUN_PORT_SHUTDOWN " console port did not appear;"
+			" the host cannot ask for a shutdown\n");
+	return fd;
 }
 
 /* The workload's side of the setup: a session of its own with the console
@@ -388,11 +436,16 @@ static int run_as_pid1(const struct workload *w)
 }
 
 /* Runs the workload as a child, reaping every orphan the guest re-parents to
- * us until the workload itself exits. A CLOEXEC pipe tells a failed setup or
- * exec (reported through it) from a workload that exits 125..127 itself. */
+ * us until the workload itself exits, and passing it a shutdown the host
+ * asks for (shutdown.h). A CLOEXEC pipe tells a failed setup or exec
+ * (reported through it) from a workload that exits 125..127 itself. */
 static int run_as_child(const struct workload *w)
 {
+	int shutdown_fd = shutdown_port();
+	sigset_t child_mask;
 	int pipe_fds[2];
+	if (shutdown_wait_prepare(&child_mask))
+		setup_failed("SIGCHLD: %s", strerror(errno));
 	if (pipe2(pipe_fds, O_CLOEXEC))
 		setup_failed("pipe: %s", strerror(errno));
 	pid_t pid = fork();
@@ -401,6 +454,7 @@ static int run_as_child(const struct workload *w)
 	if (pid == 0) {
 		struct exec_failure failure;
 		close(pipe_fds[0]);
+		sigprocmask(SIG_SETMASK, &child_mask, NULL); /* exec keeps the mask */
 		exec_workload(w, &failure);
 		write(pipe_fds[1], &failure, sizeof(failure));
 		_exit(failure.status);
@@ -414,14 +468,9 @@ static int run_as_child(const struct workload *w)
 	while (n < 0 && errno == EINTR);
 	close(pipe_fds[0]);
 
-	int wstatus;
-	for (;;) {
-		pid_t reaped = waitpid(-1, &wstatus, 0);
-		if (reaped == pid)
-			break;
-		if (reaped < 0 && errno != EINTR)
-			setup_failed("waitpid: %s", strerror(errno));
-	}
+	int wstatus = shutdown_wait(pid, shutdown_fd, KRUN_SHUTDOWN_GRACE_MS);
+	if (wstatus < 0)
+		setup_failed("waitpid: %s", strerror(errno));
 	if (n == sizeof(failure))
 		return report_failure(&failure);
 	return status_from_wait(wstatus);

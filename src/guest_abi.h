@@ -36,6 +36,9 @@
 /* Ours: how many of the stdio console ports below the VMM made, which the
  * init waits for (libkrun's init looks without waiting). */
 #define KRUN_ENV_STDIO_PORTS "KRUN_STDIO_PORTS"
+/* Ours: "1" when the VMM made the KRUN_PORT_SHUTDOWN port, which the init
+ * then waits for. */
+#define KRUN_ENV_SHUTDOWN_PORT "KRUN_SHUTDOWN_PORT"
 /* Which interfaces the init configures by DHCP. libkrun's name and value:
  * "1" (its NET_FLAG_DHCP_CLIENT) means eth0. Ours besides: a comma-separated
  * list of interface names, e.g. "eth0,eth2". */
@@ -56,6 +59,11 @@
 #define KRUN_PORT_STDIN "krun-stdin"
 #define KRUN_PORT_STDOUT "krun-stdout"
 #define KRUN_PORT_STDERR "krun-stderr"
+/* Ours: the port of krun_get_shutdown_eventfd. Whatever the guest reads on
+ * it asks for an orderly shutdown: the init sends the workload SIGTERM,
+ * SIGKILL KRUN_SHUTDOWN_GRACE_MS later, and powers off once it is gone. */
+#define KRUN_PORT_SHUTDOWN "krun-shutdown"
+#define KRUN_SHUTDOWN_GRACE_MS 10000
 
 /* --- the exit status -------------------------------------------------------- */
 

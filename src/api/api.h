@@ -33,6 +33,11 @@ struct vm_config;
 __attribute__((format(printf, 2, 3))) int api_invalid(const char *caller, const char *fmt, ...);
 #define API_EINVAL(...) api_invalid(__func__, __VA_ARGS__)
 
+/* Log "<caller>: <what is missing>" as an error and return -ENOTSUP: a
+ * call of libkrun's for a feature this library does not have. */
+int api_unsupported(const char *caller, const char *missing);
+#define API_ENOTSUP(missing) api_unsupported(__func__, missing)
+
 /* Copy a NULL-terminated string array (NULL gives NULL); -EINVAL (logged,
  * naming the argument what) beyond API_MAX_STRINGS entries, or -ENOMEM. */
 int strv_copy(const char *caller, const char *what, const char *const *src, char ***out);

@@ -26,6 +26,12 @@ int api_invalid(const char *caller, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int api_unsupported(const char *caller, const char *missing)
+{
+	LOG_ERR("%s: not supported: %s", caller, missing);
+	return -ENOTSUP;
+}
+
 static int strv_count(const char *caller, const char *what, const char *const *strv)
 {
 	int n = 0;

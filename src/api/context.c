@@ -114,3 +114,11 @@ int ctx_take(uint32_t ctx_id, const char *caller, struct vm_config *out)
 	free(ctx);
 	return 0;
 }
+
+int ctx_check(uint32_t ctx_id, const char *caller)
+{
+	if (!ctx_lock(ctx_id, caller))
+		return -ENOENT;
+	ctx_unlock();
+	return 0;
+}

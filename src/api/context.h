@@ -19,6 +19,9 @@ int32_t ctx_create(void);
 struct vm_config *ctx_lock(uint32_t ctx_id, const char *caller);
 void ctx_unlock(void);
 
+/* 0 if ctx_id names a configuration, else -ENOENT (logged for caller). */
+int ctx_check(uint32_t ctx_id, const char *caller);
+
 /* Remove ctx_id from the table and move its configuration to *out, which the
  * caller then frees with vm_config_free(). -ENOENT (logged) if unknown. */
 int ctx_take(uint32_t ctx_id, const char *caller, struct vm_config *out);

@@ -9,12 +9,13 @@
 
 /* Enough for the most a VM uses: the stop and signal fds, each share's 3
  * queues (8 shares), per stdio console set (the implicit one and 4 more)
- * 10 queues, 2 inputs and 3 outputs, each network interface's 2 queues and
- * backend (8 interfaces), the one user-mode interface's stack (all its
- * sockets behind one epoll fd), and the vsock device's 3 queues, wake-up
- * and host sockets (behind one epoll fd): 2 + 24 + 5 * 15 + 24 + 1 + 5 =
- * 131. */
-#define EVENT_LOOP_MAX_HANDLERS 132
+ * 10 queues, 2 inputs and 3 outputs, the shutdown port's 4 queues and
+ * input, each network interface's 2 queues and backend (8 interfaces), the
+ * one user-mode interface's stack (all its sockets behind one epoll fd),
+ * the vsock device's 3 queues, wake-up and host sockets (behind one epoll
+ * fd), and virtio-rng's queue and timer: 2 + 24 + 5 * 15 + 5 + 24 + 1 + 5 +
+ * 2 = 138. */
+#define EVENT_LOOP_MAX_HANDLERS 138
 
 typedef void (*event_handler_fn)(void *opaque, uint32_t events);
 

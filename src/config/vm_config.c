@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool vm_config_has_vsock(const struct vm_config *cfg)
 {
@@ -36,6 +37,9 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->workdir);
 	vm_strv_free(cfg->rlimits);
 	free(cfg->console_output);
+	free(cfg->kernel_console);
+	if (cfg->has_shutdown_fd)
+		close(cfg->shutdown_fd);
 	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
 		free(cfg->shares[i].tag);
 		free(cfg->shares[i].path);

@@ -154,6 +154,11 @@ struct vm_config {
 	char *console_output; /* file for the implicit console's output */
 	unsigned int nr_consoles;
 	struct vm_console consoles[VM_MAX_CONSOLES];
+	char *kernel_console; /* krun_set_kernel_console's console= word */
+	/* krun_get_shutdown_eventfd's eventfd, owned here: a write asks the
+	 * guest to shut down (devices/console/shutdown.h) */
+	bool has_shutdown_fd;
+	int shutdown_fd;
 
 	/* network interfaces, eth0 first */
 	unsigned int nr_nets;

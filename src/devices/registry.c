@@ -7,26 +7,32 @@
 
 #include "base/log.h"
 #include "devices/blk/blk.h"
+#include "devices/console/shutdown.h"
 #include "devices/console/stdio.h"
 #include "devices/fs/share.h"
 #include "devices/net/net.h"
+#include "devices/rng/rng.h"
 #include "devices/vsock/vsock.h"
 
 /* The order is the guest's: devices take MMIO slots as they are made and
  * the guest probes the slots in order, so the consoles come first (the
  * kernel's console is the first hvc it finds, and what it says from then on
- * is seen), the shares after them, in the order they were added, then the
+ * is seen), then the shutdown port's console (a named port, no hvc), the
+ * shares after them, in the order they were added, then the
  * disks, which the guest names vda, vdb, ... as it finds them, then the
  * network interfaces, which the guest names eth0, eth1, ... as it finds them,
- * then the vsock device. */
+ * then the vsock device, then virtio-rng (libkrun's VMs always have one; it
+ * takes one of the 11 MMIO slots). */
 const struct device_kind device_kinds[] = {
 	{ .name = "console", .count = stdio_console_count, .create = stdio_console_create },
+	{ .name = "shutdown", .count = shutdown_port_count, .create = shutdown_port_create },
 	{ .name = "virtio-fs", .count = fs_share_count, .open_host = fs_share_open_host,
 	  .create = fs_share_create },
 	{ .name = "virtio-blk", .count = blk_count, .open_host = blk_open_host,
 	  .create = blk_create },
 	{ .name = "virtio-net", .count = net_count, .create = net_create },
 	{ .name = "virtio-vsock", .count = vsock_count, .create = vsock_create },
+	{ .name = "virtio-rng", .count = rng_count, .create = rng_create },
 };
 const unsigned int nr_device_kinds = sizeof(device_kinds) / sizeof(device_kinds[0]);
 

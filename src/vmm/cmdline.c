@@ -82,6 +82,15 @@ int cmdline_add_raw(struct cmdline *cl, const char *text)
 	return 0;
 }
 
+int cmdline_add_console(struct cmdline *cl, const char *console)
+{
+	size_t saved_len = cl->len;
+
+	if (!append_word(cl, "console=%s", console))
+		return TOO_LONG(cl, saved_len, "console=%s", console);
+	return 0;
+}
+
 /* Keys are unquoted words: a space, '=' or '"' would split or end them, and
  * the kernel's isspace() also takes some bytes above 0x7f for spaces. */
 static bool valid_key(const char *key, size_t key_len)

@@ -35,6 +35,10 @@ int cmdline_add_prefix(struct cmdline *cl, bool with_init);
  * chooses, of the environment); appended as given. */
 int cmdline_add_raw(struct cmdline *cl, const char *text);
 
+/* console=<console>, after the prefix: the kernel's last console= is its
+ * /dev/console, so it overrides the prefix's hvc0. */
+int cmdline_add_console(struct cmdline *cl, const char *console);
+
 /* KEY="value". The key must be printable ASCII without spaces, '=' or '"';
  * neither may contain '"', which the kernel cannot escape. */
 int cmdline_add_env(struct cmdline *cl, const char *key, const char *value);

@@ -123,6 +123,8 @@ int handover_prepare(struct vm *vm)
 		return ret;
 	ret = cfg->kernel_cmdline ? cmdline_add_raw(&vm->cmdline, cfg->kernel_cmdline)
 				  : cmdline_add_prefix(&vm->cmdline, has_root);
+	if (ret == 0 && cfg->kernel_console)
+		ret = cmdline_add_console(&vm->cmdline, cfg->kernel_console);
 	if (ret < 0)
 		return cmdline_failed(vm, ret);
 	if ((ret = add_root_disk_env(vm)) < 0)

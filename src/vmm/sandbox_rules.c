@@ -80,6 +80,9 @@ static const struct sandbox_rule vcpu[] = {
 	 * guest's driver took; its frames move as the console's bytes do
 	 * (readv, writev, and every thread's write) */
 	ALLOW_IOCTL(TUNSETOFFLOAD),
+	/* virtio-rng serves a request (getrandom) or sets its timer for when
+	 * its rate allows the next, or stops it at a reset */
+	ALLOW(getrandom), ALLOW(timerfd_settime),
 };
 
 /* A virtio-fs worker: every file operation of src/fs/. Its lock waiters
@@ -153,6 +156,8 @@ static const struct sandbox_rule event_loop[] = {
 	/* a network interface's own socket beside gvproxy's, removed at the
 	 * end (gvproxy sends every frame to its name until then) */
 	ALLOW(unlinkat),
+	/* virtio-rng: its bytes, and its timer (devices/rng/rng.h) */
+	ALLOW(getrandom), ALLOW(timerfd_settime),
 };
 
 /* The event loop serving the user-mode interface (src/devices/net/

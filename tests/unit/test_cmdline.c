@@ -137,9 +137,22 @@ static void test_limit(void)
 	CHECK(strstr(cl.buf + cl.len - 5, ":5") != NULL);
 }
 
+/* krun_set_kernel_console's word comes after the prefix, which it
+ * overrides (the kernel's last console= is /dev/console). */
+static void test_console(void)
+{
+	static struct cmdline cl;
+
+	cmdline_init(&cl);
+	CHECK_EQ_INT(cmdline_add_prefix(&cl, false), 0);
+	CHECK_EQ_INT(cmdline_add_console(&cl, "ttyS0"), 0);
+	CHECK(strcmp(cl.buf, PREFIX " console=ttyS0") == 0);
+}
+
 int main(void)
 {
 	test_layout();
+	test_console();
 	test_override();
 	test_invalid();
 	test_limit();

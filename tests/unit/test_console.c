@@ -1688,6 +1688,64 @@ static void test_named_ports_only(void)
 	bench_destroy(&b);
 }
 
+/* The shutdown port (devices/console/shutdown.h): a named port reading a
+ * non-blocking eventfd. A request made before the guest opens the port
+ * waits in the eventfd; once open, its 8-byte count reaches the guest, and
+ * a later one does too. A hostile buffer too small for the count ends the
+ * port's input (the host side closes), and the loop does not spin. */
+static void test_eventfd_port(void)
+{
+	struct bench b = { .in = { -1, -1 }, .out2 = { -1, -1 } };
+	struct seg bufs[] = { { .len = 64 }, { .len = 64 }, { .len = 4 }, { .len = 64 } };
+	unsigned int rxq = port_rx_queue(0);
+	uint64_t count;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	CHECK(efd >= 0);
+	make_output_pipe(b.out);
+	struct console_port_config ports[] = { { .name = "krun-shutdown", .in_fd = efd,
+						 .out_fd = -1 } };
+	bench_init_ports(&b, ports, 1, -1);
+	multiport_up(&b);
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_NAME, 1);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+
+	write_eventfd(efd); /* before the guest reads the port: it waits */
+	add_chain(&b, rxq, &bufs[0], 1);
+	kick(&b, rxq);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 0);
+
+	ctrl_send(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	CHECK(run_until_idle(&b) <= 3);
+	check_used(rxq, 1, 0, sizeof(count));
+	memcpy(&count, gm_ptr(&gm, bufs[0].gpa, sizeof(count)), sizeof(count));
+	CHECK_EQ_INT(count, 1);
+
+	add_chain(&b, rxq, &bufs[1], 1);
+	kick(&b, rxq);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 1); /* nothing asked: nothing sent */
+	write_eventfd(efd);
+	CHECK_EQ_INT(event_loop_run_once(&b.loop, 1000), 1);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 2);
+
+	/* 4 bytes cannot hold the count: the input ends, the port closes */
+	add_chain(&b, rxq, &bufs[2], 1);
+	kick(&b, rxq);
+	write_eventfd(efd);
+	CHECK(run_until_idle(&b) <= 3);
+	CHECK_EQ_INT(used_ring(rxq)->idx, 2);
+	expect_ctrl(&b, 0, VIRTIO_CONSOLE_PORT_OPEN, 0);
+	add_chain(&b, rxq, &bufs[3], 1);
+	kick(&b, rxq);
+	CHECK(run_until_idle(&b) <= 1);
+	CHECK(!needs_reset(&b));
+	bench_destroy(&b);
+	close(efd);
+}
+
 int main(void)
 {
 	/* what the VMM does: a closed output is an error, not a signal */
@@ -1729,6 +1787,7 @@ int main(void)
 	test_multiport_resize();
 	test_stdio_ports();
 	test_named_ports_only();
+	test_eventfd_port();
 	gm_destroy(&gm);
 	return CHECK_DONE();
 }

@@ -425,7 +425,8 @@ static void test_consoles_and_shares(void)
 	 * then the shares in their order. */
 	setup_init(&s, 2);
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
-	CHECK_EQ_INT(list.nr, 5);
+	CHECK_EQ_INT(list.nr, 6); /* and virtio-rng, last, in every VM */
+	CHECK(strcmp(list.devs[5]->kind, "virtio-rng") == 0);
 	for (unsigned int i = 0; i < list.nr && i < 5; i++) {
 		CHECK(strcmp(list.devs[i]->kind, kinds[i]) == 0);
 		CHECK_EQ_INT(list.devs[i]->index, indexes[i]);
@@ -434,9 +435,11 @@ static void test_consoles_and_shares(void)
 			     i < 2 ? DEVICE_THREADS_NONE : DEVICE_THREADS_FS_WORKER);
 		CHECK((list.devs[i]->ops->on_threads != NULL) == (i >= 2));
 	}
-	CHECK_EQ_INT(s.vmm.nr_plugged, 7);
+	CHECK_EQ_INT(s.vmm.nr_plugged, 8);
 	for (unsigned int i = 0; i < s.vmm.nr_plugged; i++)
-		CHECK_EQ_INT(s.vmm.plugged[i]->device_id, i < 4 ? VIRTIO_ID_CONSOLE : VIRTIO_ID_FS);
+		CHECK_EQ_INT(s.vmm.plugged[i]->device_id, i < 4	 ? VIRTIO_ID_CONSOLE
+							  : i < 7 ? VIRTIO_ID_FS
+								  : VIRTIO_ID_RNG);
 	/* The init waits for the first console's named ports; no terminal,
 	 * no implicit console: no signal to watch. */
 	CHECK_EQ_INT(s.vmm.nr_env, 1);
@@ -483,8 +486,8 @@ static void test_console_output_file(void)
 	s.cfg.implicit_console_disabled = false;
 	s.cfg.console_output = path;
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
-	CHECK_EQ_INT(list.nr, 2);
-	CHECK_EQ_INT(s.vmm.nr_plugged, 3);
+	CHECK_EQ_INT(list.nr, 3);
+	CHECK_EQ_INT(s.vmm.nr_plugged, 4);
 	CHECK_EQ_INT(s.vmm.nr_env, 0);
 	CHECK(access(path, F_OK) == 0);
 	devices_destroy(&list);
@@ -515,7 +518,7 @@ static void test_network_interfaces(void)
 	}
 	s.cfg.nr_nets = 3;
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
-	CHECK_EQ_INT(list.nr, 4);
+	CHECK_EQ_INT(list.nr, 5); /* the share, eth0..eth2, virtio-rng */
 	for (unsigned int i = 1; i < list.nr && i < 4; i++) {
 		CHECK(strcmp(list.devs[i]->kind, "virtio-net") == 0);
 		CHECK_EQ_INT(list.devs[i]->index, i - 1);
@@ -572,7 +575,7 @@ static void test_vsock_tsi(void)
 		s.cfg.tsi_features = cases[i].features;
 		CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env),
 			     0);
-		CHECK_EQ_INT(list.nr, 1);
+		CHECK_EQ_INT(list.nr, 2); /* and virtio-rng */
 		CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
 		CHECK_EQ_INT(s.vmm.nr_env, 1);
 		CHECK(strcmp(s.vmm.env[0], cases[i].word) == 0);
@@ -597,7 +600,7 @@ static void test_vsock_tsi(void)
 	s.cfg.nr_shares = 0;
 	s.cfg.implicit_vsock_disabled = false;
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
-	CHECK_EQ_INT(list.nr, 1);
+	CHECK_EQ_INT(list.nr, 2); /* and virtio-rng */
 	CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
 	CHECK(s.vmm.nr_env == 1 && strcmp(s.vmm.env[0], "tsi.hijack=inet") == 0);
 	devices_destroy(&list);
