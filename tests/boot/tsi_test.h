@@ -1,6 +1,6 @@
-/* What the TSI boot test's guest (tsiguest.c) and host (tsi_host.c) sides
- * share: the ports on the host's 127.0.0.1 and the sizes. The bytes and
- * their sums are vsock_data.h's. */
+/* What the TSI boot tests' guest (tsiguest.c, tsilisten.c) and host
+ * (tsi_host.c) sides share: the ports on the host's 127.0.0.1 and the
+ * sizes. The bytes and their sums are vsock_data.h's. */
 #ifndef KRUN_TESTS_BOOT_TSI_TEST_H
 #define KRUN_TESTS_BOOT_TSI_TEST_H
 
@@ -9,6 +9,13 @@
 #define TSI_TEST_LOCAL_PORT 7303  /* the guest listens there; so does the host, to see a leak */
 #define TSI_TEST_FETCH (64u << 20) /* sized for the TCG test host */
 #define TSI_TEST_ECHO (1u << 20)
+/* tsi-listen: the guest's server on GUEST_PORT, published as HOST_PORT
+ * ("HOST_PORT:GUEST_PORT" in the port map); a guest listener on
+ * UNMAPPED_PORT, which the host must not see; CLIENTS host clients at once */
+#define TSI_TEST_GUEST_PORT 7310
+#define TSI_TEST_HOST_PORT 7410
+#define TSI_TEST_UNMAPPED_PORT 7311
+#define TSI_TEST_CLIENTS 50
 #define TSI_TEST_SEED_HOST 7
 #define TSI_TEST_SEED_GUEST 11
 
