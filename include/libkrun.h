@@ -316,9 +316,10 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
  * and address; a later call replaces the map, an empty array clears it.
  * The user-mode interface (krun_add_net_user) publishes them when the VM
  * has one; otherwise TSI does, when it serves the guest's inet sockets
- * (KRUN_TSI_HIJACK_INET, implicit with no network interface): each TCP host
- * port is bound when the VM starts and listens while the guest listens on
- * GUEST_PORT. Two documented differences from libkrun: only mapped ports
+ * (KRUN_TSI_HIJACK_INET, implicit with no network interface): each host
+ * port is bound when the VM starts; a TCP one listens while the guest
+ * listens on GUEST_PORT, a UDP one is the host side of the guest's UDP
+ * socket bound to GUEST_PORT. Two documented differences from libkrun: only mapped ports
  * are ever exposed (libkrun's TSI exposes every guest listener, on the
  * guest's own port when unmapped or with a NULL map; here NULL, as an
  * empty array, publishes nothing, and an unmapped guest listener stays the

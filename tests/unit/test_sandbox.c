@@ -440,8 +440,8 @@ static int tsi_stream(struct vsock_bench *b, uint32_t port, const void *req, uin
 /* TSI, made before the filter, then served under the kind's: a TCP
  * connect to 127.0.0.1 (socket, setsockopt TCP_NODELAY, connect,
  * getsockopt SO_ERROR, getsockname, getpeername, the deadline timer),
- * with the unix feature a unix path beneath the root share (openat2), and
- * a mapped port published and accepting. */
+ * with the unix feature a unix path beneath the root share (openat2), a
+ * mapped port published and accepting, and a datagram socket's frame. */
 static void tsi_work(void *arg)
 {
 	enum sandbox_kind kind = *(const enum sandbox_kind *)arg;
@@ -495,6 +495,19 @@ static void tsi_work(void *arg)
 	vb_run(&b); /* a loopback connection is in the accept queue at once */
 	CHECK(vb_recv(&b, &h, NULL, sizeof(struct tsi_incoming)));
 	CHECK_EQ_INT(le32toh(h.len), sizeof(struct tsi_incoming));
+	/* a datagram socket (socket, setsockopt V6ONLY, bind) and a frame
+	 * sent from it (sendto) */
+	req = (struct tsi_request){ .op = htole16(TSI_OP_DGRAM),
+				    .addr = { .family = htole16(AF_INET6) } };
+	CHECK_EQ_INT(tsi_stream(&b, 5003, &req, sizeof(req), listener, &none), 0);
+	struct tsi_dgram f = { .len = htole32(1),
+			       .addr = { .family = htole16(AF_INET), .port = mapped.sin_port,
+					 .addr = { 127, 0, 0, 1 } } };
+	uint8_t frame[sizeof(f) + 1];
+	memcpy(frame, &f, sizeof(f));
+	frame[sizeof(f)] = 'x';
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 5003, TSI_PORT_V1, sizeof(frame)), frame);
+	CHECK_EQ_INT(vsock_tsi_counters(ep)->dgrams_out + vsock_tsi_counters(ep)->dgram_drops, 1);
 	close(client);
 	close(fd);
 	if (unix_fd >= 0)

@@ -135,6 +135,10 @@ void vsock_deliver(struct virtio_vsock *v);
 void vsock_credit_news(struct virtio_vsock *v, struct vsock_conn *c);
 /* Whether c's prefix can go to the guest now (some left, credit for it). */
 bool vsock_prefix_ready(const struct vsock_conn *c);
+/* One packet of len bytes for c, within the guest's credit (c has some):
+ * how many went, or -1 when the guest had no receive buffer with room. */
+int vsock_send_bytes(struct virtio_vsock *v, struct vsock_conn *c, const void *bytes,
+		     uint32_t len, unsigned int *pushed);
 /* The raw side's to_guest: one packet of the host socket's bytes. */
 bool vsock_raw_to_guest(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed);
 

@@ -182,8 +182,20 @@ static int tsi_request(const struct vsock_endpoint *ep, struct vsock_conn *c,
 		}
 		*req = (struct vsock_request){ .fd = fd };
 		return used;
-	default: /* DGRAM: a later step of the design */
-		return fail(t, c, EOPNOTSUPP, (uint32_t)used);
+	case TSI_OP_DGRAM:
+		if (!(t->features & VM_TSI_HIJACK_INET))
+			return fail(t, c, EOPNOTSUPP, (uint32_t)used);
+		if ((ret = tsi_dgram_open(&t->listeners, c, &p, &fd)) < 0)
+			return fail(t, c, -ret, (uint32_t)used);
+		/* the host socket's address, then frames both ways */
+		if ((ret = reply(c, 0, (uint32_t)ret, fd)) < 0) {
+			close(fd);
+			return ret;
+		}
+		*req = (struct vsock_request){ .fd = fd };
+		return used;
+	default: /* the parser knows no other */
+		return -EPROTO;
 	}
 	/* Connected or not, the reply waits for the socket to be writable. */
 	*req = (struct vsock_request){ .fd = fd, .connecting = true };
@@ -214,13 +226,17 @@ static void tsi_log_stats(const struct vsock_endpoint *ep)
 
 	LOG_INF("vsock TSI: %llu connects, %llu connected, %llu failed, %llu refused, %llu "
 		"not supported, %llu malformed; listeners %llu published, %llu not; host "
-		"connections %llu held, %llu accepted, %llu expired, %llu unknown ids",
+		"connections %llu held, %llu accepted, %llu expired, %llu unknown ids; datagram "
+		"sockets %llu, datagrams %llu out, %llu in, %llu dropped, %llu bad frames",
 		(unsigned long long)n->connects, (unsigned long long)n->connected,
 		(unsigned long long)n->failed, (unsigned long long)n->refused,
 		(unsigned long long)n->unsupported, (unsigned long long)n->malformed,
 		(unsigned long long)n->published, (unsigned long long)n->unpublished,
 		(unsigned long long)n->incoming, (unsigned long long)n->accepted,
-		(unsigned long long)n->expired, (unsigned long long)n->bad_ids);
+		(unsigned long long)n->expired, (unsigned long long)n->bad_ids,
+		(unsigned long long)n->dgram_streams, (unsigned long long)n->dgrams_out,
+		(unsigned long long)n->dgrams_in, (unsigned long long)n->dgram_drops,
+		(unsigned long long)n->bad_frames);
 }
 
 static uint64_t tsi_next_deadline(const struct vsock_endpoint *ep)

@@ -5,8 +5,9 @@
  * fuzzers' target), served by the endpoint (tsi.c): CONNECT and UNIX
  * become non-blocking host sockets whose reply, once connected, is the
  * stream's prefix; LISTEN publishes the guest's listener on a mapped host
- * port and ACCEPT claims a connection it took (tsi_listen.c); DGRAM is
- * answered EOPNOTSUPP until it comes. Threads and locks: endpoint.h's. */
+ * port and ACCEPT claims a connection it took (tsi_listen.c); DGRAM makes
+ * a UDP socket, the mapped port's or an ephemeral one, whose datagrams go
+ * both ways in frames (tsi_dgram.c). Threads and locks: endpoint.h's. */
 #ifndef KRUN_DEVICES_VSOCK_TSI_H
 #define KRUN_DEVICES_VSOCK_TSI_H
 
@@ -35,6 +36,11 @@ struct tsi_parsed {
  * malformed request (an unknown op, flags, family, nonzero padding, a bad
  * path length or a NUL in it), else the request's length with *out. */
 int tsi_request_parse(const uint8_t *bytes, uint32_t len, struct tsi_parsed *out);
+/* A datagram frame's header from the guest (sizeof(struct tsi_dgram)
+ * bytes): its payload's length, the destination in out (addr, addr_len,
+ * error as a request's: a link-local one ENETUNREACH), or -EPROTO for a
+ * length past TSI_DGRAM_MAX or an address that is none or malformed. */
+int tsi_frame_parse(const uint8_t *bytes, struct tsi_parsed *out);
 /* A socket's address on the wire: inet ones as they are, any other (unix)
  * as none. */
 void tsi_wire_addr(const struct sockaddr_storage *ss, struct tsi_addr *out);
@@ -53,6 +59,11 @@ struct tsi_counters {
 	_Atomic uint64_t accepted;   /* claimed by an ACCEPT */
 	_Atomic uint64_t expired;    /* held past TSI_HELD_NS: closed */
 	_Atomic uint64_t bad_ids;    /* ACCEPTs of an id nothing holds: reset */
+	_Atomic uint64_t dgram_streams; /* DGRAM requests served */
+	_Atomic uint64_t dgrams_out;  /* datagrams the guest sent, sent on the host */
+	_Atomic uint64_t dgrams_in;   /* datagrams the host received, framed to the guest */
+	_Atomic uint64_t dgram_drops; /* the guest's, not sent (EAGAIN, unreachable...) */
+	_Atomic uint64_t bad_frames;  /* frames with a bad length or address: reset */
 };
 
 struct vm_port_fwd;

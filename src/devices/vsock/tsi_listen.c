@@ -1,5 +1,6 @@
 /* TSI's published listeners (tsi_listen.h): the mapped host ports, bound
- * at start and listening while the guest publishes; a LISTEN stream's
+ * at start (UDP ones too, for tsi_dgram.c) and listening while the guest
+ * publishes; a LISTEN stream's
  * side, which accepts the host's connections, holds them and tells the
  * guest their ids in records (the stream's prefix); ACCEPT's claim; the
  * held connections' expiry. Only mapped ports are ever exposed, and
@@ -190,21 +191,27 @@ static const struct vsock_side_ops tsi_listen_side = {
 
 /* --- the endpoint's calls -------------------------------------------------- */
 
+_Static_assert(offsetof(struct sockaddr_in, sin_port) == offsetof(struct sockaddr_in6, sin6_port),
+	       "a port is where either family has it");
+
+struct tsi_port *tsi_port_find(struct tsi_listeners *l, uint16_t guest_port, bool udp)
+{
+	for (unsigned int i = 0; i < l->nr_ports; i++) {
+		if (l->ports[i].fwd.guest_port == guest_port && l->ports[i].fwd.udp == udp)
+			return &l->ports[i];
+	}
+	return NULL;
+}
+
 int tsi_listen(struct tsi_listeners *l, struct vsock_conn *c, const struct tsi_parsed *p,
 	       int *fd)
 {
 	uint16_t guest_port = ntohs(((const struct sockaddr_in *)&p->addr)->sin_port);
-	struct tsi_port *port = NULL;
+	struct tsi_port *port;
 	unsigned int backlog = p->arg < TSI_MAX_BACKLOG ? p->arg : TSI_MAX_BACKLOG;
 
-	_Static_assert(offsetof(struct sockaddr_in, sin_port) ==
-			       offsetof(struct sockaddr_in6, sin6_port),
-		       "a port is where either family has it");
 	*fd = -1;
-	for (unsigned int i = 0; i < l->nr_ports && !port; i++) {
-		if (l->ports[i].fwd.guest_port == guest_port)
-			port = &l->ports[i];
-	}
+	port = tsi_port_find(l, guest_port, false);
 	/* A host IPv4 port cannot reach a V6ONLY listener; one listener per
 	 * guest port (another is only the guest's). */
 	if (!port || port->stream ||
@@ -274,17 +281,20 @@ static int bind_port(struct tsi_port *port)
 	char addr[INET_ADDRSTRLEN];
 	int one = 1, err;
 
-	/* SO_REUSEADDR: a port in TIME_WAIT from an earlier VM is free again;
-	 * on Linux it never lets two TCP sockets listen on one port. */
-	port->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* TCP's SO_REUSEADDR: a port in TIME_WAIT from an earlier VM is free
+	 * again; on Linux it never lets two TCP sockets listen on one port. On
+	 * UDP it would let two bind one: never there. */
+	port->fd = socket(AF_INET, (port->fwd.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+					   SOCK_CLOEXEC, 0);
 	if (port->fd >= 0 &&
-	    setsockopt(port->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    (port->fwd.udp ||
+	     setsockopt(port->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0) &&
 	    bind(port->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 		return 0;
 	err = errno;
-	LOG_ERR("vsock TSI: cannot bind host port %s:%u (the guest's port %u): %s",
+	LOG_ERR("vsock TSI: cannot bind host port %s:%u/%s (the guest's port %u): %s",
 		inet_ntop(AF_INET, &sin.sin_addr, addr, sizeof(addr)), port->fwd.host_port,
-		port->fwd.guest_port, strerror(err));
+		port->fwd.udp ? "udp" : "tcp", port->fwd.guest_port, strerror(err));
 	return -err;
 }
 
@@ -300,8 +310,6 @@ int tsi_listeners_open(struct tsi_listeners *l, const struct vsock_endpoint *ep,
 	for (unsigned int i = 0; i < n; i++) {
 		struct tsi_port *port = &l->ports[l->nr_ports];
 		int ret;
-		if (fwds[i].udp)
-			continue;
 		*port = (struct tsi_port){ .owner = l, .fwd = fwds[i] };
 		l->nr_ports++;
 		if ((ret = bind_port(port)) < 0)

@@ -1,9 +1,11 @@
-/* TSI's published listeners (docs/tsi-design.md b.3 "Port map"): the
- * host ports of krun_set_port_map's TCP entries, bound when the VM is
- * built, listening only while the guest's listener on the mapped guest
- * port is published through a LISTEN stream; the host connections they
- * accept are held, each under a random id told to the guest in a
- * tsi_incoming record, until an ACCEPT stream claims it or it expires.
+/* TSI's published ports (docs/tsi-design.md b.3 "Port map"): the host
+ * ports of krun_set_port_map's entries, bound when the VM is built. A TCP
+ * one listens only while the guest's listener on the mapped guest port is
+ * published through a LISTEN stream; the host connections it accepts are
+ * held, each under a random id told to the guest in a tsi_incoming
+ * record, until an ACCEPT stream claims it or it expires. A UDP one is
+ * the socket of the guest's DGRAM stream bound to the mapped guest port
+ * (tsi_dgram.c).
  * Event loop thread, under the device's lock (endpoint.h), except
  * tsi_listeners_open and _close (the builder's thread, before and after). */
 #ifndef KRUN_DEVICES_VSOCK_TSI_LISTEN_H
@@ -25,12 +27,12 @@
 struct vsock_conn;
 struct tsi_listeners;
 
-/* One mapped TCP host port. */
+/* One mapped host port. */
 struct tsi_port {
 	struct tsi_listeners *owner;
 	struct vm_port_fwd fwd;
-	int fd;			   /* bound from the start; listening while published */
-	struct vsock_conn *stream; /* the guest's LISTEN stream that published it, or NULL */
+	int fd;			   /* bound from the start; TCP: listening while published */
+	struct vsock_conn *stream; /* the guest's LISTEN or DGRAM stream using it, or NULL */
 	unsigned int held, max_held;
 };
 
@@ -51,12 +53,15 @@ struct tsi_listeners {
 	uint64_t ids; /* the ids' generator's state, seeded from getrandom */
 };
 
-/* Bind every TCP entry of fwds (n of them) for ep: 0, or -errno (logged;
+/* Bind every entry of fwds (n of them) for ep: 0, or -errno (logged;
  * -EADDRINUSE when a host port is taken). Nothing listens yet. */
 int tsi_listeners_open(struct tsi_listeners *l, const struct vsock_endpoint *ep,
 		       struct tsi_counters *counters, const struct vm_port_fwd *fwds,
 		       unsigned int n);
 void tsi_listeners_close(struct tsi_listeners *l);
+
+/* The mapped port of guest_port for TCP or UDP, or NULL. */
+struct tsi_port *tsi_port_find(struct tsi_listeners *l, uint16_t guest_port, bool udp);
 
 /* A LISTEN request p on stream c: 0 and *fd -1 when not published (the
  * guest port unmapped, V6ONLY, or published by another stream already);
@@ -73,5 +78,13 @@ struct tsi_listeners *vsock_tsi_listeners(struct vsock_endpoint *ep);
 
 uint64_t tsi_listeners_deadline(const struct tsi_listeners *l);
 void tsi_listeners_expire(struct tsi_listeners *l, uint64_t now);
+
+/* tsi_dgram.c: a DGRAM request p on stream c: 1 when published (*fd a dup
+ * of the mapped UDP port's socket: G mapped /udp, no other stream on it,
+ * the guest's socket not V6ONLY), 0 when not (*fd a new UDP socket bound
+ * to an ephemeral port of the guest's family), c's side set to carry
+ * frames; -errno when no socket could be made. */
+int tsi_dgram_open(struct tsi_listeners *l, struct vsock_conn *c, const struct tsi_parsed *p,
+		   int *fd);
 
 #endif

@@ -114,8 +114,17 @@ int tsi_request_parse(const uint8_t *bytes, uint32_t len, struct tsi_parsed *out
 	return (int)total;
 }
 
-/* A socket's address on the wire: inet ones as they are, anything else
- * (unix) as none. */
+int tsi_frame_parse(const uint8_t *bytes, struct tsi_parsed *out)
+{
+	struct tsi_dgram f;
+
+	memcpy(&f, bytes, sizeof(f));
+	*out = (struct tsi_parsed){ .op = TSI_OP_DGRAM, .arg = le32toh(f.len) };
+	if (out->arg > TSI_DGRAM_MAX || !parse_addr(&f.addr, out) || out->addr_len == 0)
+		return -EPROTO;
+	return (int)out->arg;
+}
+
 void tsi_wire_addr(const struct sockaddr_storage *ss, struct tsi_addr *out)
 {
 	*out = (struct tsi_addr){ 0 };
