@@ -96,10 +96,14 @@ static void local_client(int lfd)
 	int fd, afd;
 	char c = 0;
 
+	/* the listener's O_NONBLOCK makes accept4 non-blocking (SOCK_NONBLOCK
+	 * is the new socket's) */
+	fcntl(lfd, F_SETFL, O_NONBLOCK);
 	afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
 	printf("tsilisten: accept4 with nothing pending: %s\n", afd < 0 ? strerror(errno) : "a socket");
 	if (afd >= 0 || errno != EAGAIN)
 		failures++;
+	fcntl(lfd, F_SETFL, 0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    (afd = accept(lfd, (struct sockaddr *)&peer, &len)) < 0)
