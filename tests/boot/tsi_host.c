@@ -1,4 +1,5 @@
-/* The host's side of the TSI boot tests (tsi-connect.sh, tsi-listen.sh).
+/* The host's side of the TSI boot tests (tsi-connect.sh, tsi-listen.sh,
+ * tsi-udp.sh).
  *
  *   tsi-host server          on 127.0.0.1: TSI_TEST_SERVER_PORT answers
  *                            "GET N" with N bytes (vsock_data.h's stream)
@@ -7,15 +8,17 @@
  *                            TSI_TEST_LOCAL_PORT only logs a connection
  *                            (the guest's own listener has that port: none
  *                            must reach the host). Runs until killed.
- *   tsi-host vm ROOT PROGRAM [H:G]
+ *   tsi-host vm ROOT PROGRAM [H:G[/udp]...]
  *                            a libkrun.h client as crun calls it, with no
  *                            network: the vsock device with
  *                            KRUN_TSI_HIJACK_INET, PROGRAM run in ROOT,
- *                            the port map H:G if given; ends with the
+ *                            the port map if given; ends with the
  *                            workload's status
  *   tsi-host client ROOT     the host clients of tsilisten.c's servers,
  *                            each phase once the guest made its file in
  *                            ROOT (see there)
+ *   tsi-host udp-echo        tsiudp.c's echo on the host's 127.0.0.1
+ *   tsi-host udp-client ROOT the client of tsiudp.c's published socket
  *
  * The server logs a line per event on stdout. */
 #include <arpa/inet.h>
@@ -120,13 +123,12 @@ static int server(void)
 /* The VM as crun makes it: no network device, TSI through the vsock
  * device (krun_disable_implicit_vsock, then krun_add_vsock), the port map
  * if one is given. */
-static int vm(const char *root, const char *program, const char *map)
+static int vm(const char *root, const char *program, char **map)
 {
-	const char *const port_map[] = { map, NULL };
 	int ctx = krun_create_ctx();
 
 	if (ctx < 0 || krun_set_log_level(KRUN_LOG_LEVEL_INFO) < 0 ||
-	    (map && krun_set_port_map((uint32_t)ctx, port_map) < 0) ||
+	    (map[0] && krun_set_port_map((uint32_t)ctx, (const char *const *)map) < 0) ||
 	    krun_set_vm_config((uint32_t)ctx, 1, 256) < 0 || krun_set_root((uint32_t)ctx, root) < 0 ||
 	    krun_set_exec((uint32_t)ctx, program, (const char *const[]){ NULL }, NULL) < 0 ||
 	    krun_disable_implicit_vsock((uint32_t)ctx) < 0 ||
@@ -152,20 +154,29 @@ static void client_fail(const char *fmt, ...)
 	client_failures++;
 }
 
-/* Waits up to 300 s for the guest's file ROOT/tsi-listen-N. */
-static bool await_phase(const char *root, int n)
+/* Waits up to 300 s for the guest's file ROOT/NAME. */
+static bool await_file(const char *root, const char *name)
 {
 	char path[4096];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/tsi-listen-%d", root, n);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
 	for (int i = 0; i < 3000; i++) {
 		if (stat(path, &st) == 0)
 			return true;
 		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 	}
-	printf("client: the guest never reached phase %d\n", n);
+	printf("client: the guest never made %s\n", name);
 	return false;
+}
+
+/* tsilisten.c's phase N (its file tsi-listen-N). */
+static bool await_phase(const char *root, int n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "tsi-listen-%d", n);
+	return await_file(root, name);
 }
 
 /* Whether the host's /proc/net/tcp or tcp6 has a listener on port. */
@@ -302,17 +313,69 @@ static int client(const char *root)
 	return client_failures ? 1 : 0;
 }
 
+/* tsi-udp's host side: the echo (tsi-host udp-echo: every datagram on
+ * 127.0.0.1:TSI_TEST_UDP_ECHO_PORT back to its sender, until killed) and
+ * the published port's client (tsi-host udp-client ROOT). */
+static int udp_echo(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(TSI_TEST_UDP_ECHO_PORT),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, from;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char buf[65536];
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		printf("udp-echo: cannot bind: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("udp-echo: listening\n");
+	for (;;) {
+		socklen_t len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+		if (n < 0)
+			continue;
+		printf("udp-echo: %zd bytes from port %u\n", n, ntohs(from.sin_port));
+		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+	}
+}
+
+static int udp_client(const char *root)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(TSI_TEST_UDP_HOST_PORT),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, from;
+	socklen_t len = sizeof(from);
+	struct pollfd p = { socket(AF_INET, SOCK_DGRAM, 0), POLLIN, 0 };
+	char buf[64];
+	ssize_t n;
+
+	if (!await_file(root, "tsi-udp-1"))
+		return 1;
+	if (sendto(p.fd, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5 ||
+	    poll(&p, 1, 30000) != 1 ||
+	    (n = recvfrom(p.fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &len)) < 0) {
+		printf("udp-client: no answer from the published port: %s\n", strerror(errno));
+		return 1;
+	}
+	buf[n] = 0;
+	printf("udp-client: \"%s\" from %s:%u\n", buf, inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "vm"))
-		return vm(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc >= 4 && !strcmp(argv[1], "vm"))
+		return vm(argv[2], argv[3], argv + 4);
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && !strcmp(argv[1], "server"))
 		return server();
 	if (argc == 3 && !strcmp(argv[1], "client"))
 		return client(argv[2]);
-	fprintf(stderr, "usage: tsi-host server | tsi-host vm ROOT PROGRAM [H:G] | tsi-host client ROOT\n");
+	if (argc == 2 && !strcmp(argv[1], "udp-echo"))
+		return udp_echo();
+	if (argc == 3 && !strcmp(argv[1], "udp-client"))
+		return udp_client(argv[2]);
+	fprintf(stderr, "usage: tsi-host server | vm ROOT PROGRAM [H:G...] | client ROOT | "
+			"udp-echo | udp-client ROOT\n");
 	return 2;
 }

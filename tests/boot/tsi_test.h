@@ -1,5 +1,5 @@
-/* What the TSI boot tests' guest (tsiguest.c, tsilisten.c) and host
- * (tsi_host.c) sides share: the ports on the host's 127.0.0.1 and the
+/* What the TSI boot tests' guest (tsiguest.c, tsilisten.c, tsiudp.c) and
+ * host (tsi_host.c) sides share: the ports on the host's 127.0.0.1 and the
  * sizes. The bytes and their sums are vsock_data.h's. */
 #ifndef KRUN_TESTS_BOOT_TSI_TEST_H
 #define KRUN_TESTS_BOOT_TSI_TEST_H
@@ -16,6 +16,11 @@
 #define TSI_TEST_HOST_PORT 7410
 #define TSI_TEST_UNMAPPED_PORT 7311
 #define TSI_TEST_CLIENTS 50
+/* tsi-udp: the host's echo on UDP_ECHO_PORT; the guest's socket bound to
+ * UDP_GUEST_PORT, published as UDP_HOST_PORT ("H:G/udp") */
+#define TSI_TEST_UDP_ECHO_PORT 7320
+#define TSI_TEST_UDP_GUEST_PORT 7321
+#define TSI_TEST_UDP_HOST_PORT 7421
 #define TSI_TEST_SEED_HOST 7
 #define TSI_TEST_SEED_GUEST 11
 
