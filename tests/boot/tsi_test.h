@@ -15,7 +15,9 @@
 #define TSI_TEST_GUEST_PORT 7310
 #define TSI_TEST_HOST_PORT 7410
 #define TSI_TEST_UNMAPPED_PORT 7311
+#ifndef TSI_TEST_CLIENTS /* a bench build may ask for more */
 #define TSI_TEST_CLIENTS 50
+#endif
 /* tsi-udp: the host's echo on UDP_ECHO_PORT; the guest's socket bound to
  * UDP_GUEST_PORT, published as UDP_HOST_PORT ("H:G/udp") */
 #define TSI_TEST_UDP_ECHO_PORT 7320
