@@ -156,8 +156,11 @@ int cli_net_apply(const struct cli_net_plan *plan, int ctx, bool vsock_ports)
 	}
 	if (plan->nr_publish == 0)
 		return 0;
-	if (!user)
-		return said("%s", "-p: published ports need --net user (the built-in network)"),
+	/* TSI (no --net) publishes them as --net user does; the other
+	 * interfaces' networks are their own. */
+	if (!user && (plan->none || plan->nr_nets > 0))
+		return said("%s", "-p: published ports need TSI (no --net option) or --net user "
+				  "(the built-in network)"),
 		       -EINVAL;
 	if ((ret = krun_set_port_map(ctx, plan->publish)) < 0) {
 		fprintf(stderr, "krun: -p: want [IP:]HOST_PORT:GUEST_PORT[/udp] with ports 1 to "

@@ -314,12 +314,19 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac);
  * connections or datagrams reach the guest's GUEST_PORT, TCP unless /udp.
  * Ports 1 to 65535, at most 64 entries, no HOST_PORT twice for a protocol
  * and address; a later call replaces the map, an empty array clears it.
- * libkrun publishes through TSI, where NULL exposes every port the guest
- * listens on; this library, which has no TSI yet, publishes through the
- * user-mode interface (krun_add_net_user), and NULL, as an empty array,
- * publishes nothing; a map without that interface publishes nothing either,
- * and krun_start_enter logs a warning saying so. A port already taken fails
- * krun_start_enter with -EADDRINUSE. */
+ * The user-mode interface (krun_add_net_user) publishes them when the VM
+ * has one; otherwise TSI does, when it serves the guest's inet sockets
+ * (KRUN_TSI_HIJACK_INET, implicit with no network interface): each host
+ * port is bound when the VM starts; a TCP one listens while the guest
+ * listens on GUEST_PORT, a UDP one is the host side of the guest's UDP
+ * socket bound to GUEST_PORT. Two documented differences from libkrun: only mapped ports
+ * are ever exposed (libkrun's TSI exposes every guest listener, on the
+ * guest's own port when unmapped or with a NULL map; here NULL, as an
+ * empty array, publishes nothing, and an unmapped guest listener stays the
+ * guest's own), and no host socket is made with SO_REUSEPORT, so two VMs
+ * never share a host port: a port already taken fails krun_start_enter
+ * with -EADDRINUSE. A map with neither publishes nothing, and
+ * krun_start_enter logs a warning saying so. */
 int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 
 /* ---- vsock ---------------------------------------------------------------- */

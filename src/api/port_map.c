@@ -1,6 +1,7 @@
 /* krun_set_port_map: libkrun's "HOST_PORT:GUEST_PORT" entries, and
  * podman's "[IP:]HOST_PORT:GUEST_PORT[/udp]", checked and recorded as the
- * user-mode interface's published ports (struct vm_port_fwd). */
+ * published ports (struct vm_port_fwd) of the user-mode interface, or of
+ * TSI when no such interface is added (vm_config_tsi_publishes). */
 #include "api/api.h"
 
 #include <arpa/inet.h>
@@ -101,12 +102,12 @@ int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[])
 
 void port_map_warn_unused(const struct vm_config *cfg)
 {
-	if (!cfg->nr_port_fwds)
+	if (!cfg->nr_port_fwds || vm_config_tsi_publishes(cfg))
 		return;
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (cfg->nets[i].backend == VM_NET_USER)
 			return;
-	LOG_WRN("krun_set_port_map: %u published port%s but no user-mode interface "
-		"(krun_add_net_user) to publish them: the host's ports stay closed",
+	LOG_WRN("krun_set_port_map: %u published port%s but neither a user-mode interface "
+		"(krun_add_net_user) nor TSI to publish them: the host's ports stay closed",
 		cfg->nr_port_fwds, cfg->nr_port_fwds == 1 ? "" : "s");
 }

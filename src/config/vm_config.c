@@ -17,6 +17,17 @@ uint32_t vm_config_tsi(const struct vm_config *cfg)
 	return vm_config_has_vsock(cfg) && cfg->nr_nets == 0 ? VM_TSI_HIJACK_INET : 0;
 }
 
+bool vm_config_tsi_publishes(const struct vm_config *cfg)
+{
+	if (!(vm_config_tsi(cfg) & VM_TSI_HIJACK_INET))
+		return false;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].backend == VM_NET_USER)
+			return false;
+	}
+	return true;
+}
+
 void vm_strv_free(char **strv)
 {
 	if (!strv)

@@ -165,7 +165,8 @@ struct vm_config {
 	struct vm_net nets[VM_MAX_NETS];
 	bool has_legacy_mac; /* krun_set_net_mac was called: legacy_mac */
 	uint8_t legacy_mac[6];
-	/* krun_set_port_map's, for the user-mode interface */
+	/* krun_set_port_map's, for the user-mode interface, or TSI without one
+	 * (vm_config_tsi_publishes) */
 	unsigned int nr_port_fwds;
 	struct vm_port_fwd port_fwds[VM_MAX_PORT_FWDS];
 
@@ -187,6 +188,9 @@ bool vm_config_has_vsock(const struct vm_config *cfg);
  * none): krun_add_vsock's, or for the implicit device, as libkrun, the
  * guest's inet sockets when no network interface is added. */
 uint32_t vm_config_tsi(const struct vm_config *cfg);
+/* Whether TSI publishes krun_set_port_map's ports: it serves the guest's
+ * inet sockets and no user-mode interface does (which would). */
+bool vm_config_tsi_publishes(const struct vm_config *cfg);
 
 /* Free the strings and arrays cfg owns and zero it; cfg itself is the caller's. */
 void vm_config_free(struct vm_config *cfg);

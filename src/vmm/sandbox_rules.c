@@ -175,8 +175,12 @@ static const struct sandbox_rule event_loop_user_net[] = {
 	ALLOW(socket), ALLOW_IF(fcntl, 1, ~0ull, F_GETFD), ALLOW_IF(fcntl, 1, ~0ull, F_SETFD),
 	ALLOW(setsockopt), ALLOW(getsockopt), ALLOW(connect), ALLOW(getsockname),
 	ALLOW(getpeername),
-	/* a published port's listener (made before the filter) accepting */
-	ALLOW(accept), ALLOW(accept4),
+	/* a published port's listener (made before the filter) accepting;
+	 * TSI's (bound before the filter) listening while the guest publishes,
+	 * a close-on-exec copy of it watched for the guest's stream */
+	ALLOW(accept), ALLOW(accept4), ALLOW(listen), ALLOW_IF(fcntl, 1, ~0ull, F_DUPFD_CLOEXEC),
+	/* a TSI datagram socket of the guest's, bound to an ephemeral port */
+	ALLOW(bind),
 	/* data both ways, and the frames to and from the guest's device; a
 	 * UDP socket's waiting bytes (FIONREAD); a half-close */
 	ALLOW(sendto), ALLOW(recvfrom), ALLOW(sendmsg), ALLOW(recvmsg), ALLOW_IOCTL(FIONREAD),

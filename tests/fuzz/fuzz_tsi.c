@@ -1,5 +1,6 @@
 /* TSI's request parser (devices/vsock/tsi_request.c): the input is the
- * first bytes of a stream to TSI_PORT_V1, as a guest sends them (formats.h).
+ * first bytes of a stream to TSI_PORT_V1, as a guest sends them (formats.h),
+ * and, read again, a datagram frame's header (tsi_frame_parse).
  *
  * Beside ASan and UBSan, what the device relies on when it hands the
  * parser each packet's bytes as they come: a request's length is within
@@ -57,6 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(part == whole);
 		else
 			FUZZ_CHECK(part <= 0);
+	}
+	/* The same bytes as a datagram frame's header (a DGRAM stream's, both
+	 * ways): a length within a UDP payload and a destination of a host
+	 * family, or malformed. */
+	if (size >= sizeof(struct tsi_dgram)) {
+		int flen = tsi_frame_parse(data, &p);
+		FUZZ_CHECK(flen == -EPROTO || (flen >= 0 && flen <= (int)TSI_DGRAM_MAX));
+		if (flen >= 0)
+			FUZZ_CHECK((p.addr.ss_family == AF_INET &&
+				    p.addr_len == sizeof(struct sockaddr_in)) ||
+				   (p.addr.ss_family == AF_INET6 &&
+				    p.addr_len == sizeof(struct sockaddr_in6)));
 	}
 	return 0;
 }

@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.offered_port = 0;
 	check_failures = 0;
 	struct vsock_endpoint *tsi;
-	if (vsock_tsi_endpoint_open(VM_TSI_HIJACK_UNIX, vsock_dir, &tsi) < 0)
+	if (vsock_tsi_endpoint_open(VM_TSI_HIJACK_UNIX, vsock_dir, NULL, 0, &tsi) < 0)
 		abort();
 	vb_init_with(&s.b, VS_MAX_CONNS, tsi);
 	while (!input_empty(&in)) {

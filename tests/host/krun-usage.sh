@@ -42,7 +42,8 @@ expect "--net unknown" 125 "want user, passt, tap:IFNAME" --net bogus "$root" tr
 expect "--net tap: without a name" 125 "name the tap device" --net tap: "$root" true
 expect "--net none with another" 125 "not with other --net options" --net none --net user "$root" true
 expect "-p without a guest port" 125 "want \[IP:\]HOST_PORT:GUEST_PORT" -p 80 "$root" true
-expect "-p without --net user" 125 "published ports need --net user" -p 8080:80 "$root" true
+expect "-p with --net none" 125 "published ports need TSI (no --net option) or --net user" \
+	--net none -p 8080:80 "$root" true
 expect "-p port out of range" 125 "99999:80.*ports 1 to 65535" --net user -p 99999:80 "$root" true
 expect "-p a host port twice" 125 "publishes a host port an earlier entry does" \
 	--net user -p 8080:80 -p 8080:81 "$root" true

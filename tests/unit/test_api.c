@@ -768,8 +768,9 @@ static void test_net_user(void)
 	CHECK_EQ_INT(krun_set_port_map(ctx, NULL), 0);
 	CHECK_EQ_INT(krun_free_ctx(ctx), 0);
 
-	/* A port map with no interface to publish it is said at the start,
-	 * which fails here on the empty kernel before KVM. */
+	/* A port map with neither an interface nor TSI (no implicit vsock) to
+	 * publish it is said at the start, which fails here on the empty
+	 * kernel before KVM. */
 	char kernel[] = "/tmp/test-api-kernel-XXXXXX";
 	int fd = mkstemp(kernel);
 	CHECK(fd >= 0);
@@ -777,11 +778,12 @@ static void test_net_user(void)
 	ctx = new_ctx();
 	CHECK_EQ_INT(krun_set_kernel(ctx, kernel, KRUN_KERNEL_FORMAT_RAW, NULL, NULL), 0);
 	CHECK_EQ_INT(krun_set_port_map(ctx, good), 0);
+	CHECK_EQ_INT(krun_disable_implicit_vsock(ctx), 0);
 	CHECK_EQ_INT(krun_init_log(log_pipe[1], KRUN_LOG_LEVEL_WARN, KRUN_LOG_STYLE_NEVER,
 				   KRUN_LOG_OPTION_NO_ENV),
 		     0);
 	CHECK_EQ_INT(krun_start_enter(ctx), -EINVAL);
-	CHECK_LOGGED("krun_set_port_map: 4 published ports but no user-mode interface");
+	CHECK_LOGGED("krun_set_port_map: 4 published ports but neither a user-mode interface");
 	capture_log();
 	unlink(kernel);
 }

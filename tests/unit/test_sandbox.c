@@ -439,8 +439,9 @@ static int tsi_stream(struct vsock_bench *b, uint32_t port, const void *req, uin
 
 /* TSI, made before the filter, then served under the kind's: a TCP
  * connect to 127.0.0.1 (socket, setsockopt TCP_NODELAY, connect,
- * getsockopt SO_ERROR, getsockname, getpeername, the deadline timer) and,
- * with the unix feature, a unix path beneath the root share (openat2). */
+ * getsockopt SO_ERROR, getsockname, getpeername, the deadline timer),
+ * with the unix feature a unix path beneath the root share (openat2), a
+ * mapped port published and accepting, and a datagram socket's frame. */
 static void tsi_work(void *arg)
 {
 	enum sandbox_kind kind = *(const enum sandbox_kind *)arg;
@@ -450,9 +451,17 @@ static void tsi_work(void *arg)
 	struct vsock_bench b;
 	int fd;
 
+	/* a mapped port, bound here before the filter */
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(bind(probe, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	      getsockname(probe, (struct sockaddr *)&a, &len) == 0);
+	close(probe);
+	struct vm_port_fwd fwd = { .host_addr = htonl(INADDR_LOOPBACK),
+				   .host_port = ntohs(a.sin_port), .guest_port = 80 };
+	a.sin_port = 0;
 	CHECK_EQ_INT(vsock_tsi_endpoint_open(kind == SANDBOX_EVENT_LOOP_TSI_UNIX ?
 					     VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX :
-					     VM_TSI_HIJACK_INET, vsock_dir, &ep), 0);
+					     VM_TSI_HIJACK_INET, vsock_dir, &fwd, 1, &ep), 0);
 	vb_init_with(&b, VSOCK_MAX_CONNS, ep);
 	vb_offer(&b, 16, VSOCK_HDR_LEN + 4096);
 	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -464,16 +473,45 @@ static void tsi_work(void *arg)
 				   .addr = { .family = htole16(AF_INET), .port = a.sin_port } };
 	memcpy(req.addr.addr, &a.sin_addr, 4);
 	CHECK_EQ_INT(tsi_stream(&b, 5000, &req, sizeof(req), listener, &fd), 0);
+	int unix_fd = -1; /* closed at the end: its end of stream would come first */
 	if (kind == SANDBOX_EVENT_LOOP_TSI_UNIX) {
 		uint8_t u[sizeof(req) + 13];
 		req = (struct tsi_request){ .op = htole16(TSI_OP_UNIX), .arg = htole32(13) };
 		memcpy(u, &req, sizeof(req));
 		memcpy(u + sizeof(req), "/connect.sock", 13);
-		int unix_fd;
 		CHECK_EQ_INT(tsi_stream(&b, 5001, u, sizeof(u), b.host_listener, &unix_fd), 0);
-		close(unix_fd);
 	}
+	/* the guest's listener on port 80 published (listen, a close-on-exec
+	 * dup), a host client accepted and told the guest (accept4) */
+	req = (struct tsi_request){ .op = htole16(TSI_OP_LISTEN), .arg = htole32(4),
+				    .addr = { .family = htole16(AF_INET), .port = htons(80) } };
+	int none;
+	CHECK_EQ_INT(tsi_stream(&b, 5002, &req, sizeof(req), listener, &none), 0);
+	struct sockaddr_in mapped = { .sin_family = AF_INET, .sin_port = htons(fwd.host_port),
+				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(connect(client, (struct sockaddr *)&mapped, sizeof(mapped)), 0);
+	struct virtio_vsock_hdr h = { 0 };
+	vb_run(&b); /* a loopback connection is in the accept queue at once */
+	CHECK(vb_recv(&b, &h, NULL, sizeof(struct tsi_incoming)));
+	CHECK_EQ_INT(le32toh(h.len), sizeof(struct tsi_incoming));
+	/* a datagram socket (socket, setsockopt V6ONLY, bind) and a frame
+	 * sent from it (sendto) */
+	req = (struct tsi_request){ .op = htole16(TSI_OP_DGRAM),
+				    .addr = { .family = htole16(AF_INET6) } };
+	CHECK_EQ_INT(tsi_stream(&b, 5003, &req, sizeof(req), listener, &none), 0);
+	struct tsi_dgram f = { .len = htole32(1),
+			       .addr = { .family = htole16(AF_INET), .port = mapped.sin_port,
+					 .addr = { 127, 0, 0, 1 } } };
+	uint8_t frame[sizeof(f) + 1];
+	memcpy(frame, &f, sizeof(f));
+	frame[sizeof(f)] = 'x';
+	vb_send(&b, vb_hdr(VIRTIO_VSOCK_OP_RW, 5003, TSI_PORT_V1, sizeof(frame)), frame);
+	CHECK_EQ_INT(vsock_tsi_counters(ep)->dgrams_out + vsock_tsi_counters(ep)->dgram_drops, 1);
+	close(client);
 	close(fd);
+	if (unix_fd >= 0)
+		close(unix_fd);
 	close(listener);
 	virtio_vsock_release_host(&b.vsock); /* the unix endpoint's file */
 }

@@ -84,10 +84,11 @@ struct vsock_conn *vsock_conn_new(struct virtio_vsock *v, const struct vsock_end
 
 static void close_host(struct virtio_vsock *v, struct vsock_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd); /* which takes it out of the epoll set */
-	c->fd = -1;
 	c->side->close(v, c);
+	if (c->fd >= 0)
+		close(c->fd); /* which takes it out of the epoll set (a side whose fd is a
+			       * dup takes it out itself) */
+	c->fd = -1;
 	free(c->prefix);
 	c->prefix = NULL;
 	c->prefix_len = c->prefix_sent = 0;
@@ -162,7 +163,8 @@ void vsock_conn_watch(struct virtio_vsock *v, struct vsock_conn *c)
 	if (c->state == VSOCK_ESTABLISHED && !c->in_ready && !c->host_eof &&
 	    c->prefix_sent == c->prefix_len &&
 	    !(c->owed & (VSOCK_OWE_REQUEST | VSOCK_OWE_RESPONSE)) &&
-	    !(c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) && vsock_peer_credit(c) > 0)
+	    !(c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) && vsock_peer_credit(c) > 0 &&
+	    !(c->side->paused && c->side->paused(c)))
 		want |= EPOLLIN;
 	if (want == c->armed || want == 0)
 		return;

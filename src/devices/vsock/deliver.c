@@ -144,28 +144,39 @@ bool vsock_prefix_ready(const struct vsock_conn *c)
 	       !(c->guest_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) && vsock_peer_credit(c) > 0;
 }
 
+int vsock_send_bytes(struct virtio_vsock *v, struct vsock_conn *c, const void *bytes,
+		     uint32_t len, unsigned int *pushed)
+{
+	uint32_t cap = vsock_peer_credit(c);
+	struct virtio_vsock_hdr h;
+
+	if (!pop_rx(v, pushed))
+		return -1;
+	unsigned int n = vsock_chain_iov(v->rx_chain, true, VSOCK_HDR_LEN, cap < len ? cap : len,
+					 v->iov);
+	uint32_t sent = (uint32_t)iov_scatter(v->iov, n, bytes, len);
+	if (sent == 0) {
+		/* A buffer with room for a header only: kept for control packets. */
+		virtq_unpop(&v->queues[VSOCK_RX_QUEUE]);
+		return -1;
+	}
+	conn_hdr(c, VIRTIO_VSOCK_OP_RW, sent, 0, &h);
+	push_rx(v, &h, sent, pushed);
+	c->tx_cnt += sent;
+	return (int)sent;
+}
+
 /* One packet of the prefix, within the guest's credit: false when the
  * guest has no buffer. Once it is all sent, a connection with no host
  * socket tells the guest its stream ended. */
 static bool send_prefix(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed)
 {
-	uint32_t cap = vsock_peer_credit(c), left = c->prefix_len - c->prefix_sent;
-	struct virtio_vsock_hdr h;
+	int sent = vsock_send_bytes(v, c, c->prefix + c->prefix_sent,
+				    c->prefix_len - c->prefix_sent, pushed);
 
-	if (!pop_rx(v, pushed))
+	if (sent < 0)
 		return false;
-	unsigned int n = vsock_chain_iov(v->rx_chain, true, VSOCK_HDR_LEN,
-					 cap < left ? cap : left, v->iov);
-	uint32_t len = (uint32_t)iov_scatter(v->iov, n, c->prefix + c->prefix_sent, left);
-	if (len == 0) {
-		/* A buffer with room for a header only: kept for control packets. */
-		virtq_unpop(&v->queues[VSOCK_RX_QUEUE]);
-		return false;
-	}
-	conn_hdr(c, VIRTIO_VSOCK_OP_RW, len, 0, &h);
-	push_rx(v, &h, len, pushed);
-	c->tx_cnt += len;
-	c->prefix_sent += len;
+	c->prefix_sent += (uint32_t)sent;
 	if (c->prefix_sent == c->prefix_len) {
 		free(c->prefix);
 		c->prefix = NULL;

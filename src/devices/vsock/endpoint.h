@@ -29,6 +29,7 @@
 
 struct vsock_endpoint;
 struct vsock_conn; /* the device's, opaque to endpoints */
+struct virtio_vsock;
 
 /* What a request made of a connection. */
 struct vsock_request {
@@ -66,6 +67,11 @@ struct vsock_endpoint_ops {
 	void (*destroy)(struct vsock_endpoint *ep);
 	/* Optional: the endpoint's counters, in the device's end-of-VM log. */
 	void (*log_stats)(const struct vsock_endpoint *ep);
+	/* Optional, for an endpoint that holds host resources for a while
+	 * (TSI's accepted connections): its next deadline (monotonic ns, 0 for
+	 * none), and the device's timer fired at now: drop what is past it. */
+	uint64_t (*next_deadline)(const struct vsock_endpoint *ep);
+	void (*expire)(struct vsock_endpoint *ep, uint64_t now);
 };
 
 struct vsock_endpoint {
@@ -74,6 +80,9 @@ struct vsock_endpoint {
 	bool listen;	/* the host connects, the guest listens */
 	int listen_fd;	/* a listening endpoint's socket (watched by the device), else -1 */
 	const char *kind; /* "unix", "TSI", for log lines */
+	/* the device serving it, set by virtio_vsock_init: an endpoint with
+	 * connections of its own making (TSI's listeners) re-arms them there */
+	struct virtio_vsock *device;
 };
 
 /* Bytes c owes the guest before any of its host socket's, sent within the

@@ -49,8 +49,12 @@ struct vsock_side_ops {
 	/* The guest sent shutdown flags (in guest_shutdown), or what they wait
 	 * for may have happened. */
 	void (*guest_shutdown)(struct virtio_vsock *v, struct vsock_conn *c);
-	/* The host socket is being closed: free what the side holds. */
+	/* The host socket is about to be closed (c->fd, -1 if it never was
+	 * attached, is still open): free what the side holds. */
 	void (*close)(struct virtio_vsock *v, struct vsock_conn *c);
+	/* Optional: true while the side wants no host event even with the
+	 * guest's credit (a TSI listener holding all it may). */
+	bool (*paused)(const struct vsock_conn *c);
 };
 extern const struct vsock_side_ops vsock_raw_side;
 
@@ -60,6 +64,7 @@ struct vsock_conn {
 	struct vsock_conn *dead_next;
 	const struct vsock_endpoint *ep;
 	const struct vsock_side_ops *side;
+	void *side_data; /* the side's own (TSI's listener), NULL for the raw pump */
 	uint32_t host_port, guest_port;
 	int fd; /* the host socket, -1 once closed */
 	enum vsock_conn_state state;
@@ -130,6 +135,10 @@ void vsock_deliver(struct virtio_vsock *v);
 void vsock_credit_news(struct virtio_vsock *v, struct vsock_conn *c);
 /* Whether c's prefix can go to the guest now (some left, credit for it). */
 bool vsock_prefix_ready(const struct vsock_conn *c);
+/* One packet of len bytes for c, within the guest's credit (c has some):
+ * how many went, or -1 when the guest had no receive buffer with room. */
+int vsock_send_bytes(struct virtio_vsock *v, struct vsock_conn *c, const void *bytes,
+		     uint32_t len, unsigned int *pushed);
 /* The raw side's to_guest: one packet of the host socket's bytes. */
 bool vsock_raw_to_guest(struct virtio_vsock *v, struct vsock_conn *c, unsigned int *pushed);
 
@@ -142,8 +151,12 @@ void vsock_request_bytes(struct virtio_vsock *v, struct vsock_conn *c, const str
 			 unsigned int n, uint32_t len);
 /* c leaves VSOCK_AWAIT_REQUEST (whole, or closed). */
 void vsock_request_done(struct virtio_vsock *v, struct vsock_conn *c);
-/* The deadline timer fired: reset the connections past theirs. */
+/* The deadline timer fired: reset the connections past theirs, and the
+ * endpoints drop what is past theirs (their expire op). */
 void vsock_request_expire(struct virtio_vsock *v);
+/* The timer, for the earliest deadline of the requests' and the endpoints'
+ * (an endpoint calls it when it takes a new one). */
+void vsock_timer_arm(struct virtio_vsock *v);
 
 /* virtio_vsock.c: have the loop serve the device again soon. */
 void vsock_wake(struct virtio_vsock *v);

@@ -39,19 +39,27 @@ int vsock_conn_prefix(struct vsock_conn *c, const void *bytes, uint32_t len)
 	return 0;
 }
 
-/* The timer for the oldest waiting connection's deadline, or none. */
-static void arm(struct virtio_vsock *v)
+/* The timer for the earliest deadline: the oldest waiting connection's
+ * (they come in order), an endpoint's; or none. */
+void vsock_timer_arm(struct virtio_vsock *v)
 {
 	struct vsock_conn *oldest = TAILQ_FIRST(&v->awaiting);
 	struct itimerspec when = { 0 };
+	uint64_t at = oldest ? oldest->request_deadline : 0;
 
-	if (oldest) {
+	for (unsigned int i = 0; i < v->nr_endpoints; i++) {
+		const struct vsock_endpoint *ep = v->endpoints[i];
+		uint64_t next = ep->ops->next_deadline ? ep->ops->next_deadline(ep) : 0;
+		if (next && (!at || next < at))
+			at = next;
+	}
+	if (at) {
 		uint64_t now = monotonic_ns();
-		uint64_t in = oldest->request_deadline > now ? oldest->request_deadline - now : 1;
+		uint64_t in = at > now ? at - now : 1;
 		when.it_value.tv_sec = (time_t)(in / 1000000000u);
 		when.it_value.tv_nsec = (long)(in % 1000000000u);
 	}
-	if (timerfd_settime(v->timer_fd, 0, &when, NULL) < 0)
+	if (v->timer_fd >= 0 && timerfd_settime(v->timer_fd, 0, &when, NULL) < 0)
 		LOG_RATELIMITED(LOG_WARN, "vsock: cannot arm the requests' timer: %s",
 				strerror(errno));
 }
@@ -73,7 +81,7 @@ void vsock_request_open(struct virtio_vsock *v, const struct vsock_endpoint *ep,
 	c->request_deadline = monotonic_ns() + VSOCK_REQUEST_TIMEOUT_NS;
 	TAILQ_INSERT_TAIL(&v->awaiting, c, awaiting_link);
 	if (first)
-		arm(v);
+		vsock_timer_arm(v);
 	vsock_owe(v, c, VSOCK_OWE_RESPONSE);
 }
 
@@ -83,7 +91,7 @@ void vsock_request_done(struct virtio_vsock *v, struct vsock_conn *c)
 
 	TAILQ_REMOVE(&v->awaiting, c, awaiting_link);
 	if (was_oldest)
-		arm(v);
+		vsock_timer_arm(v);
 }
 
 void vsock_request_expire(struct virtio_vsock *v)
@@ -101,7 +109,11 @@ void vsock_request_expire(struct virtio_vsock *v)
 				(unsigned long long)(VSOCK_REQUEST_TIMEOUT_NS / 1000000000u));
 		vsock_conn_reset(v, c); /* which takes it off the list */
 	}
-	arm(v);
+	for (unsigned int i = 0; i < v->nr_endpoints; i++) {
+		if (v->endpoints[i]->ops->expire)
+			v->endpoints[i]->ops->expire(v->endpoints[i], now);
+	}
+	vsock_timer_arm(v);
 }
 
 /* The bytes past the request's: after the request's own leftovers, the

@@ -19,6 +19,7 @@
 
 #include "base/log.h"
 #include "config/vm_config.h"
+#include "devices/vsock/tsi_listen.h"
 
 _Static_assert(VSOCK_REQUEST_MAX == sizeof(struct tsi_request) + TSI_UNIX_PATH_MAX,
 	       "the device collects a whole UNIX request");
@@ -30,6 +31,7 @@ struct tsi_endpoint {
 	uint32_t features;	  /* VM_TSI_HIJACK_* */
 	int root_fd;		  /* O_PATH of the root share, for UNIX; -1 for none */
 	struct tsi_counters counters;
+	struct tsi_listeners listeners; /* the port map's TCP ports */
 };
 
 static struct tsi_endpoint *tsi_of(const struct vsock_endpoint *ep)
@@ -51,30 +53,11 @@ static int egress_policy(const struct sockaddr *dst)
 	return 0;
 }
 
-/* A socket's address on the wire: inet ones as they are, anything else
- * (unix) as none. */
-static void wire_addr(const struct sockaddr_storage *ss, struct tsi_addr *out)
+/* The reply, as c's prefix (arg: LISTEN's published): 0, or -errno when
+ * it cannot be kept. */
+static int reply(struct vsock_conn *c, int error, uint32_t arg, int fd)
 {
-	*out = (struct tsi_addr){ 0 };
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		out->family = htole16(AF_INET);
-		out->port = sin->sin_port;
-		memcpy(out->addr, &sin->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		out->family = htole16(AF_INET6);
-		out->port = sin6->sin6_port;
-		out->flowinfo = sin6->sin6_flowinfo;
-		memcpy(out->addr, &sin6->sin6_addr, 16);
-		out->scope_id = htole32(sin6->sin6_scope_id);
-	}
-}
-
-/* The reply, as c's prefix: 0, or -errno when it cannot be kept. */
-static int reply(struct vsock_conn *c, int error, int fd)
-{
-	struct tsi_reply r = { .error = htole32((uint32_t)error) };
+	struct tsi_reply r = { .error = htole32((uint32_t)error), .arg = htole32(arg) };
 	struct sockaddr_storage ss;
 	socklen_t len;
 
@@ -82,11 +65,11 @@ static int reply(struct vsock_conn *c, int error, int fd)
 		len = sizeof(ss);
 		ss.ss_family = AF_UNSPEC;
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-			wire_addr(&ss, &r.local);
+			tsi_wire_addr(&ss, &r.local);
 		len = sizeof(ss);
 		ss.ss_family = AF_UNSPEC;
 		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-			wire_addr(&ss, &r.peer);
+			tsi_wire_addr(&ss, &r.peer);
 	}
 	return vsock_conn_prefix(c, &r, sizeof(r));
 }
@@ -94,7 +77,7 @@ static int reply(struct vsock_conn *c, int error, int fd)
 /* A failed request's answer: the error, then the stream's end. */
 static int fail(struct tsi_endpoint *t, struct vsock_conn *c, int error, uint32_t used)
 {
-	int ret = reply(c, error, -1);
+	int ret = reply(c, error, 0, -1);
 
 	count(error == EACCES ? &t->counters.refused :
 	      error == EOPNOTSUPP ? &t->counters.unsupported : &t->counters.failed);
@@ -150,7 +133,7 @@ static int tsi_request(const struct vsock_endpoint *ep, struct vsock_conn *c,
 {
 	struct tsi_endpoint *t = tsi_of(ep);
 	struct tsi_parsed p;
-	int used = tsi_request_parse(bytes, len, &p), fd;
+	int used = tsi_request_parse(bytes, len, &p), fd, ret;
 
 	if (used <= 0) {
 		if (used < 0)
@@ -176,8 +159,43 @@ static int tsi_request(const struct vsock_endpoint *ep, struct vsock_conn *c,
 		if ((fd = connect_unix(t, p.path)) < 0)
 			return fail(t, c, -fd, (uint32_t)used);
 		break;
-	default: /* LISTEN, ACCEPT, DGRAM: later steps of the design */
-		return fail(t, c, EOPNOTSUPP, (uint32_t)used);
+	case TSI_OP_LISTEN:
+		if (!(t->features & VM_TSI_HIJACK_INET))
+			return fail(t, c, EOPNOTSUPP, (uint32_t)used);
+		if ((ret = tsi_listen(&t->listeners, c, &p, &fd)) < 0)
+			return fail(t, c, -ret, (uint32_t)used);
+		/* published: the host port's address, then records; if not,
+		 * the stream ends and the guest's listener stays its own */
+		if ((ret = reply(c, 0, fd >= 0, fd)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+		*req = (struct vsock_request){ .fd = fd };
+		return used;
+	case TSI_OP_ACCEPT:
+		/* no reply: the guest's bytes and the host's flow at once; an
+		 * id nothing holds resets the stream, as a client that reset */
+		if ((fd = tsi_accept(&t->listeners, p.arg)) < 0) {
+			count(&t->counters.bad_ids);
+			return fd;
+		}
+		*req = (struct vsock_request){ .fd = fd };
+		return used;
+	case TSI_OP_DGRAM:
+		if (!(t->features & VM_TSI_HIJACK_INET))
+			return fail(t, c, EOPNOTSUPP, (uint32_t)used);
+		if ((ret = tsi_dgram_open(&t->listeners, c, &p, &fd)) < 0)
+			return fail(t, c, -ret, (uint32_t)used);
+		/* the host socket's address, then frames both ways */
+		if ((ret = reply(c, 0, (uint32_t)ret, fd)) < 0) {
+			close(fd);
+			return ret;
+		}
+		*req = (struct vsock_request){ .fd = fd };
+		return used;
+	default: /* the parser knows no other */
+		return -EPROTO;
 	}
 	/* Connected or not, the reply waits for the socket to be writable. */
 	*req = (struct vsock_request){ .fd = fd, .connecting = true };
@@ -195,11 +213,11 @@ static int tsi_finish_connect(const struct vsock_endpoint *ep, struct vsock_conn
 		err = errno;
 	if (err) {
 		count(&t->counters.failed);
-		ret = reply(c, err, -1);
+		ret = reply(c, err, 0, -1);
 		return ret < 0 ? ret : VSOCK_END_AFTER_PREFIX;
 	}
 	count(&t->counters.connected);
-	return reply(c, 0, fd);
+	return reply(c, 0, 0, fd);
 }
 
 static void tsi_log_stats(const struct vsock_endpoint *ep)
@@ -207,10 +225,28 @@ static void tsi_log_stats(const struct vsock_endpoint *ep)
 	const struct tsi_counters *n = &tsi_of(ep)->counters;
 
 	LOG_INF("vsock TSI: %llu connects, %llu connected, %llu failed, %llu refused, %llu "
-		"not supported, %llu malformed",
+		"not supported, %llu malformed; listeners %llu published, %llu not; host "
+		"connections %llu held, %llu accepted, %llu expired, %llu unknown ids; datagram "
+		"sockets %llu, datagrams %llu out, %llu in, %llu dropped, %llu bad frames",
 		(unsigned long long)n->connects, (unsigned long long)n->connected,
 		(unsigned long long)n->failed, (unsigned long long)n->refused,
-		(unsigned long long)n->unsupported, (unsigned long long)n->malformed);
+		(unsigned long long)n->unsupported, (unsigned long long)n->malformed,
+		(unsigned long long)n->published, (unsigned long long)n->unpublished,
+		(unsigned long long)n->incoming, (unsigned long long)n->accepted,
+		(unsigned long long)n->expired, (unsigned long long)n->bad_ids,
+		(unsigned long long)n->dgram_streams, (unsigned long long)n->dgrams_out,
+		(unsigned long long)n->dgrams_in, (unsigned long long)n->dgram_drops,
+		(unsigned long long)n->bad_frames);
+}
+
+static uint64_t tsi_next_deadline(const struct vsock_endpoint *ep)
+{
+	return tsi_listeners_deadline(&tsi_of(ep)->listeners);
+}
+
+static void tsi_expire(struct vsock_endpoint *ep, uint64_t now)
+{
+	tsi_listeners_expire(&tsi_of(ep)->listeners, now);
 }
 
 static void tsi_destroy(struct vsock_endpoint *ep)
@@ -219,6 +255,7 @@ static void tsi_destroy(struct vsock_endpoint *ep)
 
 	if (t->root_fd >= 0)
 		close(t->root_fd);
+	tsi_listeners_close(&t->listeners);
 	free(t);
 }
 
@@ -227,10 +264,15 @@ static const struct vsock_endpoint_ops tsi_endpoint_ops = {
 	.finish_connect = tsi_finish_connect,
 	.destroy = tsi_destroy,
 	.log_stats = tsi_log_stats,
+	.next_deadline = tsi_next_deadline,
+	.expire = tsi_expire,
 };
 
-int vsock_tsi_endpoint_open(uint32_t features, const char *root, struct vsock_endpoint **out)
+int vsock_tsi_endpoint_open(uint32_t features, const char *root, const struct vm_port_fwd *ports,
+			    unsigned int nr_ports, struct vsock_endpoint **out)
 {
+	int ret;
+
 	struct tsi_endpoint *t = calloc(1, sizeof(*t));
 
 	if (!t) {
@@ -242,10 +284,16 @@ int vsock_tsi_endpoint_open(uint32_t features, const char *root, struct vsock_en
 				    .features = features, .root_fd = -1 };
 	if ((features & VM_TSI_HIJACK_UNIX) && root &&
 	    (t->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		int err = errno;
-		LOG_ERR("vsock: TSI cannot open the root share %s: %s", root, strerror(err));
+		ret = -errno;
+		LOG_ERR("vsock: TSI cannot open the root share %s: %s", root, strerror(-ret));
 		free(t);
-		return -err;
+		return ret;
+	}
+	/* every mapped port bound now: a taken one fails the VM's start */
+	if ((ret = tsi_listeners_open(&t->listeners, &t->ep, &t->counters, ports,
+				      (features & VM_TSI_HIJACK_INET) ? nr_ports : 0)) < 0) {
+		tsi_destroy(&t->ep);
+		return ret;
 	}
 	*out = &t->ep;
 	return 0;
@@ -254,4 +302,9 @@ int vsock_tsi_endpoint_open(uint32_t features, const char *root, struct vsock_en
 const struct tsi_counters *vsock_tsi_counters(const struct vsock_endpoint *ep)
 {
 	return &tsi_of(ep)->counters;
+}
+
+struct tsi_listeners *vsock_tsi_listeners(struct vsock_endpoint *ep)
+{
+	return &tsi_of(ep)->listeners;
 }

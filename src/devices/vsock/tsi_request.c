@@ -1,4 +1,5 @@
-/* TSI's requests, checked before anything is made of them: every field
+/* TSI's requests, checked before anything is made of them (and the
+ * addresses the VMM sends back, in the wire's form): every field
  * the guest sends has one meaning, and a request that gives any other
  * value is malformed (the stream is reset), so that a later version's
  * requests can never be half understood. No system call: the fuzzer's
@@ -111,4 +112,33 @@ int tsi_request_parse(const uint8_t *bytes, uint32_t len, struct tsi_parsed *out
 		return -EPROTO;
 	}
 	return (int)total;
+}
+
+int tsi_frame_parse(const uint8_t *bytes, struct tsi_parsed *out)
+{
+	struct tsi_dgram f;
+
+	memcpy(&f, bytes, sizeof(f));
+	*out = (struct tsi_parsed){ .op = TSI_OP_DGRAM, .arg = le32toh(f.len) };
+	if (out->arg > TSI_DGRAM_MAX || !parse_addr(&f.addr, out) || out->addr_len == 0)
+		return -EPROTO;
+	return (int)out->arg;
+}
+
+void tsi_wire_addr(const struct sockaddr_storage *ss, struct tsi_addr *out)
+{
+	*out = (struct tsi_addr){ 0 };
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		out->family = htole16(AF_INET);
+		out->port = sin->sin_port;
+		memcpy(out->addr, &sin->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+		out->family = htole16(AF_INET6);
+		out->port = sin6->sin6_port;
+		out->flowinfo = sin6->sin6_flowinfo;
+		memcpy(out->addr, &sin6->sin6_addr, 16);
+		out->scope_id = htole32(sin6->sin6_scope_id);
+	}
 }

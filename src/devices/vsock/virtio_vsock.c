@@ -123,14 +123,15 @@ static const struct virtio_device_ops virtio_vsock_ops = {
 	.reset = vsock_reset,
 };
 
-/* The requests' deadline timer, where an endpoint reads requests. */
+/* The deadline timer, where an endpoint reads requests or has deadlines
+ * of its own. */
 static int watch_timer(struct virtio_vsock *v)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = VSOCK_TIMER_DATA };
 	bool requests = false;
 
 	for (unsigned int i = 0; i < v->nr_endpoints; i++)
-		requests |= v->endpoints[i]->ops->request != NULL;
+		requests |= v->endpoints[i]->ops->request || v->endpoints[i]->ops->expire;
 	if (!requests)
 		return 0;
 	if ((v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
@@ -162,6 +163,8 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vsock_endpoint **endpoints,
 		.timer_fd = -1,
 		.config = { .guest_cid = htole64(VSOCK_GUEST_CID) },
 	};
+	for (unsigned int i = 0; i < nr_endpoints; i++)
+		endpoints[i]->device = v;
 	pthread_mutex_init(&v->lock, NULL);
 	TAILQ_INIT(&v->owing);
 	TAILQ_INIT(&v->ready);

@@ -69,7 +69,9 @@ static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***
 		ret = vsock_unix_endpoint_open(p->port, p->path, p->listen, &eps[i]);
 	}
 	if (ret == 0 && vm_config_tsi(cfg))
-		ret = vsock_tsi_endpoint_open(vm_config_tsi(cfg), root_share(cfg), &eps[i++]);
+		ret = vsock_tsi_endpoint_open(vm_config_tsi(cfg), root_share(cfg), cfg->port_fwds,
+					      vm_config_tsi_publishes(cfg) ? cfg->nr_port_fwds : 0,
+					      &eps[i++]);
 	if (ret < 0) {
 		for (unsigned int j = 0; j + 1 < i; j++)
 			eps[j]->ops->destroy(eps[j]);
