@@ -7,8 +7,9 @@
  * by dummy0). The host's name servers (KRUN_TSI_DNS, from the VMM) become
  * /etc/resolv.conf only when the root has none: a file, a symlink, even a
  * dangling one, that the user's root has is never replaced (libkrun's
- * init writes none at all; crun's roots always bring theirs). Every step
- * that fails is said on stderr and boot goes on. */
+ * init writes none at all; crun's roots always bring theirs), and a root
+ * without /etc gets none. Every other step that fails is said on stderr
+ * and boot goes on. */
 #ifndef KRUN_INIT_TSI_NET_H
 #define KRUN_INIT_TSI_NET_H
 
