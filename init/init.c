@@ -23,6 +23,10 @@
  *                     waiting)
  *   KRUN_DHCP         "1" (libkrun's) or interface names, comma-separated:
  *                     configured by DHCP, within DHCP_TIMEOUT_MS each (dhcp.h)
+ *   KRUN_TSI_DNS      with TSI for inet (/sys/module/tsi/parameters/hijack):
+ *                     the host's name servers, written to /etc/resolv.conf
+ *                     when the root has none; dummy0 is brought up then
+ *                     either way (tsi_net.h)
  *   KRUN_BLOCK_ROOT_DEVICE, _FSTYPE, _OPTIONS   a root on a disk (libkrun's):
  *                     mounted and made the root once the configuration is
  *                     read from the share (where the VMM serves it), before
@@ -58,6 +62,7 @@
 #include "net.h"
 #include "root_disk.h"
 #include "shutdown.h"
+#include "tsi_net.h"
 #include "workload.h"
 
 static bool ctl_port_usable;
@@ -509,6 +514,7 @@ int main(int argc, char **argv)
 	set_hostname();
 	apply_rlimits();
 	net_setup(setting(KRUN_ENV_DHCP), &(struct net_options){ 0 });
+	tsi_net_setup(setting(KRUN_ENV_TSI_DNS), &(struct tsi_net_options){ 0 });
 
 	struct workload w = { .workdir = setting(KRUN_ENV_WORKDIR) };
 	if (!w.workdir)

@@ -59,6 +59,7 @@ static const char *const init_only_vars[] = {
 	KRUN_ENV_INIT,	 KRUN_ENV_INIT_PID1, KRUN_ENV_WORKDIR, KRUN_ENV_RLIMITS,
 	KRUN_ENV_CONFIG, KRUN_ENV_HOME,	     KRUN_ENV_TERM,    KRUN_ENV_SETUID,
 	KRUN_ENV_SETGID, KRUN_ENV_STDIO_PORTS, KRUN_ENV_DHCP, KRUN_ENV_SHUTDOWN_PORT,
+	KRUN_ENV_TSI_DNS,
 };
 
 int env_merge(struct strv *env, char *const *init_env, char *const *config_env)

@@ -44,6 +44,10 @@
  * list of interface names, e.g. "eth0,eth2". */
 #define KRUN_ENV_DHCP "KRUN_DHCP"
 #define KRUN_DHCP_DEFAULT_IFACE "eth0"
+/* Ours: with TSI for inet, the host's name servers (at most 3 IPv4 or IPv6
+ * addresses, comma-separated), which the init writes to /etc/resolv.conf
+ * when the root has none. */
+#define KRUN_ENV_TSI_DNS "KRUN_TSI_DNS"
 /* krun_set_root_disk_remount's (libkrun's names): the init mounts the
  * device as the type (unset or "auto": ext4, then the others the kernel
  * knows) with the options (mount(8)-style, comma-separated) and makes it

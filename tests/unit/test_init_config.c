@@ -1,5 +1,9 @@
 /* The guest init's configuration file: OCI and image-config fields, their
- * precedence, and the documents that must end in the setup-failure path. */
+ * precedence, and the documents that must end in the setup-failure path;
+ * and TSI's settings (the kernel's switch, the host's name servers, the
+ * resolv.conf written only where the root has none). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -7,6 +11,7 @@
 
 #include "test_init_check.h"
 #include "config.h"
+#include "tsi_net.h"
 
 static char err[512];
 
@@ -253,6 +258,81 @@ static void test_mount_options(void)
 	CHECK_EQ_INT(mount_options_parse((char *[]){ "size=1g", NULL }, &flags, data, 7), -1);
 }
 
+/* TSI's settings (tsi_net.h): the kernel switch's words, KRUN_TSI_DNS's
+ * addresses, and resolv.conf written only where the root has none. */
+static char *tmp_file(const char *dir, const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (text) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		fputs(text, f);
+		fclose(f);
+	}
+	return path;
+}
+
+static void read_back(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t len = 0;
+	CHECK(f != NULL);
+	if (f) {
+		len = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[len] = '\0';
+}
+
+static void test_tsi_net(void)
+{
+	char dir[] = "/tmp/test-init-tsi-XXXXXX", addrs[TSI_NET_DNS_MAX][INET6_ADDRSTRLEN];
+	char buf[512], path[256];
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(tsi_net_inet(tmp_file(dir, "hijack", "inet\n")));
+	CHECK(tsi_net_inet(tmp_file(dir, "hijack", "inet,unix\n")));
+	CHECK(tsi_net_inet(tmp_file(dir, "hijack", "unix,inet")));
+	CHECK(!tsi_net_inet(tmp_file(dir, "hijack", "unix\n")));
+	CHECK(!tsi_net_inet(tmp_file(dir, "hijack", "\n")));
+	CHECK(!tsi_net_inet(tmp_file(dir, "hijack", "inet6\n")));
+	CHECK(!tsi_net_inet(tmp_file(dir, "none", NULL))); /* a kernel without TSI */
+	unlink(tmp_file(dir, "hijack", NULL));
+
+	CHECK_EQ_INT(tsi_net_dns_parse("127.0.0.53", addrs, TSI_NET_DNS_MAX), 1);
+	CHECK(strcmp(addrs[0], "127.0.0.53") == 0);
+	CHECK_EQ_INT(tsi_net_dns_parse("192.0.2.1,2001:db8::1,10.0.0.1", addrs, TSI_NET_DNS_MAX), 3);
+	CHECK(strcmp(addrs[1], "2001:db8::1") == 0);
+	CHECK_EQ_INT(tsi_net_dns_parse("1.1.1.1,1.0.0.1,8.8.8.8,8.8.4.4", addrs, TSI_NET_DNS_MAX), -1);
+	CHECK_EQ_INT(tsi_net_dns_parse("1.1.1.1,", addrs, TSI_NET_DNS_MAX), -1);
+	CHECK_EQ_INT(tsi_net_dns_parse("resolver.example", addrs, TSI_NET_DNS_MAX), -1);
+	CHECK_EQ_INT(tsi_net_dns_parse("fe80::1%eth0", addrs, TSI_NET_DNS_MAX), -1);
+	CHECK_EQ_INT(tsi_net_dns_parse("1.1.1.1\nsearch evil", addrs, TSI_NET_DNS_MAX), -1);
+
+	/* none there: written */
+	CHECK_EQ_INT(tsi_net_dns_parse("192.0.2.1,2001:db8::1", addrs, TSI_NET_DNS_MAX), 2);
+	snprintf(path, sizeof(path), "%s", tmp_file(dir, "resolv.conf", NULL));
+	CHECK_EQ_INT(tsi_net_write_resolv_conf(path, addrs, 2), 0);
+	read_back(path, buf, sizeof(buf));
+	CHECK(strcmp(buf, "# the host's name servers (TSI), written by init.krun\n"
+			  "nameserver 192.0.2.1\nnameserver 2001:db8::1\n") == 0);
+	/* the user's file stays, and so does a symlink, even a dangling one */
+	tmp_file(dir, "resolv.conf", "nameserver 10.9.9.9\n");
+	CHECK_EQ_INT(tsi_net_write_resolv_conf(path, addrs, 2), 0);
+	read_back(path, buf, sizeof(buf));
+	CHECK(strcmp(buf, "nameserver 10.9.9.9\n") == 0);
+	unlink(path);
+	CHECK_EQ_INT(symlink("/nonexistent/stub-resolv.conf", path), 0);
+	CHECK_EQ_INT(tsi_net_write_resolv_conf(path, addrs, 2), 0);
+	CHECK_EQ_INT(access(path, F_OK), -1);
+	unlink(path);
+	/* no /etc: said, not fatal */
+	snprintf(path, sizeof(path), "%s/etc/resolv.conf", dir);
+	CHECK_EQ_INT(tsi_net_write_resolv_conf(path, addrs, 2), -ENOENT);
+	CHECK_EQ_INT(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	test_oci_process();
@@ -263,5 +343,6 @@ int main(void)
 	test_oversized();
 	test_load();
 	test_mount_options();
+	test_tsi_net();
 	return CHECK_DONE();
 }

@@ -7,8 +7,8 @@
  * REQUEST after first sending replies the client must ignore, and one that
  * never answers. Checked: the address and prefix, the default route, the
  * MTU and resolv.conf the client set, the messages the server saw, and that
- * the client without an answer gives up within its bound. Needs root (for
- * the namespaces). */
+ * the client without an answer gives up within its bound. And TSI's
+ * presence on a dummy link (tsi_net.c). Needs root (for the namespaces). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,7 @@
 #include "dhcp.h"
 #include "net.h"
 #include "rtnl.h"
+#include "tsi_net.h"
 
 #define CLIENT_IF "veth0"
 #define SERVER_IF "veth1"
@@ -186,8 +187,10 @@ __attribute__((noreturn)) static void serve(enum server_mode mode, int ready_fd,
 	}
 }
 
-/* A veth pair, its peer end moved into the namespace of process peer_pid. */
-static int veth_pair(pid_t peer_pid)
+/* A link named CLIENT_IF of kind: with "veth", a pair whose peer end
+ * (SERVER_IF) is moved into the namespace of process peer_pid. 0, or
+ * -errno (-EOPNOTSUPP: the kernel has no such driver). */
+static int add_link(const char *kind, pid_t peer_pid)
 {
 	struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
 	struct rtnl_request req;
@@ -198,13 +201,15 @@ static int veth_pair(pid_t peer_pid)
 	rtnl_request_init(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &link, sizeof(link));
 	rtnl_request_attr(&req, IFLA_IFNAME, CLIENT_IF, sizeof(CLIENT_IF));
 	struct rtattr *info = rtnl_request_attr(&req, IFLA_LINKINFO, NULL, 0);
-	rtnl_request_attr(&req, IFLA_INFO_KIND, "veth", sizeof("veth"));
-	struct rtattr *data = rtnl_request_attr(&req, IFLA_INFO_DATA, NULL, 0);
-	struct rtattr *peer = rtnl_request_attr(&req, VETH_INFO_PEER, &link, sizeof(link));
-	rtnl_request_attr(&req, IFLA_IFNAME, SERVER_IF, sizeof(SERVER_IF));
-	rtnl_request_attr(&req, IFLA_NET_NS_PID, &pid, sizeof(pid));
-	rtnl_request_close_nest(&req, peer);
-	rtnl_request_close_nest(&req, data);
+	rtnl_request_attr(&req, IFLA_INFO_KIND, kind, strlen(kind) + 1);
+	if (strcmp(kind, "veth") == 0) {
+		struct rtattr *data = rtnl_request_attr(&req, IFLA_INFO_DATA, NULL, 0);
+		struct rtattr *peer = rtnl_request_attr(&req, VETH_INFO_PEER, &link, sizeof(link));
+		rtnl_request_attr(&req, IFLA_IFNAME, SERVER_IF, sizeof(SERVER_IF));
+		rtnl_request_attr(&req, IFLA_NET_NS_PID, &pid, sizeof(pid));
+		rtnl_request_close_nest(&req, peer);
+		rtnl_request_close_nest(&req, data);
+	}
 	rtnl_request_close_nest(&req, info);
 	int err = rtnl_transact(fd, &req);
 	close(fd);
@@ -294,7 +299,7 @@ static struct outcome run_case(enum server_mode mode, bool through_setup, const 
 		serve(mode, up[1], report[1]);
 	}
 	CHECK(read(up[0], &byte, 1) == 1);
-	CHECK_EQ_INT(veth_pair(server), 0);
+	CHECK_EQ_INT(add_link("veth", server), 0);
 	/* where a server answers, the client's end is up already (see
 	 * wait_running()); without one, the client must bring it up */
 	if (mode != SERVER_SILENT) {
@@ -386,6 +391,50 @@ static void test_no_server(const char *resolv_conf)
 	CHECK(strcmp(read_file(resolv_conf), "untouched\n") == 0);
 }
 
+/* TSI's network presence (tsi_net.c), in a fresh namespace each: with the
+ * switch saying inet, the dummy link gets 10.0.2.15/24 and the default
+ * route, and resolv.conf the host's name servers; without, nothing. */
+static void test_tsi_presence(void)
+{
+	char hijack[] = "/tmp/test-init-tsi-hijack-XXXXXX";
+	char resolv_conf[] = "/tmp/test-init-tsi-resolv-XXXXXX";
+	int fd = mkstemp(hijack);
+	CHECK(fd >= 0 && mkstemp(resolv_conf) >= 0);
+	unlink(resolv_conf); /* a root without one */
+	const struct tsi_net_options opts = { .hijack = hijack, .iface = CLIENT_IF,
+					      .resolv_conf = resolv_conf };
+
+	for (int on = 0; on < 2; on++) {
+		if (unshare(CLONE_NEWNET)) {
+			perror("unshare(CLONE_NEWNET); this test needs root");
+			exit(1);
+		}
+		/* as dummy0; a veth pair's end where this host's kernel lacks the
+		 * dummy driver */
+		int made = add_link("dummy", 0);
+		if (made == -EOPNOTSUPP)
+			made = add_link("veth", getpid());
+		CHECK_EQ_INT(made, 0);
+		CHECK_EQ_INT(pwrite(fd, on ? "inet\n" : "unix\n", 5, 0), 5);
+		tsi_net_setup("192.0.2.53,2001:db8::53", &opts);
+		if (!on) {
+			CHECK(strcmp(client_config(), "-/- mtu 1500") == 0);
+			CHECK(strcmp(default_gateway(), "-") == 0);
+			CHECK_EQ_INT(access(resolv_conf, F_OK), -1);
+			continue;
+		}
+		CHECK(strcmp(client_config(), TSI_NET_ADDR "/255.255.255.0 mtu 1500") == 0);
+		CHECK(strcmp(default_gateway(), TSI_NET_GATEWAY) == 0);
+		CHECK(strcmp(read_file(resolv_conf),
+			     "# the host's name servers (TSI), written by init.krun\n"
+			     "nameserver 192.0.2.53\nnameserver 2001:db8::53\n") == 0);
+		fprintf(stderr, "TSI: %s via %s\n", client_config(), default_gateway());
+	}
+	close(fd);
+	unlink(hijack);
+	unlink(resolv_conf);
+}
+
 int main(void)
 {
 	char resolv_conf[] = "/tmp/test-init-dhcp-resolv-XXXXXX";
@@ -399,5 +448,6 @@ int main(void)
 	test_offer_request(resolv_conf);
 	test_no_server(resolv_conf);
 	unlink(resolv_conf);
+	test_tsi_presence();
 	return CHECK_DONE();
 }

@@ -6,6 +6,7 @@
  * then the real table over a configuration of consoles, shares and
  * network interfaces. */
 #include "devices/registry.h"
+#include "devices/vsock/tsi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -268,7 +269,7 @@ struct fake_vmm {
 	struct virtio_device *plugged[MAX_CALLS], *unplugged[MAX_CALLS];
 	int fail_plug_at; /* -1: never */
 	unsigned int nr_env;
-	char env[4][64];
+	char env[4][256];
 	unsigned int nr_signals;
 	int signals[4];
 	int exit_status;
@@ -553,7 +554,8 @@ static void test_network_interfaces(void)
 static void check_build_error(int line, struct setup *s, int err, const char *what);
 
 /* The vsock device with TSI: the guest kernel's switch on its command
- * line (the words before "--"), for each set of features. */
+ * line (the words before "--"), for each set of features, and with inet
+ * this host's name servers (KRUN_TSI_DNS) when it has some. */
 static void test_vsock_tsi(void)
 {
 	static const struct {
@@ -564,6 +566,9 @@ static void test_vsock_tsi(void)
 		{ VM_TSI_HIJACK_UNIX, "tsi.hijack=unix" },
 		{ VM_TSI_HIJACK_INET | VM_TSI_HIJACK_UNIX, "tsi.hijack=inet,unix" },
 	};
+	char host_dns[TSI_DNS_LIST_MAX];
+
+	tsi_dns_host("/etc/resolv.conf", host_dns, sizeof(host_dns));
 
 	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct setup s;
@@ -577,8 +582,13 @@ static void test_vsock_tsi(void)
 			     0);
 		CHECK_EQ_INT(list.nr, 2); /* and virtio-rng */
 		CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
-		CHECK_EQ_INT(s.vmm.nr_env, 1);
+		/* with inet, the host's name servers for the init too */
+		CHECK_EQ_INT(s.vmm.nr_env, 1 + ((cases[i].features & VM_TSI_HIJACK_INET) &&
+						host_dns[0]));
 		CHECK(strcmp(s.vmm.env[0], cases[i].word) == 0);
+		if (s.vmm.nr_env == 2)
+			CHECK(strncmp(s.vmm.env[1], "KRUN_TSI_DNS=", 13) == 0 &&
+			      strstr(s.vmm.env[1], host_dns));
 		devices_destroy(&list);
 		setup_destroy(&s);
 	}
@@ -602,7 +612,8 @@ static void test_vsock_tsi(void)
 	CHECK_EQ_INT(open_and_build(&list, device_kinds, nr_device_kinds, &s.cfg, &s.env), 0);
 	CHECK_EQ_INT(list.nr, 2); /* and virtio-rng */
 	CHECK_EQ_INT(s.vmm.plugged[0]->device_id, VIRTIO_ID_VSOCK);
-	CHECK(s.vmm.nr_env == 1 && strcmp(s.vmm.env[0], "tsi.hijack=inet") == 0);
+	CHECK(s.vmm.nr_env == 1 + (host_dns[0] != 0) &&
+	      strcmp(s.vmm.env[0], "tsi.hijack=inet") == 0);
 	devices_destroy(&list);
 	setup_destroy(&s);
 	setup_init(&s, 0);

@@ -982,6 +982,40 @@ static void test_dgram_bad(void)
 	vb_destroy(&b);
 }
 
+/* The host's name servers: nameserver lines only, at most 3, each an
+ * IPv4 or unscoped IPv6 address; comments, other keys, bad addresses and
+ * scoped ones skipped; a missing file gives none. */
+static void test_dns(void)
+{
+	static const char text[] = "# a comment nameserver 9.9.9.9\n"
+				   "search example.org\n"
+				   "nameserver\t127.0.0.53\n"
+				   "nameserver not-an-address\n"
+				   "nameserver fe80::1%eth0\n"
+				   "nameservers 8.8.8.8\n"
+				   "nameserver 2001:db8::1  # trailing\n"
+				   "nameserver 192.0.2.1\n"
+				   "nameserver 192.0.2.2\n";
+	char out[TSI_DNS_LIST_MAX], path[128];
+
+	CHECK_EQ_INT(tsi_dns_parse(text, sizeof(text) - 1, out, sizeof(out)), 3);
+	CHECK(strcmp(out, "127.0.0.53,2001:db8::1,192.0.2.1") == 0);
+	CHECK_EQ_INT(tsi_dns_parse("nameserver 10.0.0.1", 19, out, sizeof(out)), 1); /* no newline */
+	CHECK(strcmp(out, "10.0.0.1") == 0);
+	CHECK_EQ_INT(tsi_dns_parse("options ndots:2\n", 16, out, sizeof(out)), 0);
+	CHECK(strcmp(out, "") == 0);
+	snprintf(path, sizeof(path), "%s/resolv.conf", root_dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("nameserver 192.0.2.53\n", f);
+	fclose(f);
+	CHECK_EQ_INT(tsi_dns_host(path, out, sizeof(out)), 1);
+	CHECK(strcmp(out, "192.0.2.53") == 0);
+	unlink(path);
+	CHECK_EQ_INT(tsi_dns_host(path, out, sizeof(out)), 0);
+	CHECK(strcmp(out, "") == 0);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the VMM does */
@@ -1002,6 +1036,7 @@ int main(void)
 	test_port_taken();
 	test_dgram_echo();
 	test_dgram_bad();
+	test_dns();
 	test_connection_bound();
 	test_unix();
 	unlink(connect_path);

@@ -66,6 +66,18 @@ struct tsi_counters {
 	_Atomic uint64_t bad_frames;  /* frames with a bad length or address: reset */
 };
 
+/* tsi_dns.c: the host's name servers for the guest's init. At most
+ * TSI_DNS_MAX nameserver lines are taken, from the first
+ * TSI_RESOLV_CONF_MAX bytes of the file, each an IPv4 or unscoped IPv6
+ * address (others skipped); out gets them comma-separated ("" for none).
+ * How many. */
+#define TSI_DNS_MAX 3
+#define TSI_DNS_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+#define TSI_RESOLV_CONF_MAX 16384
+#define TSI_DNS_LIST_MAX (TSI_DNS_MAX * TSI_DNS_ADDR_MAX)
+unsigned int tsi_dns_parse(const char *text, size_t len, char *out, size_t size);
+unsigned int tsi_dns_host(const char *path, char *out, size_t size);
+
 struct vm_port_fwd;
 
 /* The TSI endpoint for features (VM_TSI_HIJACK_*); with

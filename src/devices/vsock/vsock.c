@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "devices/vsock/tsi.h"
 #include "devices/vsock/virtio_vsock.h"
+#include "guest_abi.h"
 
 /* The VMM's own fds beside the connections' (a few dozen when the VM is
  * built), kept out of the connections' share of RLIMIT_NOFILE. */
@@ -83,10 +84,13 @@ static int open_endpoints(const struct vm_config *cfg, struct vsock_endpoint ***
 	return 0;
 }
 
+#define TSI_HOST_RESOLV_CONF "/etc/resolv.conf"
+
 /* The guest kernel's switch (its tsi.hijack parameter), before "--" with
  * the other KEY="value" words: the kernel takes a dotted word as a module
  * parameter, its own, and hands none to the init; a kernel without TSI
- * ignores it. */
+ * ignores it. With inet, the host's name servers for the init
+ * (KRUN_TSI_DNS). */
 static int tsi_switch(const struct vm_config *cfg, const struct vmm_device_env *env)
 {
 	static const char *const values[] = { [VM_TSI_HIJACK_INET] = "inet",
@@ -95,12 +99,22 @@ static int tsi_switch(const struct vm_config *cfg, const struct vmm_device_env *
 						       "inet,unix" };
 
 	uint32_t tsi = vm_config_tsi(cfg);
+	char dns[TSI_DNS_LIST_MAX];
+	int ret;
 
 	if (!tsi)
 		return 0;
 	LOG_INF("vsock: TSI at port %u (tsi.hijack=%s)%s", VM_TSI_PORT, values[tsi],
 		cfg->vsock_added ? "" : ", implicit: no network interface");
-	return env->add_guest_env(env->vmm, "tsi.hijack", values[tsi]);
+	if ((ret = env->add_guest_env(env->vmm, "tsi.hijack", values[tsi])) < 0 ||
+	    !(tsi & VM_TSI_HIJACK_INET))
+		return ret;
+	/* the host's name servers, for a root without a resolv.conf */
+	if (tsi_dns_host(TSI_HOST_RESOLV_CONF, dns, sizeof(dns)) == 0)
+		return 0;
+	LOG_INF("vsock: TSI's name servers for the guest: %s (from %s)", dns,
+		TSI_HOST_RESOLV_CONF);
+	return env->add_guest_env(env->vmm, KRUN_ENV_TSI_DNS, dns);
 }
 
 static const struct vmm_device_ops vsock_device_ops;
