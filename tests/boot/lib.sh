@@ -205,6 +205,21 @@ vmm_status() {
 	awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+# tsi_scratch TEST PROGRAM: for TSI's boot tests, whose host sides live on
+# 127.0.0.1: the test host's loopback up (it may start down); $work, a
+# scratch directory removed at exit, when the processes in $pids are
+# killed; $work/root holding PROGRAM under its own name.
+tsi_scratch() {
+	if ! ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
+		ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up ||
+			fail "the loopback interface is down and cannot be brought up"
+	fi
+	work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/$1.XXXXXX")
+	pids=()
+	trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+	mkdir -p "$work/root" && cp "$2" "$work/root/" || fail "cannot make the root in $work"
+}
+
 # copy_program ROOT PROGRAM: PROGRAM and every shared library it loads (the
 # loader too), copied to the same paths under ROOT, for a guest root that
 # holds only what a test puts there.

@@ -22,15 +22,8 @@ STREAMS_BOUND=1024 FD_SLACK=64
 # connection, not the host's 256 MiB
 NEVER_READ_BOUND_KIB=$((16 * 1024))
 
-if ! ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
-	ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up ||
-		fail "the loopback interface is down and cannot be brought up"
-fi
-work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/tsi-hostile.XXXXXX")
+tsi_scratch tsi-hostile "$guest"
 root=$work/root
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-mkdir -p "$root" && cp "$guest" "$root/tsihostile" || fail "cannot make the root in $root"
 
 "$host" server >"$work/server.log" 2>&1 &
 pids+=($!)
@@ -39,7 +32,7 @@ for _ in $(seq 50); do grep -q 'listening' "$work/server.log" && break; sleep 0.
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # The host's side of tsihostile.c's handshakes, in $work/host.log.
 host_side() {
-	local pid base held after i
+	local pid held after i
 	wait_for "$root/.streams-held" || return
 	pid=$(vmm_pid)
 	held=$(fds "$pid")

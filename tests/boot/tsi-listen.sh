@@ -16,17 +16,7 @@ set -uo pipefail
 probe=$1 guest=$2 host=$3
 require_hardware_kvm "$probe"
 
-# The test host's loopback may be down: the host side lives on 127.0.0.1.
-if ! ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
-	ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up ||
-		fail "the loopback interface is down and cannot be brought up"
-fi
-
-work=$(mktemp -d "${TESTHOST_SCRATCH:-${TMPDIR:-/tmp}}/tsi-listen.XXXXXX")
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-mkdir -p "$work/root" && cp "$guest" "$work/root/tsilisten" ||
-	fail "cannot make the root in $work"
+tsi_scratch tsi-listen "$guest"
 
 "$host" client "$work/root" >"$work/client.log" 2>&1 &
 client=$!
