@@ -8,11 +8,11 @@
 # line). Checks the 64 MiB fetch's sum at both ends, the socket's
 # names against what the host saw, ECONNREFUSED by poll and SO_ERROR, a
 # half-close the host reads as end of file and answers, the v4-mapped
-# peer of an AF_INET6 socket, and that the guest's own listener on
-# 127.0.0.1, a ping socket and UDP stay in the guest (the host's listener
-# on that port sees no connection, the VMM's TSI counts only the four
-# connects to the host; the guest's listen() is offered to it, not
-# published: no port map).
+# peer of an AF_INET6 socket, 1 MiB fetched from the host's ::1, and
+# that the guest's own listener on 127.0.0.1, a ping socket and UDP stay
+# in the guest (the host's listener on that port sees no connection, the
+# VMM's TSI counts only the five connects to the host; the guest's
+# listen() is offered to it, not published: no port map).
 #
 # Then the krun tool with no network option: its implicit vsock device
 # carries TSI, as libkrun's does, and the same fetch reaches the host.
@@ -60,13 +60,18 @@ check "after SHUT_WR the host read end of file (sums $g_echo, $s_echo)" \
 	[ -n "$g_echo" -a "$g_echo" = "$s_echo" ]
 check "and its answer reached the guest" has vm "the host said got 1048576 $s_echo"
 check "an AF_INET6 socket's peer is v4-mapped" has vm 'AF_INET6 peer \[::ffff:127.0.0.1\]:7301'
+check "an AF_INET6 socket reached the host's ::1" has vm 'AF_INET6 peer \[::1\]:7301'
+g6_sum=$(field vm '^tsiguest: from \[::1\] fetched 1048576 bytes, sum \([0-9a-f]*\)$')
+s6_sum=$(field server '^server: sent 1048576 bytes, sum \([0-9a-f]*\)$')
+check "1 MiB fetched whole from the host's ::1 (sums $g6_sum, $s6_sum)" \
+	[ -n "$g6_sum" -a "$g6_sum" = "$s6_sum" ]
 check "the guest's own listener answered" has vm "the guest's own listener answered"
 check "the failed socket's next connects: ECONNABORTED, then the guest's listener" \
 	has vm "the failed socket reached the guest's listener"
 check "the host saw no connection to the guest's listening port" \
 	eval '! has server "connection on 7303"'
-check "the VMM's TSI saw the four host connects only, one refused" \
-	has vm 'vsock TSI: 4 connects, 3 connected, 1 failed, 0 refused, '
+check "the VMM's TSI saw the five host connects only, one refused" \
+	has vm 'vsock TSI: 5 connects, 4 connected, 1 failed, 0 refused, '
 check "the ping socket and UDP stayed in the guest" has vm 'UDP stayed in the guest'
 
 run_logged implicit 300 "$krun" --log-level info "$work/root" /tsiguest implicit

@@ -45,15 +45,28 @@
 #include "tsi_test.h"
 #include "vsock_data.h"
 
-static int listen_tcp(uint16_t port, int backlog)
+/* A listener on the host's loopback: 127.0.0.1, or ::1 (v6 only) for AF_INET6. */
+static int listen_tcp(int family, uint16_t port, int backlog)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_storage a = { 0 };
+	socklen_t len = sizeof(struct sockaddr_in);
+	int one = 1, fd = socket(family, SOCK_STREAM, 0);
 
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+		*a6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(port),
+					     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+		len = sizeof(*a6);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		*(struct sockaddr_in *)&a = (struct sockaddr_in){
+			.sin_family = AF_INET, .sin_port = htons(port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, backlog) < 0) {
-		printf("server: cannot listen on %u: %s\n", port, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, backlog) < 0) {
+		printf("server: cannot listen on %s port %u: %s\n",
+		       family == AF_INET6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		exit(1);
 	}
 	return fd;
@@ -97,17 +110,19 @@ static void serve_one(int fd)
 
 static int server(void)
 {
-	struct pollfd p[2] = { { listen_tcp(TSI_TEST_SERVER_PORT, 16), POLLIN, 0 },
-			       { listen_tcp(TSI_TEST_LOCAL_PORT, 16), POLLIN, 0 } };
+	/* the server on 127.0.0.1 and on ::1, then the local port's */
+	struct pollfd p[3] = { { listen_tcp(AF_INET, TSI_TEST_SERVER_PORT, 16), POLLIN, 0 },
+			       { listen_tcp(AF_INET6, TSI_TEST_SERVER_PORT, 16), POLLIN, 0 },
+			       { listen_tcp(AF_INET, TSI_TEST_LOCAL_PORT, 16), POLLIN, 0 } };
 
-	listen_tcp(TSI_TEST_SINK_PORT, 4096);
+	listen_tcp(AF_INET, TSI_TEST_SINK_PORT, 4096);
 
 	printf("server: listening\n");
 	for (;;) {
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, 3, -1) < 0)
 			continue;
-		for (int i = 0; i < 2; i++) {
-			struct sockaddr_in peer;
+		for (int i = 0; i < 3; i++) {
+			struct sockaddr_in6 peer; /* the port is where sockaddr_in has it */
 			socklen_t len = sizeof(peer);
 			int fd;
 
@@ -115,8 +130,9 @@ static int server(void)
 			    (fd = accept(p[i].fd, (struct sockaddr *)&peer, &len)) < 0)
 				continue;
 			printf("server: connection on %d from port %u\n",
-			       i ? TSI_TEST_LOCAL_PORT : TSI_TEST_SERVER_PORT, ntohs(peer.sin_port));
-			if (i == 0 && fork() == 0) {
+			       i == 2 ? TSI_TEST_LOCAL_PORT : TSI_TEST_SERVER_PORT,
+			       ntohs(peer.sin6_port));
+			if (i < 2 && fork() == 0) {
 				serve_one(fd);
 				_exit(0);
 			}

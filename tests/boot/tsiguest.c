@@ -3,10 +3,10 @@
  * sockets fetches TSI_TEST_FETCH bytes from the host's server on
  * 127.0.0.1 (summed here and there), checks the socket's names, a
  * non-blocking connect to a closed host port, a half-close the host sees
- * and answers, an AF_INET6 socket to a v4-mapped address, and that what
- * belongs to the guest stays there: a listener of its own on 127.0.0.1,
- * an ICMP ping socket and UDP. Prints what it saw; exits 0 when all went
- * as it should. */
+ * and answers, an AF_INET6 socket to a v4-mapped address, a fetch from
+ * the host's ::1, and that what belongs to the guest stays there: a
+ * listener of its own on 127.0.0.1, an ICMP ping socket and UDP. Prints
+ * what it saw; exits 0 when all went as it should. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -161,21 +161,38 @@ static void half_close(void)
 	close(fd);
 }
 
-/* An AF_INET6 socket to ::ffff:127.0.0.1: the peer shown v4-mapped. */
-static void mapped(void)
+/* An AF_INET6 socket to the host's server at addr: its peer as the guest
+ * sees it (::ffff:127.0.0.1 shown v4-mapped), then bytes fetched and
+ * summed. */
+static void inet6_fetch(const char *addr, size_t bytes)
 {
+	static uint8_t buf[65536];
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(TSI_TEST_SERVER_PORT) }, peer;
 	socklen_t len = sizeof(peer);
-	char text[INET6_ADDRSTRLEN] = "";
+	char text[INET6_ADDRSTRLEN] = "", req[32];
+	uint64_t sum = VSOCK_TEST_SUM_INIT;
+	size_t total = 0;
+	ssize_t n;
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 
-	inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr);
+	inet_pton(AF_INET6, addr, &a.sin6_addr);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
-		return bad("AF_INET6 connect to ::ffff:127.0.0.1");
+	    getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+		printf("tsiguest: FAIL AF_INET6 connect to %s: %s\n", addr, strerror(errno));
+		failures++;
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	inet_ntop(AF_INET6, &peer.sin6_addr, text, sizeof(text));
 	printf("tsiguest: AF_INET6 peer [%s]:%u\n", text, ntohs(peer.sin6_port));
-	vsock_test_write_all(fd, "GET 0\n", 6);
+	n = snprintf(req, sizeof(req), "GET %zu\n", bytes);
+	vsock_test_write_all(fd, req, (size_t)n);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		sum = vsock_test_sum(sum, buf, (size_t)n);
+		total += (size_t)n;
+	}
+	printf("tsiguest: from [%s] fetched %zu bytes, sum %016" PRIx64 "\n", text, total, sum);
 	close(fd);
 }
 
@@ -280,7 +297,8 @@ int main(int argc, char **argv)
 	fetch();
 	fd = refused();
 	half_close();
-	mapped();
+	inet6_fetch("::ffff:127.0.0.1", 0);
+	inet6_fetch("::1", TSI_TEST_ECHO);
 	local_listener(fd);
 	untouched();
 	printf("tsiguest: %d failures\n", failures);
